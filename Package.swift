@@ -1,0 +1,98 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "vdbm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "vdbm", targets: ["vdbm"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (Debian: libnghttp2-dev, libprotobuf-c-dev).
+        .systemLibrary(
+            name: "CNGHTTP2",
+            pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for everything under Protos/ (scripts/gen-protos writes it).
+        .target(
+            name: "CVDBMProtos",
+            dependencies: ["CProtobufC"],
+            cSettings: [.headerSearchPath("include")]
+        ),
+
+        // Shared, dependency-light building blocks: logging, errors, backoff math.
+        .target(
+            name: "VDBMUtils",
+            dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        // gRPC over HTTP/2 (nghttp2) on NIO channels. Knows nothing about vectors or Milvus.
+        .target(
+            name: "GRPCNGHTTP2",
+            dependencies: [
+                "CNGHTTP2",
+                "VDBMUtils",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The only code that touches protobuf-c memory: pack/unpack to Swift value types.
+        .target(
+            name: "VDBMProtobuf",
+            dependencies: ["CVDBMProtos", "CProtobufC"]
+        ),
+        // Our public gRPC services (health today).
+        .target(
+            name: "VDBMService",
+            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils"]
+        ),
+        // Configuration, lifecycle and the serve command, as a library so tests can reach it.
+        .target(
+            name: "VDBMDaemon",
+            dependencies: [
+                "GRPCNGHTTP2",
+                "VDBMService",
+                "VDBMUtils",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "vdbm",
+            dependencies: [
+                "VDBMDaemon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .testTarget(name: "VDBMUtilsTests", dependencies: ["VDBMUtils"]),
+        .testTarget(
+            name: "GRPCNGHTTP2Tests",
+            dependencies: [
+                "GRPCNGHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf"]),
+        .testTarget(name: "VDBMServiceTests", dependencies: ["VDBMService", "GRPCNGHTTP2"]),
+        .testTarget(name: "VDBMDaemonTests", dependencies: ["VDBMDaemon"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,220 @@
+import CNGHTTP2
+import NIOCore
+
+/// The thin, unsafe layer over one `nghttp2_session`: bytes in, events out to a delegate,
+/// frames submitted by typed calls, bytes out into a `ByteBuffer`.
+///
+/// Not thread-safe by design: one instance belongs to one channel handler and is only used on
+/// that channel's event loop.
+final class NGHTTP2Session {
+    /// A fatal error from nghttp2: the connection cannot go on.
+    struct ProtocolError: Error, CustomStringConvertible {
+        let code: Int
+        var description: String { String(cString: nghttp2_strerror(Int32(code))) }
+    }
+
+    enum Role { case server, client }
+
+    /// A message body waiting to be sent, followed by trailers (a gRPC response) or not.
+    private struct OutboundBody {
+        var bytes: [UInt8]
+        var offset = 0
+        var trailers: HeaderFields?
+    }
+
+    private var session: OpaquePointer?
+    private var outboundBodies: [Int32: OutboundBody] = [:]
+    weak var delegate: (any NGHTTP2SessionDelegate)?
+
+    init(role: Role, settings: NGHTTP2Settings) {
+        var callbacks: OpaquePointer?
+        nghttp2_session_callbacks_new(&callbacks)
+        defer { nghttp2_session_callbacks_del(callbacks) }
+        Self.install(into: callbacks)
+
+        var options: OpaquePointer?
+        nghttp2_option_new(&options)
+        defer { nghttp2_option_del(options) }
+        // nghttp2 enforces the header list size we announce only on what it sends; we count ours.
+        nghttp2_option_set_max_send_header_block_length(options, 64 * 1024)
+
+        let userData = Unmanaged.passUnretained(self).toOpaque()
+        switch role {
+        case .server: nghttp2_session_server_new2(&session, callbacks, userData, options)
+        case .client: nghttp2_session_client_new2(&session, callbacks, userData, options)
+        }
+
+        var entries = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                                   value: settings.maxConcurrentStreams),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue),
+                                   value: settings.initialWindowSize),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue),
+                                   value: settings.maxHeaderListSize),
+        ]
+        nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
+        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0,
+                                              settings.connectionWindowSize)
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    // MARK: Input and output
+
+    /// Feeds bytes read from the socket; delegate calls happen before this returns.
+    func receive(_ bytes: UnsafeRawBufferPointer) throws(ProtocolError) {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return }
+        let result = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if result < 0 { throw ProtocolError(code: result) }
+    }
+
+    /// Appends every frame nghttp2 wants to send to `buffer`.
+    func drainOutbound(into buffer: inout ByteBuffer) throws(ProtocolError) {
+        while true {
+            var chunk: UnsafePointer<UInt8>?
+            let length = nghttp2_session_mem_send(session, &chunk)
+            if length < 0 { throw ProtocolError(code: length) }
+            guard length > 0, let chunk else { return }
+            buffer.writeBytes(UnsafeRawBufferPointer(start: chunk, count: length))
+        }
+    }
+
+    /// Whether nghttp2 still expects to read; false once the session is finished (GOAWAY, errors).
+    var wantsRead: Bool { nghttp2_session_want_read(session) != 0 }
+    /// Whether nghttp2 has frames queued to send.
+    var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    // MARK: Submitting frames
+
+    /// Submits a HEADERS frame that ends the stream: a trailers-only gRPC response or a bare
+    /// HTTP error response.
+    @discardableResult
+    func submitHeadersOnly(streamID: Int32, headers: HeaderFields) -> Bool {
+        headers.withNameValueArray { nameValues, count in
+            nghttp2_submit_response(session, streamID, nameValues, count, nil) == 0
+        }
+    }
+
+    /// Submits response headers, `body` as DATA, then `trailers` (which end the stream).
+    @discardableResult
+    func submitResponse(streamID: Int32, headers: HeaderFields, body: [UInt8], trailers: HeaderFields) -> Bool {
+        outboundBodies[streamID] = OutboundBody(bytes: body, trailers: trailers)
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil),
+                                             read_callback: Self.readBody)
+        let submitted = headers.withNameValueArray { nameValues, count in
+            nghttp2_submit_response(session, streamID, nameValues, count, &provider) == 0
+        }
+        if !submitted { outboundBodies[streamID] = nil }
+        return submitted
+    }
+
+    /// Resets one stream with an HTTP/2 error code.
+    func submitReset(streamID: Int32, errorCode: UInt32) {
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
+    }
+
+    /// Announces a coming shutdown (GOAWAY with the maximum stream id), as the first of the two
+    /// GOAWAY frames of a graceful shutdown.
+    func submitShutdownNotice() {
+        nghttp2_submit_shutdown_notice(session)
+    }
+
+    /// Sends the final GOAWAY: streams up to the last one processed may still finish.
+    func submitGoAway(errorCode: UInt32 = UInt32(NGHTTP2_NO_ERROR.rawValue)) {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
+    }
+
+    // MARK: Callbacks (C function pointers: no captures, the session comes back through user data)
+
+    private static func owner(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
+        Unmanaged<NGHTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+    }
+
+    private static func isTrailers(_ frame: UnsafePointer<nghttp2_frame>) -> Bool {
+        frame.pointee.headers.cat == NGHTTP2_HCAT_HEADERS
+    }
+
+    private static func install(into callbacks: OpaquePointer?) {
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks) { _, frame, userData in
+            guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+            let category = frame.pointee.headers.cat
+            if category == NGHTTP2_HCAT_REQUEST || category == NGHTTP2_HCAT_RESPONSE {
+                NGHTTP2Session.owner(userData).delegate?.streamDidBegin(frame.pointee.hd.stream_id)
+            }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_header_callback(callbacks) {
+            _, frame, name, nameLength, value, valueLength, _, userData in
+            guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+            let nameText = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
+            let valueText = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
+            NGHTTP2Session.owner(userData).delegate?.stream(
+                frame.pointee.hd.stream_id, didReceiveHeader: nameText, value: valueText,
+                isTrailers: NGHTTP2Session.isTrailers(frame))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
+            guard let frame else { return 0 }
+            let delegate = NGHTTP2Session.owner(userData).delegate
+            let header = frame.pointee.hd
+            let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+            switch UInt32(header.type) {
+            case NGHTTP2_HEADERS.rawValue:
+                delegate?.streamDidEndHeaders(header.stream_id, isTrailers: NGHTTP2Session.isTrailers(frame), endStream: endStream)
+            case NGHTTP2_DATA.rawValue where endStream:
+                delegate?.streamDidEndData(header.stream_id)
+            case NGHTTP2_GOAWAY.rawValue:
+                delegate?.sessionDidReceiveGoAway(lastStreamID: frame.pointee.goaway.last_stream_id,
+                                                  errorCode: frame.pointee.goaway.error_code)
+            default:
+                break
+            }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {
+            _, _, streamID, data, length, userData in
+            NGHTTP2Session.owner(userData).delegate?.stream(
+                streamID, didReceiveData: UnsafeRawBufferPointer(start: data, count: length))
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
+            let owner = NGHTTP2Session.owner(userData)
+            owner.outboundBodies[streamID] = nil
+            owner.delegate?.streamDidClose(streamID, errorCode: errorCode)
+            return 0
+        }
+    }
+
+    /// Copies the next part of a stream's outbound body into nghttp2's frame buffer; at the end,
+    /// submits the trailers (nghttp2 allows that from inside this callback).
+    private static let readBody: nghttp2_data_source_read_callback = {
+        nghttp2Session, streamID, buffer, capacity, flags, _, userData in
+        let owner = NGHTTP2Session.owner(userData)
+        guard var body = owner.outboundBodies[streamID], let buffer, let flags else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        let count = min(capacity, body.bytes.count - body.offset)
+        if count > 0 {
+            body.bytes.withUnsafeBufferPointer { source in
+                buffer.update(from: source.baseAddress! + body.offset, count: count)
+            }
+            body.offset += count
+        }
+        if body.offset == body.bytes.count {
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+            if let trailers = body.trailers {
+                flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                trailers.withNameValueArray { nameValues, nameValueCount in
+                    _ = nghttp2_submit_trailer(nghttp2Session, streamID, nameValues, nameValueCount)
+                }
+            }
+            owner.outboundBodies[streamID] = nil
+        } else {
+            owner.outboundBodies[streamID] = body
+        }
+        return count
+    }
+}

@@ -1,0 +1,16 @@
+/// The limits a server enforces on every connection and call.
+public struct GRPCServerLimits: Sendable, Hashable {
+    /// Largest request message accepted; a larger declared length is `RESOURCE_EXHAUSTED`.
+    public var maxMessageBytes: Int
+    /// Announced HTTP/2 settings (concurrent streams, windows, header list size).
+    public var http2: NGHTTP2Settings
+    /// The deadline of a call whose client sent no `grpc-timeout`.
+    public var defaultTimeout: Duration
+
+    public init(maxMessageBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(),
+                defaultTimeout: Duration = .seconds(30)) {
+        self.maxMessageBytes = maxMessageBytes
+        self.http2 = http2
+        self.defaultTimeout = defaultTimeout
+    }
+}

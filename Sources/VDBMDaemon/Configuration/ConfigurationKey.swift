@@ -1,0 +1,32 @@
+/// Every configuration key vdbm knows, with its default and a one-line description. This table is
+/// the single source for parsing, environment names and the documented defaults in
+/// `Config/vdbm.yaml` (a test checks that the file lists exactly these keys and defaults).
+public struct ConfigurationKey: Sendable, Hashable {
+    public let name: String
+    public let defaultValue: String
+    public let summary: String
+
+    /// The environment variable that overrides this key: `VDBM_` + the key in upper case with
+    /// dots as underscores, e.g. `server.port` -> `VDBM_SERVER_PORT`.
+    public var environmentName: String {
+        "VDBM_" + String(name.uppercased().map { $0 == "." ? "_" : $0 })
+    }
+
+    public static let all: [ConfigurationKey] = [
+        .init(name: "server.host", defaultValue: "127.0.0.1", summary: "TCP address to listen on"),
+        .init(name: "server.port", defaultValue: "50051", summary: "TCP port (0 picks a free one)"),
+        .init(name: "server.unix_socket", defaultValue: "", summary: "Unix domain socket path; empty disables it"),
+        .init(name: "server.event_loop_threads", defaultValue: "0", summary: "event loop threads; 0 = one per core"),
+        .init(name: "server.max_message_bytes", defaultValue: "67108864", summary: "largest request message"),
+        .init(name: "server.max_concurrent_streams", defaultValue: "256", summary: "HTTP/2 streams per connection"),
+        .init(name: "server.initial_window_bytes", defaultValue: "1048576", summary: "HTTP/2 per-stream window"),
+        .init(name: "server.connection_window_bytes", defaultValue: "16777216", summary: "HTTP/2 connection window"),
+        .init(name: "server.max_header_list_bytes", defaultValue: "16384", summary: "largest request header list"),
+        .init(name: "server.default_timeout_seconds", defaultValue: "30", summary: "deadline of calls without grpc-timeout"),
+        .init(name: "server.shutdown_grace_seconds", defaultValue: "10", summary: "time calls in flight get at shutdown"),
+        .init(name: "logging.level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical"),
+        .init(name: "logging.access_log", defaultValue: "true", summary: "one log line per call at info level"),
+    ]
+
+    public static let byName: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+}

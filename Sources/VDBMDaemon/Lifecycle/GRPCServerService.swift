@@ -1,0 +1,23 @@
+import GRPCNGHTTP2
+import Logging
+import ServiceLifecycle
+import VDBMService
+
+/// Runs the gRPC server as a lifecycle service: binds, serves until graceful shutdown is asked
+/// for (SIGTERM/SIGINT), then reports NOT_SERVING, drains the connections and returns.
+struct GRPCServerService: Service {
+    let server: GRPCServer
+    let health: HealthStatusRegistry
+    let grace: Duration
+    let logger: Logger
+
+    func run() async throws {
+        try await server.start()
+        logger.notice("vdbm is serving")
+        // Returns when graceful shutdown starts; throws only if the task is cancelled.
+        try? await gracefulShutdown()
+        health.setAll(.notServing)
+        await server.shutdown(grace: grace)
+        logger.notice("vdbm stopped")
+    }
+}
