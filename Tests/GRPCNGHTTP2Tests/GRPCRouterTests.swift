@@ -1,0 +1,34 @@
+import Testing
+@testable import GRPCNGHTTP2
+
+private struct EchoService: GRPCService {
+    var serviceName: String { "test.Echo" }
+    var methods: [String: UnaryHandler] {
+        ["Say": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
+    }
+}
+
+@Suite struct GRPCRouterTests {
+    private let router = GRPCRouter(services: [EchoService()])
+
+    @Test func findsARegisteredMethod() throws {
+        guard case .success(.immediate(let body)) = router.route("/test.Echo/Say") else {
+            Issue.record("expected the handler"); return
+        }
+        let context = ServerCallContext(path: "/test.Echo/Say", metadata: Metadata(), deadline: .after(.seconds(1)),
+                                        peer: "p", requestID: "r", logger: .init(label: "t"))
+        #expect(try body([1, 2], context) == [1, 2])
+        #expect(router.serviceNames == ["test.Echo"])
+    }
+
+    @Test(arguments: [
+        ("/test.Echo/Shout", "unknown method Shout for service test.Echo"),
+        ("/test.Other/Say", "unknown service test.Other"),
+        ("test.Echo/Say", "malformed method path test.Echo/Say"),
+        ("/", "malformed method path /"),
+    ])
+    func explainsWhyAPathHasNoHandler(path: String, message: String) {
+        guard case .failure(let status) = router.route(path) else { Issue.record("expected a failure"); return }
+        #expect(status == GRPCStatus(.unimplemented, message))
+    }
+}
