@@ -29,6 +29,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// True while nghttp2 parses a read: responses wait for `channelReadComplete` to leave in one write.
     private var reading = false
     private var goAwaySent = false
+    /// Guards against re-entering nghttp2's send from one of its own callbacks.
+    private var flushing = false
 
     init(router: GRPCRouter, limits: GRPCServerLimits, logger: Logger, accessLog: Bool, connectionTag: String) {
         self.router = router
@@ -157,7 +159,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             logAccess(streamID, stream, code: .cancelled)
         }
         stream.cancelWork()
-        if goAwaySent && streams.isEmpty { flush() }
+        // No flush here: this runs inside nghttp2's send or receive; the flush that follows both
+        // closes the connection once a graceful shutdown has no streams left.
     }
 
     // MARK: Request handling
@@ -330,7 +333,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// the socket is full (it will flush when writable again; until then nghttp2 holds the frames
     /// and its stream limit bounds what can pile up).
     private func flush() {
-        guard !reading, let context, let session, context.channel.isWritable else { return }
+        guard !reading, !flushing, let context, let session, context.channel.isWritable else { return }
+        flushing = true
+        defer { flushing = false }
         var buffer = context.channel.allocator.buffer(capacity: 4096)
         do {
             try session.drainOutbound(into: &buffer)

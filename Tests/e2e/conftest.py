@@ -1,0 +1,96 @@
+"""Fixtures for the end-to-end suite: a real `vdbm serve` process, called by independent
+clients (Python grpcio and the h2 HTTP/2 library)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+ROOT = Path(__file__).resolve().parents[2]
+VDBM_BIN = os.environ.get("VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Daemon:
+    """One vdbm process on a free TCP port and a Unix socket, its JSON log in a file."""
+
+    def __init__(self, *extra_args: str):
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="vdbm-e2e-")
+        self.socket_path = os.path.join(self.dir, "vdbm.sock")
+        self.log_path = os.path.join(self.dir, "vdbm.log")
+        self.log_file = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
+             "--unix-socket", self.socket_path, *extra_args],
+            stdout=self.log_file, stderr=subprocess.STDOUT)
+        self.wait_until_serving()
+
+    @property
+    def tcp_target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def unix_target(self) -> str:
+        return f"unix://{self.socket_path}"
+
+    def wait_until_serving(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"vdbm exited with {self.process.returncode}:\n{self.log_text()}")
+            try:
+                if health_check(self.tcp_target) == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.RpcError:
+                time.sleep(0.05)
+        raise RuntimeError(f"vdbm did not start serving:\n{self.log_text()}")
+
+    def log_text(self) -> str:
+        if not self.log_file.closed:
+            self.log_file.flush()
+        return Path(self.log_path).read_text(errors="replace")
+
+    def log_records(self) -> list[dict]:
+        return [json.loads(line) for line in self.log_text().splitlines() if line.strip()]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        code = self.process.wait(timeout=timeout)
+        self.log_file.close()
+        return code
+
+
+def health_check(target: str, service: str = "", timeout: float = 2) -> int:
+    with grpc.insecure_channel(target) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
+                                                          timeout=timeout)
+        return reply.status
+
+
+@pytest.fixture(scope="session")
+def daemon():
+    process = Daemon()
+    yield process
+    assert process.stop() == 0, process.log_text()
+
+
+@pytest.fixture
+def still_serving(daemon):
+    """Proves after each test that the bad input it sent did not take the daemon down."""
+    yield daemon
+    assert daemon.process.poll() is None, "vdbm died:\n" + daemon.log_text()
+    assert health_check(daemon.tcp_target) == health_pb2.HealthCheckResponse.SERVING

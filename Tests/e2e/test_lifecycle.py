@@ -1,0 +1,122 @@
+"""Graceful shutdown and structured logs, each on a vdbm process of its own."""
+import json
+import signal
+import socket
+import struct
+import time
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from conftest import Daemon, health_check
+from raw_h2 import RawH2Connection, grpc_frame, grpc_headers
+
+CHECK = "/grpc.health.v1.Health/Check"
+
+
+def read_frames(sock, stop, timeout=5.0):
+    """Reads raw HTTP/2 frames (type, flags, stream id, payload) until `stop(frames)` holds.
+    Raw, because client libraries treat the first GOAWAY as the end of the connection."""
+    frames, buffer = [], b""
+    deadline = time.monotonic() + timeout
+    while not stop(frames):
+        assert time.monotonic() < deadline, f"gave up waiting; frames so far: {frames}"
+        sock.settimeout(max(deadline - time.monotonic(), 0.01))
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed; frames so far: {frames}"
+        buffer += chunk
+        while len(buffer) >= 9 and len(buffer) >= 9 + int.from_bytes(buffer[:3], "big"):
+            length = int.from_bytes(buffer[:3], "big")
+            stream_id = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+            frames.append((buffer[3], buffer[4], stream_id, buffer[9:9 + length]))
+            buffer = buffer[9 + length:]
+    return frames
+
+
+GOAWAY, HEADERS, DATA, END_STREAM = 0x7, 0x1, 0x0, 0x1
+
+
+def test_sigterm_sends_goaway_lets_the_call_in_flight_finish_and_exits_zero():
+    daemon = Daemon("--set", "server.shutdown_grace_seconds=10")
+    client = RawH2Connection(daemon.port)
+    stream_id = client.start(grpc_headers(CHECK))  # in flight: headers sent, message not yet
+    client.send(stream_id, b"\x00\x00")
+    daemon.process.send_signal(signal.SIGTERM)
+
+    def final_goaway(frames):
+        return any(f[0] == GOAWAY and int.from_bytes(f[3][:4], "big") != 0x7FFFFFFF for f in frames)
+
+    frames = read_frames(client.sock, final_goaway)
+    goaways = [int.from_bytes(f[3][:4], "big") for f in frames if f[0] == GOAWAY]
+    assert goaways == [0x7FFFFFFF, stream_id]  # the notice, then the last stream processed
+    # The call in flight may still finish: send the rest of its message as a raw DATA frame.
+    rest = b"\x00\x00\x00"
+    client.sock.sendall(len(rest).to_bytes(3, "big") + bytes([DATA, END_STREAM]) + stream_id.to_bytes(4, "big") + rest)
+    frames = read_frames(client.sock, lambda fs: any(f[0] == HEADERS and f[1] & END_STREAM and f[2] == stream_id
+                                                     for f in fs))
+    # It is answered (grpc-status 0), and reports NOT_SERVING: the server is draining.
+    assert (DATA, 0, stream_id, grpc_frame(b"\x08\x02")) in frames
+    assert daemon.stop(timeout=15) == 0
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", daemon.port), timeout=1)
+
+
+def test_the_grace_period_bounds_shutdown_when_a_call_never_finishes():
+    daemon = Daemon("--set", "server.shutdown_grace_seconds=1")
+    client = RawH2Connection(daemon.port)
+    stream_id = client.start(grpc_headers(CHECK))
+    client.send(stream_id, b"\x00")
+    started = time.monotonic()
+    code = daemon.stop(timeout=15)
+    assert code == 0
+    assert time.monotonic() - started < 5
+    assert any(r["msg"].startswith("grace period over") for r in daemon.log_records())
+
+
+def test_sigint_also_stops_gracefully():
+    daemon = Daemon()
+    assert daemon.stop(signal.SIGINT) == 0
+
+
+def test_logs_are_json_lines_with_one_access_line_per_call_and_no_secrets():
+    daemon = Daemon()
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            stub.Check(health_pb2.HealthCheckRequest(), timeout=2,
+                       metadata=[("authorization", "Bearer s3cr3t-token"), ("x-request-id", "req-42")])
+            with pytest.raises(grpc.RpcError):
+                stub.Check(health_pb2.HealthCheckRequest(service="missing"), timeout=2)
+    finally:
+        assert daemon.stop() == 0
+    records = daemon.log_records()  # every line parses as JSON, or this raises
+    for record in records:
+        assert {"ts", "level", "msg", "logger"} <= record.keys()
+    access = [r for r in records if r["msg"] == "rpc"]
+    ours = [r for r in access if r["request_id"] == "req-42"]
+    assert len(ours) == 1
+    line = ours[0]
+    assert line["method"] == CHECK and line["status"] == "OK" and line["level"] == "info"
+    assert isinstance(line["duration_ms"], float) and line["duration_ms"] >= 0
+    assert line["peer"].startswith("127.0.0.1:")
+    assert any(r["status"] == "NOT_FOUND" for r in access)
+    assert "s3cr3t-token" not in daemon.log_text()
+
+
+def test_log_level_warning_silences_access_lines():
+    daemon = Daemon("--log-level", "warning")
+    try:
+        assert health_check(daemon.tcp_target) == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        assert daemon.stop() == 0
+    assert not [r for r in daemon.log_records() if r["msg"] == "rpc"]
+
+
+def test_an_invalid_configuration_is_refused_at_start_naming_the_key():
+    import subprocess
+    from conftest import VDBM_BIN
+    result = subprocess.run([VDBM_BIN, "serve", "--set", "server.max_message_bytes=lots"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "server.max_message_bytes" in result.stderr
