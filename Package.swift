@@ -47,7 +47,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The per-call hot path lives here; runtime exclusivity checks cost ~20% of its CPU
+            // (scripts/bench-health). Debug builds, which run the tests, keep the checks.
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
         // The only code that touches protobuf-c memory: pack/unpack to Swift value types.
         .target(

@@ -30,18 +30,19 @@ public struct MessageDeframer: Sendable {
     public static let prefixLength = 5
 
     private let maxMessageBytes: Int
-    private var prefix: [UInt8] = []
+    /// The prefix bytes seen so far, big-endian in the low bytes (no allocation per message).
+    private var prefix: UInt64 = 0
+    private var prefixCount = 0
     private var body: [UInt8] = []
     private var bodyLength = 0
     private var inBody = false
 
     public init(maxMessageBytes: Int) {
         self.maxMessageBytes = maxMessageBytes
-        prefix.reserveCapacity(Self.prefixLength)
     }
 
     /// Whether some bytes of a message (or its prefix) have arrived but not the whole of it.
-    public var hasPartialMessage: Bool { inBody || !prefix.isEmpty }
+    public var hasPartialMessage: Bool { inBody || prefixCount > 0 }
 
     /// Consumes `chunk`, calling `onMessage` for each message it completes.
     public mutating func feed(
@@ -51,10 +52,12 @@ public struct MessageDeframer: Sendable {
         var index = 0
         while index < chunk.count {
             if !inBody {
-                let take = min(Self.prefixLength - prefix.count, chunk.count - index)
-                prefix.append(contentsOf: chunk[index..<(index + take)])
-                index += take
-                guard prefix.count == Self.prefixLength else { return }
+                while prefixCount < Self.prefixLength && index < chunk.count {
+                    prefix = prefix << 8 | UInt64(chunk[index])
+                    prefixCount += 1
+                    index += 1
+                }
+                guard prefixCount == Self.prefixLength else { return }
                 try beginBody()
                 if bodyLength == 0 {
                     try finishMessage(onMessage)
@@ -80,12 +83,13 @@ public struct MessageDeframer: Sendable {
     }
 
     private mutating func beginBody() throws(Failure) {
-        switch prefix[0] {
+        let flag = UInt8(truncatingIfNeeded: prefix >> 32)
+        switch flag {
         case 0: break
         case 1: throw .compressedWithoutEncoding
-        default: throw .invalidCompressedFlag(prefix[0])
+        default: throw .invalidCompressedFlag(flag)
         }
-        let length = Int(prefix[1]) << 24 | Int(prefix[2]) << 16 | Int(prefix[3]) << 8 | Int(prefix[4])
+        let length = Int(prefix & 0xFFFF_FFFF)
         guard length <= maxMessageBytes else {
             throw .messageTooLarge(declared: length, limit: maxMessageBytes)
         }
@@ -99,7 +103,8 @@ public struct MessageDeframer: Sendable {
     private mutating func finishMessage(_ onMessage: ([UInt8]) throws(Failure) -> Void) throws(Failure) {
         let message = body
         body = []
-        prefix.removeAll(keepingCapacity: true)
+        prefix = 0
+        prefixCount = 0
         inBody = false
         bodyLength = 0
         try onMessage(message)

@@ -39,10 +39,4 @@ public struct Metadata: Sendable, Hashable {
             hasher.combine(entry.value)
         }
     }
-
-    /// Header names that belong to the protocol, never to the application.
-    static func isReserved(_ name: String) -> Bool {
-        name.hasPrefix(":") || name.hasPrefix("grpc-") || name == "content-type" || name == "te"
-            || name == "user-agent" || name == "connection"
-    }
 }

@@ -19,12 +19,13 @@ final class NGHTTP2Session {
     private struct OutboundBody {
         var bytes: [UInt8]
         var offset = 0
-        var trailers: HeaderFields?
+        var trailers: (any NameValueList)?
     }
 
     private var session: OpaquePointer?
     private var outboundBodies: [Int32: OutboundBody] = [:]
-    weak var delegate: (any NGHTTP2SessionDelegate)?
+    /// Strong, to spare a weak load per callback; the owner clears it when it is removed.
+    var delegate: (any NGHTTP2SessionDelegate)?
 
     init(role: Role, settings: NGHTTP2Settings) {
         var callbacks: OpaquePointer?
@@ -91,7 +92,7 @@ final class NGHTTP2Session {
     /// Submits a HEADERS frame that ends the stream: a trailers-only gRPC response or a bare
     /// HTTP error response.
     @discardableResult
-    func submitHeadersOnly(streamID: Int32, headers: HeaderFields) -> Bool {
+    func submitHeadersOnly(streamID: Int32, headers: some NameValueList) -> Bool {
         headers.withNameValueArray { nameValues, count in
             nghttp2_submit_response(session, streamID, nameValues, count, nil) == 0
         }
@@ -99,7 +100,8 @@ final class NGHTTP2Session {
 
     /// Submits response headers, `body` as DATA, then `trailers` (which end the stream).
     @discardableResult
-    func submitResponse(streamID: Int32, headers: HeaderFields, body: [UInt8], trailers: HeaderFields) -> Bool {
+    func submitResponse(streamID: Int32, headers: some NameValueList, body: [UInt8],
+                        trailers: any NameValueList) -> Bool {
         outboundBodies[streamID] = OutboundBody(bytes: body, trailers: trailers)
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil),
                                              read_callback: Self.readBody)
@@ -149,10 +151,9 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_header_callback(callbacks) {
             _, frame, name, nameLength, value, valueLength, _, userData in
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-            let nameText = String(decoding: UnsafeBufferPointer(start: name, count: nameLength), as: UTF8.self)
-            let valueText = String(decoding: UnsafeBufferPointer(start: value, count: valueLength), as: UTF8.self)
             NGHTTP2Session.owner(userData).delegate?.stream(
-                frame.pointee.hd.stream_id, didReceiveHeader: nameText, value: valueText,
+                frame.pointee.hd.stream_id, didReceiveHeader: UnsafeBufferPointer(start: name, count: nameLength),
+                value: UnsafeBufferPointer(start: value, count: valueLength),
                 isTrailers: NGHTTP2Session.isTrailers(frame))
             return 0
         }

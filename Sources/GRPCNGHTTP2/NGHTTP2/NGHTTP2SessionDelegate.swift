@@ -6,7 +6,9 @@ protocol NGHTTP2SessionDelegate: AnyObject {
     /// The peer opened a stream with a HEADERS frame (a request on a server, a response on a client).
     func streamDidBegin(_ streamID: Int32)
     /// One header field of the stream's first header block (`isTrailers` false) or of its trailers.
-    func stream(_ streamID: Int32, didReceiveHeader name: String, value: String, isTrailers: Bool)
+    /// The bytes are valid only during the call (nghttp2 has checked and lower-cased the name).
+    func stream(_ streamID: Int32, didReceiveHeader name: UnsafeBufferPointer<UInt8>,
+                value: UnsafeBufferPointer<UInt8>, isTrailers: Bool)
     /// A header block is complete; `endStream` when the peer will send nothing more.
     func streamDidEndHeaders(_ streamID: Int32, isTrailers: Bool, endStream: Bool)
     /// A chunk of DATA payload (flow control is handled by nghttp2).

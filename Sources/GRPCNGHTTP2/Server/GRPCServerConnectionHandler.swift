@@ -25,12 +25,20 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
     private var streams: [Int32: ServerStream] = [:]
+    /// The stream of the last lookup: nghttp2 calls back several times in a row for one stream,
+    /// and this spares a hash lookup for most of those calls.
+    private var recentStream: (id: Int32, stream: ServerStream)?
+    private var recentRoute: (path: String, handler: UnaryHandler)?
     private var peer = "unknown"
     /// True while nghttp2 parses a read: responses wait for `channelReadComplete` to leave in one write.
     private var reading = false
     private var goAwaySent = false
     /// Guards against re-entering nghttp2's send from one of its own callbacks.
     private var flushing = false
+    /// Streams whose headers arrived during the current read. Their deadline timers are armed
+    /// when the read is done, and only for those still unanswered: a call answered within the
+    /// read that brought it never pays for a timer.
+    private var streamsAwaitingTimer: [Int32] = []
 
     init(router: GRPCRouter, limits: GRPCServerLimits, logger: Logger, accessLog: Bool, connectionTag: String) {
         self.router = router
@@ -57,6 +65,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func handlerRemoved(context: ChannelHandlerContext) {
         cancelAllStreams()
+        session?.delegate = nil
         session = nil
         self.context = nil
     }
@@ -88,6 +97,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func channelReadComplete(context: ChannelHandlerContext) {
         reading = false
+        armPendingTimers()
         flush()
         context.fireChannelReadComplete()
     }
@@ -113,47 +123,48 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     // MARK: nghttp2 events
 
     func streamDidBegin(_ streamID: Int32) {
-        streams[streamID] = ServerStream(maxMessageBytes: limits.maxMessageBytes, startedAt: .now)
+        let stream = ServerStream(maxMessageBytes: limits.maxMessageBytes, startedAt: .now)
+        streams[streamID] = stream
+        recentStream = (streamID, stream)
     }
 
-    func stream(_ streamID: Int32, didReceiveHeader name: String, value: String, isTrailers: Bool) {
+    func stream(_ streamID: Int32, didReceiveHeader name: UnsafeBufferPointer<UInt8>,
+                value: UnsafeBufferPointer<UInt8>, isTrailers: Bool) {
         // Client trailers mean nothing to a gRPC server; only the first header block is kept.
-        guard !isTrailers else { return }
-        streams[streamID]?.headers.add(name: name, value: value, limit: Int(limits.http2.maxHeaderListSize))
+        guard !isTrailers, let stream = stream(streamID) else { return }
+        stream.headers.add(name: name, value: value, limit: Int(limits.http2.maxHeaderListSize))
     }
 
     func streamDidEndHeaders(_ streamID: Int32, isTrailers: Bool, endStream: Bool) {
-        guard streams[streamID] != nil else { return }
-        if !isTrailers { acceptHeaders(streamID) }
-        if endStream { finishRequest(streamID) }
+        guard let stream = stream(streamID) else { return }
+        if !isTrailers { acceptHeaders(streamID, stream) }
+        if endStream { finishRequest(streamID, stream) }
     }
 
     func stream(_ streamID: Int32, didReceiveData data: UnsafeRawBufferPointer) {
-        guard streams[streamID]?.phase == .receiving else { return }
-        var completed: [[UInt8]] = []
+        guard let stream = stream(streamID), stream.phase == .receiving else { return }
+        var extraMessage = false
         do {
-            try streams[streamID]!.deframer.feed(data) { message throws(MessageDeframer.Failure) in
-                completed.append(message)
+            try stream.deframer.feed(data) { message throws(MessageDeframer.Failure) in
+                if stream.message == nil { stream.message = message } else { extraMessage = true }
             }
         } catch {
-            respond(streamID, .failure(error.status))
+            respond(streamID, stream, .failure(error.status))
             return
         }
-        for message in completed {
-            if streams[streamID]!.message != nil {
-                respond(streamID, .failure(GRPCStatus(.internal, "unary call received more than one request message")))
-                return
-            }
-            streams[streamID]!.message = message
+        if extraMessage {
+            respond(streamID, stream, .failure(GRPCStatus(.internal, "unary call received more than one request message")))
         }
     }
 
     func streamDidEndData(_ streamID: Int32) {
-        finishRequest(streamID)
+        guard let stream = stream(streamID) else { return }
+        finishRequest(streamID, stream)
     }
 
     func streamDidClose(_ streamID: Int32, errorCode: UInt32) {
-        guard var stream = streams.removeValue(forKey: streamID) else { return }
+        if recentStream?.id == streamID { recentStream = nil }
+        guard let stream = streams.removeValue(forKey: streamID) else { return }
         if stream.phase != .responded {
             // The client reset the stream (or the connection is going away) before our answer.
             logAccess(streamID, stream, code: .cancelled)
@@ -165,66 +176,100 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     // MARK: Request handling
 
-    private func acceptHeaders(_ streamID: Int32) {
-        switch streams[streamID]!.headers.validate() {
+    private func stream(_ streamID: Int32) -> ServerStream? {
+        if let recent = recentStream, recent.id == streamID { return recent.stream }
+        guard let stream = streams[streamID] else { return nil }
+        recentStream = (streamID, stream)
+        return stream
+    }
+
+    private func acceptHeaders(_ streamID: Int32, _ stream: ServerStream) {
+        switch stream.headers.validate() {
         case .httpError(let status):
-            respondHTTPError(streamID, status: status)
+            respondHTTPError(streamID, stream, status: status)
         case .grpcError(let status):
-            respond(streamID, .failure(status))
+            respond(streamID, stream, .failure(status))
         case .unsupportedEncoding(let encoding):
-            respond(streamID, .failure(GRPCStatus(.unimplemented, "grpc-encoding \(encoding) is not supported")),
+            respond(streamID, stream, .failure(GRPCStatus(.unimplemented, "grpc-encoding \(encoding) is not supported")),
                     extraHeaders: [("grpc-accept-encoding", "identity")])
         case .valid:
-            switch router.route(streams[streamID]!.headers.path ?? "") {
+            switch route(stream.headers.path ?? "") {
             case .failure(let status):
-                respond(streamID, .failure(status))
+                respond(streamID, stream, .failure(status))
             case .success(let handler):
-                streams[streamID]!.handler = handler
-                armDeadline(streamID)
+                stream.handler = handler
+                let timeout = stream.headers.timeout.flatMap { GRPCTimeout.parse($0) } ?? limits.defaultTimeout
+                stream.deadline = Deadline.after(timeout, from: stream.startedAt)
+                if reading {
+                    streamsAwaitingTimer.append(streamID)
+                } else {
+                    armTimer(streamID, stream)
+                }
             }
         }
     }
 
-    private func armDeadline(_ streamID: Int32) {
-        let timeout = streams[streamID]!.headers.timeout.flatMap { GRPCTimeout.parse($0) } ?? limits.defaultTimeout
-        streams[streamID]!.deadline = Deadline.after(timeout, from: streams[streamID]!.startedAt)
-        guard let context else { return }
-        let nanoseconds = timeout.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let delay = TimeAmount.nanoseconds(nanoseconds.overflow ? Int64.max / 2 : nanoseconds.partialValue
-            + timeout.components.attoseconds / 1_000_000_000)
-        streams[streamID]!.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            guard let phase = streams[streamID]?.phase, phase != .responded else { return }
-            streams[streamID]!.timer = nil
-            respond(streamID, .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded")))
+    /// The router's answer, remembered for the last path: clients tend to call one method many
+    /// times in a row, and comparing two strings is cheaper than hashing one.
+    private func route(_ path: String) -> Result<UnaryHandler, GRPCStatus> {
+        if let recent = recentRoute, recent.path == path { return .success(recent.handler) }
+        let result = router.route(path)
+        if case .success(let handler) = result { recentRoute = (path, handler) }
+        return result
+    }
+
+    private func armPendingTimers() {
+        for streamID in streamsAwaitingTimer {
+            if let stream = stream(streamID), stream.phase != .responded { armTimer(streamID, stream) }
+        }
+        streamsAwaitingTimer.removeAll(keepingCapacity: true)
+    }
+
+    /// Answers `DEADLINE_EXCEEDED` when the call's deadline passes first (and cancels its task).
+    private func armTimer(_ streamID: Int32, _ stream: ServerStream) {
+        guard let context, let deadline = stream.deadline, stream.timer == nil else { return }
+        let (seconds, attoseconds) = deadline.remaining().components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let delay = TimeAmount.nanoseconds(nanoseconds.overflow ? Int64.max / 4 : nanoseconds.partialValue
+            + attoseconds / 1_000_000_000)
+        stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            guard let current = self.stream(streamID), current === stream, current.phase != .responded else { return }
+            current.timer = nil
+            respond(streamID, current, .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded")))
         }
     }
 
     /// The client finished sending: check that exactly one message came, then run the handler.
-    private func finishRequest(_ streamID: Int32) {
-        guard let stream = streams[streamID], stream.phase == .receiving else { return }
+    private func finishRequest(_ streamID: Int32, _ stream: ServerStream) {
+        guard stream.phase == .receiving else { return }
         if stream.deframer.hasPartialMessage {
-            return respond(streamID, .failure(GRPCStatus(.internal, "request ended inside a message")))
+            return respond(streamID, stream, .failure(GRPCStatus(.internal, "request ended inside a message")))
         }
         guard let message = stream.message, let handler = stream.handler, let deadline = stream.deadline else {
-            return respond(streamID, .failure(GRPCStatus(.internal, "unary call received no request message")))
+            return respond(streamID, stream, .failure(GRPCStatus(.internal, "unary call received no request message")))
         }
         if deadline.hasPassed() {
-            return respond(streamID, .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded before the call started")))
+            return respond(streamID, stream,
+                           .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded before the call started")))
         }
-        streams[streamID]!.message = nil
-        let callContext = makeCallContext(streamID, stream: stream, deadline: deadline)
+        stream.message = nil
+        let callContext = ServerCallContext(
+            path: stream.headers.path ?? "", metadata: stream.headers.metadata, deadline: deadline, peer: peer,
+            clientRequestID: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID,
+            logger: logger)
         switch handler {
         case .immediate(let body):
             do throws(GRPCStatus) {
-                respond(streamID, .success(try body(message, callContext)))
+                respond(streamID, stream, .success(try body(message, callContext)))
             } catch {
-                respond(streamID, .failure(error))
+                respond(streamID, stream, .failure(error))
             }
         case .async(let body):
             guard let eventLoop = context?.eventLoop else { return }
-            streams[streamID]!.phase = .dispatched
+            stream.phase = .dispatched
+            if !reading { armTimer(streamID, stream) }
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            streams[streamID]!.task = Task {
+            stream.task = Task {
                 let result: Result<[UInt8], GRPCStatus>
                 do {
                     result = .success(try await body(message, callContext))
@@ -244,87 +289,74 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     private func handlerDidFinish(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>) {
-        guard streams[streamID]?.phase == .dispatched else { return }  // answered already (deadline) or gone
-        streams[streamID]!.task = nil
-        respond(streamID, result)
-    }
-
-    private func makeCallContext(_ streamID: Int32, stream: ServerStream, deadline: Deadline) -> ServerCallContext {
-        let path = stream.headers.path ?? ""
-        let requestID = self.requestID(streamID, stream)
-        var callLogger = logger
-        callLogger[metadataKey: "request_id"] = "\(requestID)"
-        callLogger[metadataKey: "method"] = "\(path)"
-        return ServerCallContext(path: path, metadata: stream.headers.metadata, deadline: deadline, peer: peer,
-                                 requestID: requestID, logger: callLogger)
-    }
-
-    private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
-        Self.acceptableRequestID(stream.headers.requestID) ?? "\(connectionTag)-\(streamID)"
-    }
-
-    /// A client's request id is kept when it is short printable ASCII (it goes into logs).
-    private static func acceptableRequestID(_ value: String?) -> String? {
-        guard let value, !value.isEmpty, value.utf8.count <= 128,
-              value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
-        else { return nil }
-        return value
+        // Answered already (deadline) or gone (reset, connection closed): nothing to do.
+        guard let stream = stream(streamID), stream.phase == .dispatched else { return }
+        stream.task = nil
+        respond(streamID, stream, result)
     }
 
     // MARK: Responses
 
-    private static let successHeaders = HeaderFields([(":status", "200"), ("content-type", "application/grpc")])
-    private static let okTrailers = HeaderFields([("grpc-status", "0")])
+    private static let responseHeaderFields = [(":status", "200"), ("content-type", "application/grpc")]
+    private static let successHeaders = StaticHeaderBlock(responseHeaderFields)
+    private static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 
-    private func respond(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>,
+    private func respond(_ streamID: Int32, _ stream: ServerStream, _ result: Result<[UInt8], GRPCStatus>,
                          extraHeaders: [(String, String)] = []) {
-        guard let session, let phase = streams[streamID]?.phase, phase != .responded else { return }
-        streams[streamID]!.phase = .responded
-        streams[streamID]!.cancelWork()
+        guard let session, stream.phase != .responded else { return }
+        stream.phase = .responded
+        stream.cancelWork()
         switch result {
         case .success(let message):
             session.submitResponse(streamID: streamID, headers: Self.successHeaders,
                                    body: MessageFramer.frame(message), trailers: Self.okTrailers)
-            logAccess(streamID, streams[streamID]!, code: .ok)
+            logAccess(streamID, stream, code: .ok)
         case .failure(let status):
-            var headers = Self.successHeaders
+            var headers = HeaderFields(Self.responseHeaderFields)
             headers.add("grpc-status", String(status.code.rawValue))
             if !status.message.isEmpty {
                 headers.add("grpc-message", PercentEncoding.encode(status.message))
             }
             for (name, value) in extraHeaders { headers.add(name, value) }
             session.submitHeadersOnly(streamID: streamID, headers: headers)
-            logAccess(streamID, streams[streamID]!, code: status.code, message: status.message)
+            logAccess(streamID, stream, code: status.code, message: status.message)
         }
         flush()
     }
 
-    private func respondHTTPError(_ streamID: Int32, status: Int) {
-        guard let session, streams[streamID]?.phase == .receiving else { return }
-        streams[streamID]!.phase = .responded
+    private func respondHTTPError(_ streamID: Int32, _ stream: ServerStream, status: Int) {
+        guard let session, stream.phase == .receiving else { return }
+        stream.phase = .responded
         var headers = HeaderFields([(":status", String(status))])
         if status == 405 { headers.add("allow", "POST") }
         session.submitHeadersOnly(streamID: streamID, headers: headers)
         if accessLog {
             logger.info("rpc", metadata: [
-                "method": "\(streams[streamID]!.headers.path ?? "")", "http_status": "\(status)", "peer": "\(peer)",
+                "method": "\(stream.headers.path ?? "")", "http_status": "\(status)", "peer": "\(peer)",
+                "request_id": "\(requestID(streamID, stream))",
             ])
         }
         flush()
     }
 
+    private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
+        ServerCallContext.requestID(client: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID)
+    }
+
     private func logAccess(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code, message: String = "") {
-        guard accessLog else { return }
+        guard accessLog, logger.logLevel <= .info else { return }
         let elapsed = stream.startedAt.duration(to: .now)
         let (seconds, attoseconds) = elapsed.components
         let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-        logger.info("rpc", metadata: [
+        var metadata: Logger.Metadata = [
             "method": "\(stream.headers.path ?? "")",
             "status": "\(code.name)",
             "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
             "peer": "\(peer)",
             "request_id": "\(requestID(streamID, stream))",
-        ].merging(message.isEmpty ? [:] : ["error": "\(message)"]) { first, _ in first })
+        ]
+        if !message.isEmpty { metadata["error"] = "\(message)" }
+        logger.info("rpc", metadata: metadata)
     }
 
     // MARK: Output and shutdown
@@ -368,7 +400,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private func cancelAllStreams() {
         for streamID in Array(streams.keys) {
-            guard var stream = streams.removeValue(forKey: streamID) else { continue }
+            recentStream = nil
+            guard let stream = streams.removeValue(forKey: streamID) else { continue }
             if stream.phase != .responded { logAccess(streamID, stream, code: .cancelled) }
             stream.cancelWork()
         }

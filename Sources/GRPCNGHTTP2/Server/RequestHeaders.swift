@@ -13,30 +13,43 @@ struct RequestHeaders {
     var invalidBinaryMetadata: String?
 
     /// Records one field, unless the list has grown past `limit`.
-    mutating func add(name: String, value: String, limit: Int) {
-        listSize += name.utf8.count + value.utf8.count + 32
+    mutating func add(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, limit: Int) {
+        listSize += name.count + value.count + 32
         if listSize > limit { exceededLimit = true }
         if exceededLimit { return }
-        switch name {
-        case ":method": method = value
-        case ":path": path = value
-        case "content-type": contentType = value
-        case "grpc-timeout": timeout = value
-        case "grpc-encoding": encoding = value
-        case "x-request-id":
-            requestID = value
-            metadata.append(name, .text(value))
-        default:
-            guard !Metadata.isReserved(name) else { return }
-            if name.hasSuffix("-bin") {
-                guard let bytes = Base64.decode(value) else {
-                    invalidBinaryMetadata = name
+        func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }
+        switch HeaderName.classify(name) {
+        case .method: method = text(value)
+        case .path: path = text(value)
+        case .contentType:
+            // The common value is kept as a literal: no string is built for it.
+            contentType = HeaderName.equals(value, "application/grpc") ? Self.plainGRPC : text(value)
+        case .timeout: timeout = text(value)
+        case .encoding: encoding = text(value)
+        case .reserved: return
+        case .requestID:
+            requestID = text(value)
+            metadata.append("x-request-id", .text(requestID!))
+        case .custom:
+            let key = text(name)
+            if key.hasSuffix("-bin") {
+                guard let bytes = Base64.decode(text(value)) else {
+                    invalidBinaryMetadata = key
                     return
                 }
-                metadata.append(name, .binary(bytes))
+                metadata.append(key, .binary(bytes))
             } else {
-                metadata.append(name, .text(value))
+                metadata.append(key, .text(text(value)))
             }
+        }
+    }
+
+    /// String form of `add`, for tests.
+    mutating func add(name: String, value: String, limit: Int) {
+        var name = name
+        var value = value
+        name.withUTF8 { nameBytes in
+            value.withUTF8 { valueBytes in add(name: nameBytes, value: valueBytes, limit: limit) }
         }
     }
 
@@ -46,6 +59,9 @@ struct RequestHeaders {
             return .grpcError(GRPCStatus(.resourceExhausted, "request header list exceeds the limit"))
         }
         guard method == "POST" else { return .httpError(status: 405) }
+        if contentType == Self.plainGRPC {
+            return validateRest()
+        }
         guard let contentType, contentType.hasPrefix("application/grpc") else {
             return .httpError(status: 415)
         }
@@ -53,6 +69,12 @@ struct RequestHeaders {
         if !(subtype.isEmpty || subtype == "+proto" || subtype.hasPrefix(";") || subtype.hasPrefix("+proto;")) {
             return .grpcError(GRPCStatus(.unimplemented, "content-type \(contentType) is not supported; use application/grpc"))
         }
+        return validateRest()
+    }
+
+    private static let plainGRPC = "application/grpc"
+
+    private func validateRest() -> HeaderCheck {
         if let encoding, encoding != "identity" {
             return .unsupportedEncoding(encoding)
         }

@@ -2,6 +2,9 @@ import Logging
 import VDBMUtils
 
 /// What a handler knows about the call it answers, beside the request message.
+///
+/// The request id and the per-call logger are made on first use: most calls never log, and
+/// the server should not pay for either on every call.
 public struct ServerCallContext: Sendable {
     /// The full method path, e.g. `/grpc.health.v1.Health/Check`.
     public let path: String
@@ -11,17 +14,47 @@ public struct ServerCallContext: Sendable {
     public let deadline: Deadline
     /// The peer's address, for logs.
     public let peer: String
-    /// The client's `x-request-id`, or one vdbm made up; it appears in every log line of the call.
-    public let requestID: String
-    /// A logger that already carries the request id and method.
-    public let logger: Logger
+
+    private let clientRequestID: String?
+    private let connectionTag: String
+    private let streamID: Int32
+    private let baseLogger: Logger
 
     public init(path: String, metadata: Metadata, deadline: Deadline, peer: String, requestID: String, logger: Logger) {
+        self.init(path: path, metadata: metadata, deadline: deadline, peer: peer, clientRequestID: requestID,
+                  connectionTag: "", streamID: 0, logger: logger)
+    }
+
+    init(path: String, metadata: Metadata, deadline: Deadline, peer: String, clientRequestID: String?,
+         connectionTag: String, streamID: Int32, logger: Logger) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
-        self.requestID = requestID
-        self.logger = logger
+        self.clientRequestID = clientRequestID
+        self.connectionTag = connectionTag
+        self.streamID = streamID
+        self.baseLogger = logger
+    }
+
+    /// The client's `x-request-id` (when short printable ASCII), or `<connection>-<stream>`.
+    public var requestID: String {
+        Self.requestID(client: clientRequestID, connectionTag: connectionTag, streamID: streamID)
+    }
+
+    /// A logger that carries the request id and method.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "request_id"] = "\(requestID)"
+        logger[metadataKey: "method"] = "\(path)"
+        return logger
+    }
+
+    static func requestID(client: String?, connectionTag: String, streamID: Int32) -> String {
+        if let client, !client.isEmpty, client.utf8.count <= 128,
+           client.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            return client
+        }
+        return "\(connectionTag)-\(streamID)"
     }
 }

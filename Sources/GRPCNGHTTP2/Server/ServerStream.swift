@@ -2,7 +2,10 @@ import NIOCore
 import VDBMUtils
 
 /// The server's state for one unary call on one HTTP/2 stream.
-struct ServerStream {
+///
+/// A class, owned by its connection handler and used only on that handler's event loop: every
+/// nghttp2 callback updates it in place, with no copy of its buffers.
+final class ServerStream {
     enum Phase {
         /// Headers and the message are arriving.
         case receiving
@@ -28,7 +31,7 @@ struct ServerStream {
     }
 
     /// Stops the deadline timer and the handler task, if any.
-    mutating func cancelWork() {
+    func cancelWork() {
         timer?.cancel()
         timer = nil
         task?.cancel()
