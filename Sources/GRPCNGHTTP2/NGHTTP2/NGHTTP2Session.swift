@@ -112,6 +112,22 @@ final class NGHTTP2Session {
         return submitted
     }
 
+    /// Opens a stream with `headers` (a client's request) and sends `body` after them, ending the
+    /// stream with the last DATA frame (or with the headers when `body` is nil). Returns the new
+    /// stream's id, or nil when nghttp2 refuses (no stream ids left, session going away).
+    func submitRequest(headers: some NameValueList, body: [UInt8]?) -> Int32? {
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readBody)
+        let streamID: Int32 = headers.withNameValueArray { nameValues, count in
+            if body == nil {
+                return nghttp2_submit_request(session, nil, nameValues, count, nil, nil)
+            }
+            return nghttp2_submit_request(session, nil, nameValues, count, &provider, nil)
+        }
+        guard streamID > 0 else { return nil }
+        if let body { outboundBodies[streamID] = OutboundBody(bytes: body, trailers: nil) }
+        return streamID
+    }
+
     /// Resets one stream with an HTTP/2 error code.
     func submitReset(streamID: Int32, errorCode: UInt32) {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)

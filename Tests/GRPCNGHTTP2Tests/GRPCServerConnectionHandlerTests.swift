@@ -1,0 +1,214 @@
+import Logging
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import GRPCNGHTTP2
+
+private struct TestFailure: Error {}
+
+/// A service whose methods exercise both handler kinds and every way a handler can end.
+private struct ProbeService: GRPCService {
+    var serviceName: String { "test.Probe" }
+    var methods: [String: UnaryHandler] {
+        [
+            "Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
+            "Refuse": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.invalidArgument, "nope: 100%") },
+            "AsyncEcho": .async { bytes, context in
+                await Task.yield()
+                return bytes + Array(context.requestID.utf8)
+            },
+            "AsyncNotFound": .async { _, _ in throw GRPCStatus(.notFound, "missing") },
+            "AsyncCrash": .async { _, _ in throw TestFailure() },
+            "Sleep": .async { _, _ in
+                try await Task.sleep(for: .seconds(30))
+                return []
+            },
+            "Metadata": .immediate { _, context throws(GRPCStatus) in
+                Array((context.metadata[text: "x-tenant"] ?? "-").utf8)
+            },
+        ]
+    }
+}
+
+/// Drives the real server handler with a real nghttp2 client session, in memory.
+private final class Harness {
+    let channel: NIOAsyncTestingChannel
+    let client = TestHTTP2Client()
+
+    init(limits: GRPCServerLimits = GRPCServerLimits()) async throws {
+        let router = GRPCRouter(services: [ProbeService()])
+        channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
+                router: router, limits: limits, logger: Logger(label: "test"), accessLog: false, connectionTag: "t"))
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        try await exchange()
+    }
+
+    /// Moves bytes both ways until neither side has anything more to say.
+    func exchange() async throws {
+        for _ in 0..<50 {
+            var moved = false
+            let out = try client.outbound()
+            if out.readableBytes > 0 {
+                try await channel.writeInbound(out)
+                moved = true
+            }
+            while let reply = try await channel.readOutbound(as: ByteBuffer.self) {
+                try client.receive(reply)
+                moved = true
+            }
+            if !moved { return }
+        }
+    }
+
+    /// Waits (briefly, in real time) for work that left the event loop to come back.
+    func settle(until done: () -> Bool) async throws {
+        for _ in 0..<200 where !done() {
+            try await Task.sleep(for: .milliseconds(5))
+            try await exchange()
+        }
+    }
+
+    func call(_ path: String, _ message: [UInt8]?, headers: [(String, String)] = []) async throws -> TestHTTP2Client.Response {
+        let streamID = client.startCall(path: path, message: message, extraHeaders: headers)
+        try await exchange()
+        try await settle { client.responses[streamID]?.closed == true }
+        return client.responses[streamID]!
+    }
+}
+
+@Suite struct GRPCServerConnectionHandlerTests {
+    @Test func immediateHandlerAnswersWithHeadersMessageAndTrailers() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/Echo", [1, 2, 3])
+        #expect(response.headers[":status"] == "200")
+        #expect(response.headers["content-type"] == "application/grpc")
+        #expect(response.data == MessageFramer.frame([1, 2, 3]))
+        #expect(response.grpcStatus == 0)
+    }
+
+    @Test func thrownStatusBecomesATrailersOnlyResponseWithEncodedMessage() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/Refuse", [])
+        #expect(response.data.isEmpty)
+        #expect(response.grpcStatus == 3)
+        #expect(response.grpcMessage == "nope: 100%25")
+    }
+
+    @Test func asyncHandlerAnswerComesBackToTheConnection() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/AsyncEcho", [9], headers: [("x-request-id", "rid-7")])
+        #expect(response.grpcStatus == 0)
+        #expect(response.data == MessageFramer.frame([9] + Array("rid-7".utf8)))
+    }
+
+    @Test func asyncHandlerStatusErrorsKeepTheirCode() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/AsyncNotFound", [])
+        #expect(response.grpcStatus == 5)
+        #expect(response.grpcMessage == "missing")
+    }
+
+    @Test func otherHandlerErrorsBecomeInternalWithoutDetail() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/AsyncCrash", [])
+        #expect(response.grpcStatus == 13)
+        #expect(response.grpcMessage == "internal error")
+    }
+
+    @Test func deadlineAnswersASlowAsyncHandlerAndTheConnectionGoesOn() async throws {
+        let harness = try await Harness()
+        let streamID = harness.client.startCall(path: "/test.Probe/Sleep", message: [], extraHeaders: [("grpc-timeout", "50m")])
+        try await harness.exchange()
+        #expect(harness.client.responses[streamID]?.closed == false)
+        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(100))
+        try await harness.exchange()
+        #expect(harness.client.responses[streamID]?.grpcStatus == 4)
+        #expect(try await harness.call("/test.Probe/Echo", [5]).grpcStatus == 0)
+    }
+
+    @Test func defaultDeadlineAppliesWithoutGrpcTimeout() async throws {
+        let harness = try await Harness(limits: GRPCServerLimits(defaultTimeout: .milliseconds(20)))
+        let streamID = harness.client.startCall(path: "/test.Probe/Sleep", message: [])
+        try await harness.exchange()
+        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(50))
+        try await harness.exchange()
+        #expect(harness.client.responses[streamID]?.grpcStatus == 4)
+    }
+
+    @Test func metadataReachesTheHandler() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/Metadata", [], headers: [("x-tenant", "blue")])
+        #expect(response.data == MessageFramer.frame(Array("blue".utf8)))
+    }
+
+    @Test func unknownMethodIsUnimplemented() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/Missing", [])
+        #expect(response.grpcStatus == 12)
+        #expect(response.grpcMessage == "unknown method Missing for service test.Probe")
+    }
+
+    @Test func requestWithoutMessageIsInternal() async throws {
+        let harness = try await Harness()
+        let response = try await harness.call("/test.Probe/Echo", nil)
+        #expect(response.grpcStatus == 13)
+    }
+
+    @Test func oversizedMessageIsResourceExhausted() async throws {
+        let harness = try await Harness(limits: GRPCServerLimits(maxMessageBytes: 1024))
+        let response = try await harness.call("/test.Probe/Echo", Array(repeating: 7, count: 2000))
+        #expect(response.grpcStatus == 8)
+        #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
+    }
+
+    @Test func largeMessageCrossesManyFramesBothWays() async throws {
+        let harness = try await Harness()
+        let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let response = try await harness.call("/test.Probe/Echo", payload)
+        #expect(response.grpcStatus == 0)
+        #expect(response.data == MessageFramer.frame(payload))
+    }
+
+    @Test func manyConcurrentCallsOnOneConnectionAllComplete() async throws {
+        let harness = try await Harness()
+        let streams = (0..<40).map { index in
+            harness.client.startCall(path: index % 2 == 0 ? "/test.Probe/Echo" : "/test.Probe/AsyncEcho", message: [UInt8(index)])
+        }
+        try await harness.exchange()
+        try await harness.settle { streams.allSatisfy { harness.client.responses[$0]?.closed == true } }
+        for streamID in streams {
+            #expect(harness.client.responses[streamID]?.grpcStatus == 0)
+        }
+    }
+
+    @Test func quiesceSendsGoAwayThenClosesWhenIdle() async throws {
+        let harness = try await Harness()
+        #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
+        harness.channel.pipeline.fireUserInboundEventTriggered(GRPCServerQuiesceEvent())
+        try await harness.exchange()
+        #expect(harness.client.goAwayLastStreamID == Int32.max)
+        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(150))
+        // Read raw: nghttp2's client session does not report a second GOAWAY once it has one.
+        let final = try #require(try await harness.channel.readOutbound(as: ByteBuffer.self))
+        let goAway: [UInt8] = [0, 0, 8, 7, 0, 0, 0, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 0]  // last stream 1, NO_ERROR
+        #expect(Array(final.readableBytesView) == goAway)
+        try await harness.channel.closeFuture.get()
+    }
+
+    @Test func garbageInputClosesTheConnection() async throws {
+        let harness = try await Harness()
+        var garbage = ByteBuffer()
+        garbage.writeString("GET / HTTP/1.1\r\n\r\n")
+        let channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
+                router: GRPCRouter(), limits: GRPCServerLimits(), logger: Logger(label: "test"), accessLog: true,
+                connectionTag: "g"))
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        try await channel.writeInbound(garbage)
+        try await channel.closeFuture.get()
+        _ = harness
+    }
+}
