@@ -50,3 +50,13 @@ import Testing
         #expect(Array(stamp)[10] == "T")
     }
 }
+
+@Suite struct JSONStringTests {
+    @Test func quotesPlainTextUnchanged() {
+        #expect(JSONString.quote("plain text é ✓") == "\"plain text é ✓\"")
+    }
+
+    @Test func escapesEveryCharacterJSONRequires() {
+        #expect(JSONString.quote("\"\\\n\r\t\u{0}\u{1f}") == #""\"\\\n\r\t\u0000\u001f""#)
+    }
+}
