@@ -35,11 +35,16 @@ private final class Harness {
     let channel: NIOAsyncTestingChannel
     let client = TestHTTP2Client()
 
+    let budget: RequestMemoryBudget
+
     init(limits: GRPCServerLimits = GRPCServerLimits()) async throws {
         let router = GRPCRouter(services: [ProbeService()])
+        let budget = RequestMemoryBudget(limit: limits.maxBufferedRequestBytes)
+        self.budget = budget
         channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
-                router: router, limits: limits, logger: Logger(label: "test"), accessLog: false, connectionTag: "t"))
+                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), accessLog: false,
+                connectionTag: "t"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
         try await exchange()
@@ -163,6 +168,16 @@ private final class Harness {
         #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
     }
 
+    @Test func callsOverTheSharedMemoryBudgetAreRefusedAndGiveTheirBytesBack() async throws {
+        let harness = try await Harness(limits: GRPCServerLimits(maxMessageBytes: 1 << 20, maxBufferedRequestBytes: 1000))
+        let refused = try await harness.call("/test.Probe/Echo", Array(repeating: 1, count: 1500))
+        #expect(refused.grpcStatus == 8)
+        #expect(refused.grpcMessage?.contains("too many request bytes") == true)
+        #expect(harness.budget.inUse == 0)
+        #expect(try await harness.call("/test.Probe/Echo", Array(repeating: 2, count: 900)).grpcStatus == 0)
+        #expect(harness.budget.inUse == 0)
+    }
+
     @Test func largeMessageCrossesManyFramesBothWays() async throws {
         let harness = try await Harness()
         let payload = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
@@ -203,7 +218,8 @@ private final class Harness {
         garbage.writeString("GET / HTTP/1.1\r\n\r\n")
         let channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
-                router: GRPCRouter(), limits: GRPCServerLimits(), logger: Logger(label: "test"), accessLog: true,
+                router: GRPCRouter(), limits: GRPCServerLimits(), budget: RequestMemoryBudget(limit: 1 << 20),
+                logger: Logger(label: "test"), accessLog: true,
                 connectionTag: "g"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()

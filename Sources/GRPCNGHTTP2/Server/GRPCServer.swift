@@ -11,6 +11,7 @@ public final class GRPCServer: Sendable {
     private let logger: Logger
     private let registry = ConnectionRegistry()
     private let listeners: NIOLockedListeners
+    private let budget: RequestMemoryBudget
 
     public init(configuration: GRPCServerConfiguration, router: GRPCRouter, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -18,6 +19,7 @@ public final class GRPCServer: Sendable {
         self.group = group
         self.logger = logger
         self.listeners = NIOLockedListeners()
+        self.budget = RequestMemoryBudget(limit: configuration.limits.maxBufferedRequestBytes)
     }
 
     /// Binds every configured listener. Throws if one cannot be bound (and closes the others).
@@ -72,6 +74,7 @@ public final class GRPCServer: Sendable {
         let router = self.router
         let logger = self.logger
         let registry = self.registry
+        let budget = self.budget
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.maxMessagesPerRead, value: 16)
@@ -84,7 +87,7 @@ public final class GRPCServer: Sendable {
             channel.eventLoop.makeCompletedFuture {
                 registry.add(channel)
                 let handler = GRPCServerConnectionHandler(
-                    router: router, limits: configuration.limits, logger: logger,
+                    router: router, limits: configuration.limits, budget: budget, logger: logger,
                     accessLog: configuration.accessLog, connectionTag: ConnectionTag.next())
                 try channel.pipeline.syncOperations.addHandler(handler)
             }

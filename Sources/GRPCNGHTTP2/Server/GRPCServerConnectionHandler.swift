@@ -18,6 +18,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private let router: GRPCRouter
     private let limits: GRPCServerLimits
+    private let budget: RequestMemoryBudget
     private let logger: Logger
     private let accessLog: Bool
     private let connectionTag: String
@@ -40,9 +41,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// read that brought it never pays for a timer.
     private var streamsAwaitingTimer: [Int32] = []
 
-    init(router: GRPCRouter, limits: GRPCServerLimits, logger: Logger, accessLog: Bool, connectionTag: String) {
+    init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, accessLog: Bool,
+         connectionTag: String) {
         self.router = router
         self.limits = limits
+        self.budget = budget
         self.logger = logger
         self.accessLog = accessLog
         self.connectionTag = connectionTag
@@ -143,6 +146,12 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func stream(_ streamID: Int32, didReceiveData data: UnsafeRawBufferPointer) {
         guard let stream = stream(streamID), stream.phase == .receiving else { return }
+        guard budget.reserve(data.count) else {
+            respond(streamID, stream, .failure(GRPCStatus(
+                .resourceExhausted, "the server holds too many request bytes at once; retry later")))
+            return
+        }
+        stream.reservedBytes += data.count
         var extraMessage = false
         do {
             try stream.deframer.feed(data) { message throws(MessageDeframer.Failure) in
@@ -170,6 +179,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             logAccess(streamID, stream, code: .cancelled)
         }
         stream.cancelWork()
+        releaseBudget(stream)
         // No flush here: this runs inside nghttp2's send or receive; the flush that follows both
         // closes the connection once a graceful shutdown has no streams left.
     }
@@ -306,6 +316,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         guard let session, stream.phase != .responded else { return }
         stream.phase = .responded
         stream.cancelWork()
+        releaseBudget(stream)
         switch result {
         case .success(let message):
             session.submitResponse(streamID: streamID, headers: Self.successHeaders,
@@ -327,6 +338,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private func respondHTTPError(_ streamID: Int32, _ stream: ServerStream, status: Int) {
         guard let session, stream.phase == .receiving else { return }
         stream.phase = .responded
+        releaseBudget(stream)
         var headers = HeaderFields([(":status", String(status))])
         if status == 405 { headers.add("allow", "POST") }
         session.submitHeadersOnly(streamID: streamID, headers: headers)
@@ -337,6 +349,13 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             ])
         }
         flush()
+    }
+
+    private func releaseBudget(_ stream: ServerStream) {
+        budget.release(stream.reservedBytes)
+        stream.reservedBytes = 0
+        stream.deframer = MessageDeframer(maxMessageBytes: 0)  // drop a partial message's bytes now
+        stream.message = nil
     }
 
     private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
@@ -404,6 +423,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             guard let stream = streams.removeValue(forKey: streamID) else { continue }
             if stream.phase != .responded { logAccess(streamID, stream, code: .cancelled) }
             stream.cancelWork()
+            releaseBudget(stream)
         }
     }
 }

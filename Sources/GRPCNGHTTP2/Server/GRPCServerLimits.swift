@@ -6,11 +6,14 @@ public struct GRPCServerLimits: Sendable, Hashable {
     public var http2: NGHTTP2Settings
     /// The deadline of a call whose client sent no `grpc-timeout`.
     public var defaultTimeout: Duration
+    /// Request bytes all connections together may hold at once (see `RequestMemoryBudget`).
+    public var maxBufferedRequestBytes: Int
 
     public init(maxMessageBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(),
-                defaultTimeout: Duration = .seconds(30)) {
+                defaultTimeout: Duration = .seconds(30), maxBufferedRequestBytes: Int = 512 << 20) {
         self.maxMessageBytes = maxMessageBytes
         self.http2 = http2
         self.defaultTimeout = defaultTimeout
+        self.maxBufferedRequestBytes = maxBufferedRequestBytes
     }
 }

@@ -23,6 +23,8 @@ final class ServerStream {
     var deadline: Deadline?
     var timer: Scheduled<Void>?
     var task: Task<Void, Never>?
+    /// Bytes of this call held against the server's `RequestMemoryBudget`.
+    var reservedBytes = 0
     let startedAt: ContinuousClock.Instant
 
     init(maxMessageBytes: Int, startedAt: ContinuousClock.Instant) {

@@ -18,6 +18,8 @@ public struct ConfigurationKey: Sendable, Hashable {
         .init(name: "server.unix_socket", defaultValue: "", summary: "Unix domain socket path; empty disables it"),
         .init(name: "server.event_loop_threads", defaultValue: "0", summary: "event loop threads; 0 = one per core"),
         .init(name: "server.max_message_bytes", defaultValue: "67108864", summary: "largest request message"),
+        .init(name: "server.max_buffered_request_bytes", defaultValue: "536870912",
+              summary: "request bytes all connections may hold at once"),
         .init(name: "server.max_concurrent_streams", defaultValue: "256", summary: "HTTP/2 streams per connection"),
         .init(name: "server.initial_window_bytes", defaultValue: "1048576", summary: "HTTP/2 per-stream window"),
         .init(name: "server.connection_window_bytes", defaultValue: "16777216", summary: "HTTP/2 connection window"),

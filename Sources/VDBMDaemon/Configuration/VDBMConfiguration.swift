@@ -12,6 +12,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var unixSocket: String?
     public var eventLoopThreads: Int
     public var maxMessageBytes: Int
+    public var maxBufferedRequestBytes: Int
     public var maxConcurrentStreams: Int
     public var initialWindowBytes: Int
     public var connectionWindowBytes: Int
@@ -56,6 +57,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
         unixSocket = socket.isEmpty ? nil : socket
         eventLoopThreads = try reader.integer("server.event_loop_threads", in: 0...256)
         maxMessageBytes = try reader.integer("server.max_message_bytes", in: 1024...(1 << 30))
+        maxBufferedRequestBytes = try reader.integer("server.max_buffered_request_bytes", in: (1 << 20)...(1 << 40))
         maxConcurrentStreams = try reader.integer("server.max_concurrent_streams", in: 1...100_000)
         initialWindowBytes = try reader.integer("server.initial_window_bytes", in: 65535...Int(Int32.max))
         connectionWindowBytes = try reader.integer("server.connection_window_bytes", in: 65535...Int(Int32.max))

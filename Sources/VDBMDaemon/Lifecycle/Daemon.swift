@@ -19,7 +19,8 @@ public enum Daemon {
             tcp: (configuration.host, configuration.port),
             unixSocketPath: configuration.unixSocket,
             limits: GRPCServerLimits(maxMessageBytes: configuration.maxMessageBytes, http2: settings,
-                                     defaultTimeout: configuration.defaultTimeout),
+                                     defaultTimeout: configuration.defaultTimeout,
+                                     maxBufferedRequestBytes: configuration.maxBufferedRequestBytes),
             accessLog: configuration.accessLog)
     }
 
