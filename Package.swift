@@ -57,6 +57,11 @@ let package = Package(
             name: "VDBMProtobuf",
             dependencies: ["CVDBMProtos", "CProtobufC"]
         ),
+        // The Milvus side: retry policy and budget today; the channel pool and client next.
+        .target(
+            name: "MilvusClient",
+            dependencies: ["VDBMUtils"]
+        ),
         // Our public gRPC services (health today).
         .target(
             name: "VDBMService",
@@ -94,6 +99,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf"]),
+        .testTarget(name: "MilvusClientTests", dependencies: ["MilvusClient", "VDBMUtils"]),
         .testTarget(name: "VDBMServiceTests", dependencies: ["VDBMService", "GRPCNGHTTP2"]),
         .testTarget(name: "VDBMDaemonTests", dependencies: ["VDBMDaemon"]),
     ],
