@@ -133,6 +133,16 @@ final class NGHTTP2Session {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, errorCode)
     }
 
+    /// Sends a PING (keepalive); the ACK arrives as `sessionDidReceivePingAck`.
+    func submitPing() {
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+    }
+
+    /// The peer's `SETTINGS_MAX_CONCURRENT_STREAMS` (unlimited until its SETTINGS arrive).
+    var remoteMaxConcurrentStreams: UInt32 {
+        nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS)
+    }
+
     /// Announces a coming shutdown (GOAWAY with the maximum stream id), as the first of the two
     /// GOAWAY frames of a graceful shutdown.
     func submitShutdownNotice() {
@@ -183,12 +193,20 @@ final class NGHTTP2Session {
                 delegate?.streamDidEndHeaders(header.stream_id, isTrailers: NGHTTP2Session.isTrailers(frame), endStream: endStream)
             case NGHTTP2_DATA.rawValue where endStream:
                 delegate?.streamDidEndData(header.stream_id)
+            case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
+                delegate?.sessionDidReceivePingAck()
             case NGHTTP2_GOAWAY.rawValue:
                 delegate?.sessionDidReceiveGoAway(lastStreamID: frame.pointee.goaway.last_stream_id,
                                                   errorCode: frame.pointee.goaway.error_code)
             default:
                 break
             }
+            return 0
+        }
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
+            guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+                  frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+            NGHTTP2Session.owner(userData).delegate?.streamDidSendHeaders(frame.pointee.hd.stream_id)
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {

@@ -19,8 +19,15 @@ protocol NGHTTP2SessionDelegate: AnyObject {
     func streamDidClose(_ streamID: Int32, errorCode: UInt32)
     /// The peer sent GOAWAY: streams above `lastStreamID` were not processed.
     func sessionDidReceiveGoAway(lastStreamID: Int32, errorCode: UInt32)
+    /// Our HEADERS frame for the stream has been handed to the socket buffer: from here on the
+    /// peer may process the request.
+    func streamDidSendHeaders(_ streamID: Int32)
+    /// The peer acknowledged one of our PINGs.
+    func sessionDidReceivePingAck()
 }
 
 extension NGHTTP2SessionDelegate {
     func sessionDidReceiveGoAway(lastStreamID: Int32, errorCode: UInt32) {}
+    func streamDidSendHeaders(_ streamID: Int32) {}
+    func sessionDidReceivePingAck() {}
 }

@@ -1,0 +1,98 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+import VDBMUtils
+
+/// One client HTTP/2 connection (h2c) to a gRPC server, for unary calls. Safe to share: every
+/// call hops to the connection's event loop, where its nghttp2 session lives.
+public final class GRPCClientConnection: Sendable {
+    /// Counters the pool reads from any thread (the lock-free view of the loop-owned state).
+    final class SharedState: Sendable {
+        private let active = Atomic<Int>(0)
+        private let closed = Atomic<Bool>(false)
+        private let draining = Atomic<Bool>(false)
+
+        func callStarted() { active.wrappingAdd(1, ordering: .relaxed) }
+        func callFinished() { active.wrappingSubtract(1, ordering: .relaxed) }
+        func markClosed() { closed.store(true, ordering: .relaxed) }
+        func markDraining() { draining.store(true, ordering: .relaxed) }
+        var activeCalls: Int { active.load(ordering: .relaxed) }
+        var isClosed: Bool { closed.load(ordering: .relaxed) }
+        var isDraining: Bool { draining.load(ordering: .relaxed) }
+    }
+
+    private let channel: any Channel
+    private let handler: NIOLoopBound<GRPCClientConnectionHandler>
+    private let state: SharedState
+    /// Where the connection goes, e.g. `127.0.0.1:19530`.
+    public let target: String
+
+    private init(channel: any Channel, handler: NIOLoopBound<GRPCClientConnectionHandler>, state: SharedState,
+                 target: String) {
+        self.channel = channel
+        self.handler = handler
+        self.state = state
+        self.target = target
+    }
+
+    /// Connects over TCP. A failure to connect is `notProcessed`: nothing was sent.
+    public static func connect(host: String, port: Int, configuration: GRPCClientConfiguration = .init(),
+                               group: any EventLoopGroup, logger: Logger) async throws(GRPCCallError) -> GRPCClientConnection {
+        let state = SharedState()
+        let bootstrap = ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(GRPCClientConnectionHandler.timeAmount(configuration.connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = GRPCClientConnectionHandler(configuration: configuration, state: state, logger: logger)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            throw .notProcessed("cannot connect to \(host):\(port): \(error)")
+        }
+        let handler: NIOLoopBound<GRPCClientConnectionHandler>
+        do {
+            handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: GRPCClientConnectionHandler.self),
+                             eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            try? await channel.close()
+            throw .notProcessed("connection set-up failed: \(error)")
+        }
+        return GRPCClientConnection(channel: channel, handler: handler, state: state, target: "\(host):\(port)")
+    }
+
+    /// Makes one unary call. A gRPC error status is a normal response (`status.code != .ok`); the
+    /// errors thrown are those where no status came back.
+    public func unary(path: String, request: [UInt8], metadata: [(String, String)] = [],
+                      deadline: Deadline) async throws(GRPCCallError) -> GRPCClientResponse {
+        let promise = channel.eventLoop.makePromise(of: GRPCClientResponse.self)
+        let handler = self.handler
+        channel.eventLoop.execute {
+            handler.value.startCall(path: path, metadata: metadata, request: request, deadline: deadline,
+                                    promise: promise)
+        }
+        do {
+            return try await promise.futureResult.get()
+        } catch let error as GRPCCallError {
+            throw error
+        } catch {
+            throw .connectionLost("\(error)")
+        }
+    }
+
+    /// Calls in flight on this connection (for least-loaded picking).
+    public var activeCalls: Int { state.activeCalls }
+    /// False once the connection closed or the server sent GOAWAY: new calls belong elsewhere.
+    public var isUsable: Bool { !state.isClosed && !state.isDraining && channel.isActive }
+
+    public func close() async {
+        try? await channel.close()
+    }
+}
