@@ -60,7 +60,7 @@ let package = Package(
         // The Milvus side: retry policy and budget today; the channel pool and client next.
         .target(
             name: "MilvusClient",
-            dependencies: ["VDBMUtils"]
+            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"]
         ),
         // Our public gRPC services (health today).
         .target(
@@ -99,7 +99,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf"]),
-        .testTarget(name: "MilvusClientTests", dependencies: ["MilvusClient", "VDBMUtils"]),
+        .testTarget(
+            name: "MilvusClientTests",
+            dependencies: [
+                "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "VDBMServiceTests", dependencies: ["VDBMService", "GRPCNGHTTP2"]),
         .testTarget(name: "VDBMDaemonTests", dependencies: ["VDBMDaemon"]),
     ],

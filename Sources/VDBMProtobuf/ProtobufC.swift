@@ -37,14 +37,47 @@ enum ProtobufC {
 
     /// Packs a C message (initialised by its generated `__init`) into bytes.
     static func encode<Message>(_ message: inout Message) -> [UInt8] {
-        withUnsafeMutablePointer(to: &message) { pointer in
-            pointer.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
-                let size = protobuf_c_message_get_packed_size(base)
-                guard size > 0 else { return [] }
-                return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                    count = protobuf_c_message_pack(base, buffer.baseAddress!)
-                }
+        withUnsafeMutablePointer(to: &message) { encode(pointer: $0) }
+    }
+
+    static func encode<Message>(pointer: UnsafeMutablePointer<Message>) -> [UInt8] {
+        pointer.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
+            let size = protobuf_c_message_get_packed_size(base)
+            guard size > 0 else { return [] }
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = protobuf_c_message_pack(base, buffer.baseAddress!)
             }
         }
+    }
+
+    /// Builds a message tree in an arena with `build`, packs it, and frees the tree.
+    static func pack<Message>(_ build: (ProtobufCArena) -> UnsafeMutablePointer<Message>) -> [UInt8] {
+        let arena = ProtobufCArena()
+        return encode(pointer: build(arena))
+    }
+
+    // MARK: Reading C messages into Swift values
+
+    static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
+        pointer.map { String(cString: $0) } ?? ""
+    }
+
+    static func array<Element>(_ count: Int, _ pointer: UnsafeMutablePointer<Element>?) -> [Element] {
+        guard let pointer, count > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: pointer, count: count))
+    }
+
+    static func strings(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> [String] {
+        array(count, pointer).map { string($0) }
+    }
+
+    static func messages<Message, Value>(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Message>?>?,
+                                         _ read: (UnsafePointer<Message>) -> Value) -> [Value] {
+        array(count, pointer).compactMap { $0.map { read(UnsafePointer($0)) } }
+    }
+
+    static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
+        guard let pointer = data.data, data.len > 0 else { return [] }
+        return Array(UnsafeBufferPointer(start: pointer, count: data.len))
     }
 }

@@ -1,3 +1,5 @@
+import VDBMUtils
+
 /// The header block of one incoming gRPC request, reduced to what the server acts on.
 struct RequestHeaders {
     var method: String?

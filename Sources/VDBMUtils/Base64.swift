@@ -1,9 +1,9 @@
-/// Base64 for `-bin` metadata values: decodes standard and URL alphabets, with or without padding
-/// (gRPC peers may omit it), and encodes without padding as the spec suggests.
-enum Base64 {
+/// Base64 (RFC 4648): decodes standard and URL alphabets, with or without padding (gRPC peers may
+/// omit it in `-bin` metadata); encodes the standard alphabet, padded or not.
+public enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count * 3 / 4)
         var accumulator: UInt32 = 0
@@ -29,7 +29,7 @@ enum Base64 {
         return out
     }
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8], padded: Bool = false) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -41,6 +41,9 @@ enum Base64 {
             }
             for position in 0...chunk {
                 out.append(alphabet[Int((group >> UInt32(18 - 6 * position)) & 0x3F)])
+            }
+            if padded {
+                for _ in chunk..<3 { out.append(UInt8(ascii: "=")) }
             }
             index += 3
         }

@@ -1,5 +1,5 @@
 import Testing
-@testable import GRPCNGHTTP2
+import VDBMUtils
 
 @Suite struct Base64Tests {
     @Test func decodesPaddedAndUnpaddedForms() {
@@ -20,5 +20,7 @@ import Testing
             #expect(Base64.decode(Base64.encode(bytes)) == bytes)
         }
         #expect(Base64.encode(Array("hi".utf8)) == "aGk")
+        #expect(Base64.encode(Array("hi".utf8), padded: true) == "aGk=")
+        #expect(Base64.encode(Array("root:Milvus".utf8), padded: true) == "cm9vdDpNaWx2dXM=")
     }
 }

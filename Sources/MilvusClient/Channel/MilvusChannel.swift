@@ -1,0 +1,65 @@
+import GRPCNGHTTP2
+import VDBMUtils
+
+/// Calls `milvus.proto.milvus.MilvusService` methods over one gRPC connection, turning transport
+/// outcomes into `CallFailure`s that the retry policy understands. (The connection pool that will
+/// own several of these comes next.)
+public struct MilvusChannel: Sendable {
+    public static let servicePath = "/milvus.proto.milvus.MilvusService/"
+
+    private let connection: GRPCClientConnection
+    private let metadata: [(String, String)]
+
+    /// `credentials` become the `authorization` metadata Milvus expects (never logged).
+    public init(connection: GRPCClientConnection, credentials: MilvusCredentials? = nil) {
+        self.connection = connection
+        self.metadata = credentials.map { [("authorization", $0.headerValue)] } ?? []
+    }
+
+    /// Calls `method` with a serialized request; returns the serialized response.
+    public func call(_ method: String, _ request: [UInt8], deadline: Deadline) async throws(CallFailure) -> [UInt8] {
+        let response: GRPCClientResponse
+        do {
+            response = try await connection.unary(path: Self.servicePath + method, request: request, metadata: metadata,
+                                                  deadline: deadline)
+        } catch {
+            throw Self.failure(for: error)
+        }
+        guard response.status.code == .ok, let message = response.message else {
+            throw Self.failure(for: response.status)
+        }
+        return message
+    }
+
+    static func failure(for error: GRPCCallError) -> CallFailure {
+        switch error {
+        case .notProcessed(let reason): .notProcessed(reason)
+        case .connectionLost(let reason): .unavailable(reason)
+        case .deadlineExceeded: .deadlineExceeded
+        case .malformedResponse(let reason): .unavailable("malformed response from Milvus: \(reason)")
+        }
+    }
+
+    static func failure(for status: GRPCStatus) -> CallFailure {
+        switch status.code {
+        case .unavailable: .unavailable(status.message)
+        case .deadlineExceeded: .deadlineExceeded
+        case .resourceExhausted: .retriable(code: 8, reason: status.message)
+        default: .permanent("\(status)")
+        }
+    }
+}
+
+/// How vdbm proves itself to Milvus: user and password, or an API token.
+public enum MilvusCredentials: Sendable, Hashable {
+    case password(user: String, password: String)
+    case token(String)
+
+    /// The `authorization` metadata value: base64 of `user:password` (or of the token).
+    var headerValue: String {
+        switch self {
+        case .password(let user, let password): Base64.encode(Array("\(user):\(password)".utf8), padded: true)
+        case .token(let token): Base64.encode(Array(token.utf8), padded: true)
+        }
+    }
+}

@@ -1,0 +1,176 @@
+import CVDBMProtos
+
+/// `milvus.proto.schema.FieldData`: one column of values, as Milvus sends and takes rows.
+public struct MilvusFieldData: Sendable, Hashable {
+    /// The values of a column, by type.
+    public enum Column: Sendable, Hashable {
+        case bools([Bool])
+        case int32s([Int32])
+        case int64s([Int64])
+        case floats([Float])
+        case doubles([Double])
+        case strings([String])
+        /// JSON documents, one per row, as UTF-8 bytes.
+        case json([[UInt8]])
+        /// Row after row of `dim` floats.
+        case floatVectors(dim: Int, values: [Float])
+    }
+
+    public var name: String
+    /// The `DataType` number the column holds.
+    public var dataType: Int32
+    public var column: Column
+    public var isDynamic: Bool
+
+    public init(name: String, dataType: Int32, column: Column, isDynamic: Bool = false) {
+        self.name = name
+        self.dataType = dataType
+        self.column = column
+        self.isDynamic = isDynamic
+    }
+
+    /// Rows in the column.
+    public var rowCount: Int {
+        switch column {
+        case .bools(let values): values.count
+        case .int32s(let values): values.count
+        case .int64s(let values): values.count
+        case .floats(let values): values.count
+        case .doubles(let values): values.count
+        case .strings(let values): values.count
+        case .json(let values): values.count
+        case .floatVectors(let dim, let values): dim > 0 ? values.count / dim : 0
+        }
+    }
+
+    func build(in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Schema__FieldData> {
+        arena.message(milvus__proto__schema__field_data__init) { message in
+            message.type = dataType
+            message.field_name = arena.string(name)
+            message.is_dynamic = isDynamic ? 1 : 0
+            if case .floatVectors(let dim, let values) = column {
+                message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS
+                message.vectors = arena.message(milvus__proto__schema__vector_field__init) { vectors in
+                    vectors.dim = Int64(dim)
+                    vectors.data_case = MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR
+                    vectors.float_vector = arena.message(milvus__proto__schema__float_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values)
+                    }
+                }
+                return
+            }
+            message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_SCALARS
+            message.scalars = arena.message(milvus__proto__schema__scalar_field__init) { scalars in
+                switch column {
+                case .bools(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_BOOL_DATA
+                    scalars.bool_data = arena.message(milvus__proto__schema__bool_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values.map { $0 ? 1 : 0 })
+                    }
+                case .int32s(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_INT_DATA
+                    scalars.int_data = arena.message(milvus__proto__schema__int_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values)
+                    }
+                case .int64s(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_LONG_DATA
+                    scalars.long_data = arena.message(milvus__proto__schema__long_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values)
+                    }
+                case .floats(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_FLOAT_DATA
+                    scalars.float_data = arena.message(milvus__proto__schema__float_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values)
+                    }
+                case .doubles(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_DOUBLE_DATA
+                    scalars.double_data = arena.message(milvus__proto__schema__double_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values)
+                    }
+                case .strings(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA
+                    scalars.string_data = arena.message(milvus__proto__schema__string_array__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.strings(values)
+                    }
+                case .json(let values):
+                    scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA
+                    scalars.json_data = arena.message(milvus__proto__schema__jsonarray__init) { array in
+                        array.n_data = values.count
+                        array.data = arena.array(values.map { arena.binary($0) })
+                    }
+                case .floatVectors:
+                    break  // handled above
+                }
+            }
+        }
+    }
+
+    /// Reads a column; a type vdbm does not know reads as an empty string column named for its type.
+    static func read(_ field: UnsafePointer<Milvus__Proto__Schema__FieldData>) -> MilvusFieldData {
+        let name = ProtobufC.string(field.pointee.field_name)
+        let column: Column
+        switch field.pointee.field_case {
+        case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS:
+            let vectors = field.pointee.vectors!.pointee
+            let values = vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR
+                ? ProtobufC.array(vectors.float_vector.pointee.n_data, vectors.float_vector.pointee.data) : []
+            column = .floatVectors(dim: Int(vectors.dim), values: values)
+        case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_SCALARS:
+            let scalars = field.pointee.scalars!.pointee
+            switch scalars.data_case {
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_BOOL_DATA:
+                column = .bools(ProtobufC.array(scalars.bool_data.pointee.n_data, scalars.bool_data.pointee.data).map { $0 != 0 })
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_INT_DATA:
+                column = .int32s(ProtobufC.array(scalars.int_data.pointee.n_data, scalars.int_data.pointee.data))
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_LONG_DATA:
+                column = .int64s(ProtobufC.array(scalars.long_data.pointee.n_data, scalars.long_data.pointee.data))
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_FLOAT_DATA:
+                column = .floats(ProtobufC.array(scalars.float_data.pointee.n_data, scalars.float_data.pointee.data))
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_DOUBLE_DATA:
+                column = .doubles(ProtobufC.array(scalars.double_data.pointee.n_data, scalars.double_data.pointee.data))
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA:
+                column = .strings(ProtobufC.strings(scalars.string_data.pointee.n_data, scalars.string_data.pointee.data))
+            case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA:
+                column = .json(ProtobufC.array(scalars.json_data.pointee.n_data, scalars.json_data.pointee.data).map(ProtobufC.bytes))
+            default:
+                column = .strings([])
+            }
+        default:
+            column = .strings([])
+        }
+        return MilvusFieldData(name: name, dataType: field.pointee.type, column: column,
+                               isDynamic: field.pointee.is_dynamic != 0)
+    }
+}
+
+/// `milvus.proto.schema.IDs`: primary keys, integer or string.
+public enum MilvusIDs: Sendable, Hashable {
+    case int64s([Int64])
+    case strings([String])
+
+    public var count: Int {
+        switch self {
+        case .int64s(let values): values.count
+        case .strings(let values): values.count
+        }
+    }
+
+    static func read(_ ids: UnsafePointer<Milvus__Proto__Schema__IDs>?) -> MilvusIDs {
+        guard let ids else { return .int64s([]) }
+        switch ids.pointee.id_field_case {
+        case MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_STR_ID:
+            return .strings(ProtobufC.strings(ids.pointee.str_id.pointee.n_data, ids.pointee.str_id.pointee.data))
+        case MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_INT_ID:
+            return .int64s(ProtobufC.array(ids.pointee.int_id.pointee.n_data, ids.pointee.int_id.pointee.data))
+        default:
+            return .int64s([])
+        }
+    }
+}

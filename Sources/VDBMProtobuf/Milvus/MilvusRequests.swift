@@ -1,0 +1,239 @@
+import CVDBMProtos
+
+/// Serialized `MilvusService` requests. Each function builds the protobuf-c message in an arena,
+/// packs it and frees it; callers see only bytes.
+public enum MilvusRequest {
+    public static func checkHealth() -> [UInt8] { [] }
+    public static func getVersion() -> [UInt8] { [] }
+
+    public static func createCollection(_ name: String, schema: MilvusCollectionSchema, shards: Int32 = 1,
+                                        consistencyLevel: Int32 = 1, properties: [MilvusKeyValue] = []) -> [UInt8] {
+        let schemaBytes = schema.serializedBytes()
+        return ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__create_collection_request__init) { message in
+                message.collection_name = arena.string(name)
+                message.schema = arena.binary(schemaBytes)
+                message.shards_num = shards
+                message.consistency_level = consistencyLevel
+                (message.n_properties, message.properties) = MilvusKeyValue.build(properties, in: arena)
+            }
+        }
+    }
+
+    public static func dropCollection(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__drop_collection_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
+    public static func hasCollection(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__has_collection_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
+    public static func describeCollection(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__describe_collection_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
+    public static func showCollections() -> [UInt8] { [] }
+
+    public static func getCollectionStatistics(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__get_collection_statistics_request__init) {
+                $0.collection_name = arena.string(name)
+            }
+        }
+    }
+
+    public static func loadCollection(_ name: String, replicas: Int32 = 1) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__load_collection_request__init) { message in
+                message.collection_name = arena.string(name)
+                message.replica_number = replicas
+            }
+        }
+    }
+
+    public static func releaseCollection(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__release_collection_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
+    public static func getLoadState(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__get_load_state_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
+    public static func flush(_ names: [String]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__flush_request__init) { message in
+                message.n_collection_names = names.count
+                message.collection_names = arena.strings(names)
+            }
+        }
+    }
+
+    public static func createPartition(_ collection: String, partition: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__create_partition_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.partition_name = arena.string(partition)
+            }
+        }
+    }
+
+    public static func dropPartition(_ collection: String, partition: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__drop_partition_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.partition_name = arena.string(partition)
+            }
+        }
+    }
+
+    public static func showPartitions(_ collection: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__show_partitions_request__init) { $0.collection_name = arena.string(collection) }
+        }
+    }
+
+    public static func createIndex(_ collection: String, field: String, indexName: String,
+                                   params: [MilvusKeyValue]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__create_index_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.field_name = arena.string(field)
+                message.index_name = arena.string(indexName)
+                (message.n_extra_params, message.extra_params) = MilvusKeyValue.build(params, in: arena)
+            }
+        }
+    }
+
+    public static func describeIndex(_ collection: String, field: String = "", indexName: String = "") -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__describe_index_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.field_name = arena.string(field)
+                message.index_name = arena.string(indexName)
+            }
+        }
+    }
+
+    public static func dropIndex(_ collection: String, field: String = "", indexName: String = "") -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__drop_index_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.field_name = arena.string(field)
+                message.index_name = arena.string(indexName)
+            }
+        }
+    }
+
+    /// Insert (`upsert` false) or upsert of column-oriented rows.
+    public static func insert(_ collection: String, partition: String = "", fields: [MilvusFieldData],
+                              upsert: Bool = false) -> [UInt8] {
+        let rows = UInt32(fields.first?.rowCount ?? 0)
+        if upsert {
+            return ProtobufC.pack { arena in
+                let columns = fields.map { $0.build(in: arena) }
+                return arena.message(milvus__proto__milvus__upsert_request__init) { message in
+                    message.collection_name = arena.string(collection)
+                    message.partition_name = arena.string(partition)
+                    message.n_fields_data = columns.count
+                    message.fields_data = arena.pointers(columns)
+                    message.num_rows = rows
+                }
+            }
+        }
+        return ProtobufC.pack { arena in
+            let columns = fields.map { $0.build(in: arena) }
+            return arena.message(milvus__proto__milvus__insert_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.partition_name = arena.string(partition)
+                message.n_fields_data = columns.count
+                message.fields_data = arena.pointers(columns)
+                message.num_rows = rows
+            }
+        }
+    }
+
+    public static func delete(_ collection: String, partition: String = "", expression: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__delete_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.partition_name = arena.string(partition)
+                message.expr = arena.string(expression)
+            }
+        }
+    }
+
+    /// A query by filter; `params` carries `limit` and `offset`. `consistencyLevel` nil uses the
+    /// collection's default.
+    public static func query(_ collection: String, expression: String, outputFields: [String],
+                             partitions: [String] = [], params: [MilvusKeyValue] = [],
+                             consistencyLevel: Int32? = nil) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__query_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.expr = arena.string(expression)
+                message.n_output_fields = outputFields.count
+                message.output_fields = arena.strings(outputFields)
+                message.n_partition_names = partitions.count
+                message.partition_names = arena.strings(partitions)
+                (message.n_query_params, message.query_params) = MilvusKeyValue.build(params, in: arena)
+                message.consistency_level = consistencyLevel ?? 0
+                message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+            }
+        }
+    }
+
+    /// A vector search. `vectors` holds `count` query vectors of `dim` floats, row after row;
+    /// `params` carries `anns_field`, `topk`, `metric_type`, `params` (JSON), `offset`, ...
+    public static func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+                              partitions: [String] = [], params: [MilvusKeyValue],
+                              consistencyLevel: Int32? = nil) -> [UInt8] {
+        let count = dim > 0 ? vectors.count / dim : 0
+        let placeholder = placeholderGroup(vectors: vectors, dim: dim)
+        return ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__search_request__init) { message in
+                message.collection_name = arena.string(collection)
+                message.n_partition_names = partitions.count
+                message.partition_names = arena.strings(partitions)
+                message.dsl = arena.string(filter)
+                message.dsl_type = 1  // BoolExprV1
+                message.placeholder_group = arena.binary(placeholder)
+                message.n_output_fields = outputFields.count
+                message.output_fields = arena.strings(outputFields)
+                (message.n_search_params, message.search_params) = MilvusKeyValue.build(params, in: arena)
+                message.nq = Int64(count)
+                message.consistency_level = consistencyLevel ?? 0
+                message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+            }
+        }
+    }
+
+    /// `PlaceholderGroup{ "$0", FloatVector, one little-endian float32 blob per query vector }`.
+    static func placeholderGroup(vectors: [Float], dim: Int) -> [UInt8] {
+        let count = dim > 0 ? vectors.count / dim : 0
+        let blobs: [[UInt8]] = (0..<count).map { row in
+            vectors[(row * dim)..<((row + 1) * dim)].withUnsafeBytes { Array($0) }  // little-endian on our targets
+        }
+        return ProtobufC.pack { arena in
+            let value = arena.message(milvus__proto__common__placeholder_value__init) { value in
+                value.tag = arena.string("$0")
+                value.type = 101  // FloatVector
+                value.n_values = blobs.count
+                value.values = arena.array(blobs.map { arena.binary($0) })
+            }
+            return arena.message(milvus__proto__common__placeholder_group__init) { group in
+                group.n_placeholders = 1
+                group.placeholders = arena.pointers([value])
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import CVDBMProtos
+
+/// Decoded `MilvusService` responses: each holds the `Status` and the values vdbm reads.
+public enum MilvusResponse {
+    public struct Bool: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var value: Swift.Bool
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.BoolResponse",
+                                        unpack: milvus__proto__milvus__bool_response__unpack) { message in
+                Bool(status: MilvusStatus.read(message.pointee.status), value: message.pointee.value != 0)
+            }
+        }
+
+        init(status: MilvusStatus, value: Swift.Bool) {
+            self.status = status
+            self.value = value
+        }
+    }
+
+    public struct DescribeCollection: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var schema: MilvusCollectionSchema?
+        public var collectionID: Int64
+        public var shards: Int32
+        public var consistencyLevel: Int32
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.DescribeCollectionResponse",
+                                        unpack: milvus__proto__milvus__describe_collection_response__unpack) { message in
+                DescribeCollection(status: MilvusStatus.read(message.pointee.status),
+                                   schema: message.pointee.schema.map { MilvusCollectionSchema.read(UnsafePointer($0)) },
+                                   collectionID: message.pointee.collectionid, shards: message.pointee.shards_num,
+                                   consistencyLevel: message.pointee.consistency_level)
+            }
+        }
+
+        init(status: MilvusStatus, schema: MilvusCollectionSchema?, collectionID: Int64, shards: Int32,
+             consistencyLevel: Int32) {
+            self.status = status
+            self.schema = schema
+            self.collectionID = collectionID
+            self.shards = shards
+            self.consistencyLevel = consistencyLevel
+        }
+    }
+
+    /// A status and a list of names (ShowCollections, ShowPartitions).
+    public struct Names: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var names: [String]
+
+        public static func collections(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Names {
+            try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowCollectionsResponse",
+                                 unpack: milvus__proto__milvus__show_collections_response__unpack) { message in
+                Names(status: MilvusStatus.read(message.pointee.status),
+                      names: ProtobufC.strings(message.pointee.n_collection_names, message.pointee.collection_names))
+            }
+        }
+
+        public static func partitions(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Names {
+            try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowPartitionsResponse",
+                                 unpack: milvus__proto__milvus__show_partitions_response__unpack) { message in
+                Names(status: MilvusStatus.read(message.pointee.status),
+                      names: ProtobufC.strings(message.pointee.n_partition_names, message.pointee.partition_names))
+            }
+        }
+    }
+
+    /// A status and key/value pairs (GetCollectionStatistics).
+    public struct Statistics: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var stats: [MilvusKeyValue]
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.GetCollectionStatisticsResponse",
+                                        unpack: milvus__proto__milvus__get_collection_statistics_response__unpack) { message in
+                Statistics(status: MilvusStatus.read(message.pointee.status),
+                           stats: MilvusKeyValue.read(message.pointee.n_stats, message.pointee.stats))
+            }
+        }
+
+        init(status: MilvusStatus, stats: [MilvusKeyValue]) {
+            self.status = status
+            self.stats = stats
+        }
+    }
+
+    public struct Mutation: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var ids: MilvusIDs
+        public var insertCount: Int64
+        public var deleteCount: Int64
+        public var upsertCount: Int64
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.MutationResult",
+                                        unpack: milvus__proto__milvus__mutation_result__unpack) { message in
+                Mutation(status: MilvusStatus.read(message.pointee.status),
+                         ids: MilvusIDs.read(message.pointee.ids.map { UnsafePointer($0) }),
+                         insertCount: message.pointee.insert_cnt, deleteCount: message.pointee.delete_cnt,
+                         upsertCount: message.pointee.upsert_cnt)
+            }
+        }
+
+        init(status: MilvusStatus, ids: MilvusIDs, insertCount: Int64, deleteCount: Int64, upsertCount: Int64) {
+            self.status = status
+            self.ids = ids
+            self.insertCount = insertCount
+            self.deleteCount = deleteCount
+            self.upsertCount = upsertCount
+        }
+    }
+
+    public struct Query: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var fields: [MilvusFieldData]
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.QueryResults",
+                                        unpack: milvus__proto__milvus__query_results__unpack) { message in
+                Query(status: MilvusStatus.read(message.pointee.status),
+                      fields: ProtobufC.messages(message.pointee.n_fields_data, message.pointee.fields_data,
+                                                 MilvusFieldData.read))
+            }
+        }
+
+        init(status: MilvusStatus, fields: [MilvusFieldData]) {
+            self.status = status
+            self.fields = fields
+        }
+    }
+
+    public struct Search: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var numQueries: Int64
+        public var topK: Int64
+        /// Hits per query vector; the ids, scores and fields below are those hits, query after query.
+        public var topks: [Int64]
+        public var ids: MilvusIDs
+        public var scores: [Float]
+        public var fields: [MilvusFieldData]
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.SearchResults",
+                                        unpack: milvus__proto__milvus__search_results__unpack) { message in
+                let status = MilvusStatus.read(message.pointee.status)
+                guard let results = message.pointee.results?.pointee else {
+                    return Search(status: status, numQueries: 0, topK: 0, topks: [], ids: .int64s([]), scores: [], fields: [])
+                }
+                return Search(status: status, numQueries: results.num_queries, topK: results.top_k,
+                              topks: ProtobufC.array(results.n_topks, results.topks),
+                              ids: MilvusIDs.read(results.ids.map { UnsafePointer($0) }),
+                              scores: ProtobufC.array(results.n_scores, results.scores),
+                              fields: ProtobufC.messages(results.n_fields_data, results.fields_data, MilvusFieldData.read))
+            }
+        }
+
+        init(status: MilvusStatus, numQueries: Int64, topK: Int64, topks: [Int64], ids: MilvusIDs, scores: [Float],
+             fields: [MilvusFieldData]) {
+            self.status = status
+            self.numQueries = numQueries
+            self.topK = topK
+            self.topks = topks
+            self.ids = ids
+            self.scores = scores
+            self.fields = fields
+        }
+    }
+
+    public struct IndexDescription: Sendable, Hashable {
+        public var indexName: String
+        public var fieldName: String
+        public var params: [MilvusKeyValue]
+        public var indexedRows: Int64
+        public var totalRows: Int64
+        public var state: Int32
+        public var failReason: String
+    }
+
+    public struct DescribeIndex: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var indexes: [IndexDescription]
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.DescribeIndexResponse",
+                                        unpack: milvus__proto__milvus__describe_index_response__unpack) { message in
+                DescribeIndex(status: MilvusStatus.read(message.pointee.status),
+                              indexes: ProtobufC.messages(message.pointee.n_index_descriptions,
+                                                          message.pointee.index_descriptions) { index in
+                                  IndexDescription(indexName: ProtobufC.string(index.pointee.index_name),
+                                                   fieldName: ProtobufC.string(index.pointee.field_name),
+                                                   params: MilvusKeyValue.read(index.pointee.n_params, index.pointee.params),
+                                                   indexedRows: index.pointee.indexed_rows,
+                                                   totalRows: index.pointee.total_rows, state: index.pointee.state,
+                                                   failReason: ProtobufC.string(index.pointee.index_state_fail_reason))
+                              })
+            }
+        }
+
+        init(status: MilvusStatus, indexes: [IndexDescription]) {
+            self.status = status
+            self.indexes = indexes
+        }
+    }
+
+    public struct LoadState: Sendable, Hashable {
+        public var status: MilvusStatus
+        /// 0 NotExist, 1 NotLoad, 2 Loading, 3 Loaded.
+        public var state: Int32
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.GetLoadStateResponse",
+                                        unpack: milvus__proto__milvus__get_load_state_response__unpack) { message in
+                LoadState(status: MilvusStatus.read(message.pointee.status), state: message.pointee.state)
+            }
+        }
+
+        init(status: MilvusStatus, state: Int32) {
+            self.status = status
+            self.state = state
+        }
+    }
+
+    /// Responses whose only field vdbm reads is the status (Flush).
+    public struct StatusOnly: Sendable, Hashable {
+        public var status: MilvusStatus
+
+        public static func flush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> StatusOnly {
+            try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.FlushResponse",
+                                 unpack: milvus__proto__milvus__flush_response__unpack) { message in
+                StatusOnly(status: MilvusStatus.read(message.pointee.status))
+            }
+        }
+    }
+
+    public struct Health: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var isHealthy: Swift.Bool
+        public var reasons: [String]
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.CheckHealthResponse",
+                                        unpack: milvus__proto__milvus__check_health_response__unpack) { message in
+                Health(status: MilvusStatus.read(message.pointee.status), isHealthy: message.pointee.ishealthy != 0,
+                       reasons: ProtobufC.strings(message.pointee.n_reasons, message.pointee.reasons))
+            }
+        }
+
+        init(status: MilvusStatus, isHealthy: Swift.Bool, reasons: [String]) {
+            self.status = status
+            self.isHealthy = isHealthy
+            self.reasons = reasons
+        }
+    }
+
+    public struct Version: Sendable, Hashable {
+        public var status: MilvusStatus
+        public var version: String
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.GetVersionResponse",
+                                        unpack: milvus__proto__milvus__get_version_response__unpack) { message in
+                Version(status: MilvusStatus.read(message.pointee.status), version: ProtobufC.string(message.pointee.version))
+            }
+        }
+
+        init(status: MilvusStatus, version: String) {
+            self.status = status
+            self.version = version
+        }
+    }
+}
