@@ -1,0 +1,172 @@
+/// The decisions of the Milvus connection pool, as a value type that takes events and returns
+/// actions (after the PostgresNIO pool). It owns no sockets and no clock: the `MilvusConnectionPool`
+/// actor executes the actions, and tests drive it with fake events and time.
+///
+/// The pool keeps `connectionsPerEndpoint` slots for every endpoint. A slot is connecting, ready,
+/// or backing off after a failure. Calls go to ready slots (the shell picks the least loaded);
+/// while none is ready, calls wait in a bounded FIFO queue until a slot becomes ready or their
+/// deadline passes. A slot whose connection fails or closes is reconnected with backoff, so an
+/// endpoint that is down is skipped until it comes back.
+public struct PoolStateMachine: Sendable {
+    public struct SlotID: Hashable, Sendable, CustomStringConvertible {
+        public let endpoint: Int
+        public let index: Int
+
+        public init(endpoint: Int, index: Int) {
+            self.endpoint = endpoint
+            self.index = index
+        }
+
+        public var description: String { "\(endpoint).\(index)" }
+    }
+
+    public typealias WaiterID = Int
+
+    enum SlotState: Equatable, Sendable {
+        case connecting(attempt: Int)
+        case ready
+        case backingOff(attempt: Int)
+    }
+
+    /// What the shell must do.
+    public enum Action: Equatable, Sendable {
+        /// Open a connection for the slot (`attempt` 0 is the first try after a success).
+        case connect(SlotID, attempt: Int)
+        /// Wait the backoff for `attempt`, then report `backoffElapsed`.
+        case scheduleReconnect(SlotID, attempt: Int)
+        /// Hand a ready slot's connection to a waiting call.
+        case serve(WaiterID, SlotID)
+        /// Fail a waiting call.
+        case fail(WaiterID, PoolFailure)
+    }
+
+    /// What `lease` answers at once.
+    public enum LeaseResult: Equatable, Sendable {
+        /// Use one of these ready slots (the least loaded).
+        case use([SlotID])
+        /// Queued: an `Action.serve` or `Action.fail` for this waiter will follow.
+        case wait(WaiterID)
+        case fail(PoolFailure)
+    }
+
+    public let endpointCount: Int
+    public let connectionsPerEndpoint: Int
+    public let maxWaiters: Int
+    private(set) var slots: [SlotID: SlotState] = [:]
+    private var waiters: [WaiterID] = []
+    private var nextWaiterID = 0
+    private var shuttingDown = false
+
+    public init(endpointCount: Int, connectionsPerEndpoint: Int, maxWaiters: Int) {
+        self.endpointCount = endpointCount
+        self.connectionsPerEndpoint = connectionsPerEndpoint
+        self.maxWaiters = maxWaiters
+    }
+
+    /// Every slot, in a stable order.
+    public var allSlots: [SlotID] {
+        (0..<endpointCount).flatMap { endpoint in
+            (0..<connectionsPerEndpoint).map { SlotID(endpoint: endpoint, index: $0) }
+        }
+    }
+
+    public var readySlots: [SlotID] { allSlots.filter { slots[$0] == .ready } }
+    public var waiterCount: Int { waiters.count }
+
+    /// Opens every slot.
+    public mutating func start() -> [Action] {
+        allSlots.map { slot in
+            slots[slot] = .connecting(attempt: 0)
+            return .connect(slot, attempt: 0)
+        }
+    }
+
+    /// A call wants a connection.
+    public mutating func lease() -> LeaseResult {
+        if shuttingDown { return .fail(.shuttingDown) }
+        let ready = readySlots
+        if !ready.isEmpty { return .use(ready) }
+        // Every slot is backing off after failures: Milvus is unreachable, so say so now rather
+        // than at the deadline.
+        guard isAnyConnecting else { return .fail(.unavailable) }
+        guard waiters.count < maxWaiters else { return .fail(.queueFull) }
+        nextWaiterID += 1
+        waiters.append(nextWaiterID)
+        return .wait(nextWaiterID)
+    }
+
+    /// The slot's connection is up: it serves every waiter (HTTP/2 multiplexes them).
+    public mutating func connected(_ slot: SlotID) -> [Action] {
+        guard !shuttingDown else { return [] }
+        slots[slot] = .ready
+        let served = waiters.map { Action.serve($0, slot) }
+        waiters.removeAll()
+        return served
+    }
+
+    /// Connecting failed: back off, then try again. Waiters keep waiting while another slot is
+    /// still connecting; once none is, they fail at once with `unavailable`.
+    public mutating func connectFailed(_ slot: SlotID) -> [Action] {
+        guard !shuttingDown, case .connecting(let attempt) = slots[slot] else { return [] }
+        slots[slot] = .backingOff(attempt: attempt + 1)
+        var actions: [Action] = [.scheduleReconnect(slot, attempt: attempt + 1)]
+        if readySlots.isEmpty && !isAnyConnecting {
+            actions += waiters.map { .fail($0, .unavailable) }
+            waiters.removeAll()
+        }
+        return actions
+    }
+
+    private var isAnyConnecting: Bool {
+        slots.values.contains { if case .connecting = $0 { true } else { false } }
+    }
+
+    /// The slot's connection closed or went away (GOAWAY): replace it at once.
+    public mutating func disconnected(_ slot: SlotID) -> [Action] {
+        guard !shuttingDown, slots[slot] == .ready else { return [] }
+        slots[slot] = .connecting(attempt: 0)
+        return [.connect(slot, attempt: 0)]
+    }
+
+    /// The backoff of a failed slot is over.
+    public mutating func backoffElapsed(_ slot: SlotID) -> [Action] {
+        guard !shuttingDown, case .backingOff(let attempt) = slots[slot] else { return [] }
+        slots[slot] = .connecting(attempt: attempt)
+        return [.connect(slot, attempt: attempt)]
+    }
+
+    /// A waiter's deadline passed before any slot became ready.
+    public mutating func waiterExpired(_ waiter: WaiterID) -> [Action] {
+        guard let index = waiters.firstIndex(of: waiter) else { return [] }
+        waiters.remove(at: index)
+        return [.fail(waiter, .deadlineExceeded)]
+    }
+
+    /// Stops: every waiter fails, nothing reconnects.
+    public mutating func shutdown() -> [Action] {
+        shuttingDown = true
+        let failed = waiters.map { Action.fail($0, .shuttingDown) }
+        waiters.removeAll()
+        return failed
+    }
+
+    /// The least loaded of `candidates` (ties go to the first), by `load`.
+    public static func leastLoaded(_ candidates: [SlotID], load: (SlotID) -> Int) -> SlotID? {
+        var best: (slot: SlotID, load: Int)?
+        for slot in candidates {
+            let current = load(slot)
+            if best == nil || current < best!.load { best = (slot, current) }
+        }
+        return best?.slot
+    }
+}
+
+/// Why the pool could not provide a connection.
+public enum PoolFailure: Error, Sendable, Hashable {
+    /// No endpoint can be reached right now.
+    case unavailable
+    /// Too many calls already wait for a connection.
+    case queueFull
+    case deadlineExceeded
+    case shuttingDown
+}
