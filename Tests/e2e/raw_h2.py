@@ -59,6 +59,7 @@ class RawH2Connection:
         self.responses: dict[int, Response] = {}
         self.goaway = None
         self.closed = False
+        self.ping_acked = False
         self.flush()
 
     def flush(self):
@@ -129,8 +130,21 @@ class RawH2Connection:
         elif isinstance(event, h2.events.StreamReset):
             if response is not None:
                 response.reset_code = event.error_code
+        elif isinstance(event, h2.events.PingAckReceived):
+            self.ping_acked = True
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.goaway = event
+
+    def sync(self, timeout: float = 5):
+        """PINGs the server and waits for the ACK: every frame sent before has been processed."""
+        self.ping_acked = False
+        self.conn.ping(b"vdbmsync")
+        self.flush()
+        deadline = time.monotonic() + timeout
+        while not self.ping_acked:
+            if self.closed or time.monotonic() > deadline:
+                raise TimeoutError("no PING ACK")
+            self.pump(deadline - time.monotonic())
 
     def close(self):
         self.sock.close()

@@ -42,6 +42,7 @@ def test_sigterm_sends_goaway_lets_the_call_in_flight_finish_and_exits_zero():
     client = RawH2Connection(daemon.port)
     stream_id = client.start(grpc_headers(CHECK))  # in flight: headers sent, message not yet
     client.send(stream_id, b"\x00\x00")
+    client.sync()  # the server has seen the call before the signal
     daemon.process.send_signal(signal.SIGTERM)
 
     def final_goaway(frames):
@@ -67,6 +68,7 @@ def test_the_grace_period_bounds_shutdown_when_a_call_never_finishes():
     client = RawH2Connection(daemon.port)
     stream_id = client.start(grpc_headers(CHECK))
     client.send(stream_id, b"\x00")
+    client.sync()
     started = time.monotonic()
     code = daemon.stop(timeout=15)
     assert code == 0

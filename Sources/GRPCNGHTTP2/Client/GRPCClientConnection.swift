@@ -92,6 +92,11 @@ public final class GRPCClientConnection: Sendable {
     /// False once the connection closed or the server sent GOAWAY: new calls belong elsewhere.
     public var isUsable: Bool { !state.isClosed && !state.isDraining && channel.isActive }
 
+    /// Calls `callback` once the connection has closed (from any cause).
+    public func onClose(_ callback: @escaping @Sendable () -> Void) {
+        channel.closeFuture.whenComplete { _ in callback() }
+    }
+
     public func close() async {
         try? await channel.close()
     }

@@ -45,6 +45,8 @@ public struct MilvusChannel: Sendable {
         case .unavailable: .unavailable(status.message)
         case .deadlineExceeded: .deadlineExceeded
         case .resourceExhausted: .retriable(code: 8, reason: status.message)
+        case .unauthenticated: .unauthenticated(status.message)
+        case .permissionDenied: .permissionDenied(status.message)
         default: .permanent("\(status)")
         }
     }

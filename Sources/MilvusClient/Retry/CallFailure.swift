@@ -9,6 +9,10 @@ public enum CallFailure: Error, Sendable, Hashable {
     case unavailable(String)
     /// The call's deadline passed.
     case deadlineExceeded
+    /// Milvus did not accept the credentials.
+    case unauthenticated(String)
+    /// The credentials are valid but lack the privilege.
+    case permissionDenied(String)
     /// Anything else (bad request, not found, ...): repeating it cannot help.
     case permanent(String)
 }

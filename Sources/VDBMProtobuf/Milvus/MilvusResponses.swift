@@ -13,7 +13,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, value: Swift.Bool) {
+        public init(status: MilvusStatus, value: Swift.Bool) {
             self.status = status
             self.value = value
         }
@@ -36,7 +36,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, schema: MilvusCollectionSchema?, collectionID: Int64, shards: Int32,
+        public init(status: MilvusStatus, schema: MilvusCollectionSchema?, collectionID: Int64, shards: Int32,
              consistencyLevel: Int32) {
             self.status = status
             self.schema = schema
@@ -50,6 +50,11 @@ public enum MilvusResponse {
     public struct Names: Sendable, Hashable {
         public var status: MilvusStatus
         public var names: [String]
+
+        public init(status: MilvusStatus, names: [String]) {
+            self.status = status
+            self.names = names
+        }
 
         public static func collections(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Names {
             try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowCollectionsResponse",
@@ -81,7 +86,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, stats: [MilvusKeyValue]) {
+        public init(status: MilvusStatus, stats: [MilvusKeyValue]) {
             self.status = status
             self.stats = stats
         }
@@ -104,7 +109,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, ids: MilvusIDs, insertCount: Int64, deleteCount: Int64, upsertCount: Int64) {
+        public init(status: MilvusStatus, ids: MilvusIDs, insertCount: Int64, deleteCount: Int64, upsertCount: Int64) {
             self.status = status
             self.ids = ids
             self.insertCount = insertCount
@@ -126,7 +131,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, fields: [MilvusFieldData]) {
+        public init(status: MilvusStatus, fields: [MilvusFieldData]) {
             self.status = status
             self.fields = fields
         }
@@ -157,7 +162,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, numQueries: Int64, topK: Int64, topks: [Int64], ids: MilvusIDs, scores: [Float],
+        public init(status: MilvusStatus, numQueries: Int64, topK: Int64, topks: [Int64], ids: MilvusIDs, scores: [Float],
              fields: [MilvusFieldData]) {
             self.status = status
             self.numQueries = numQueries
@@ -177,6 +182,17 @@ public enum MilvusResponse {
         public var totalRows: Int64
         public var state: Int32
         public var failReason: String
+
+        public init(indexName: String, fieldName: String, params: [MilvusKeyValue], indexedRows: Int64 = 0,
+                    totalRows: Int64 = 0, state: Int32 = 3, failReason: String = "") {
+            self.indexName = indexName
+            self.fieldName = fieldName
+            self.params = params
+            self.indexedRows = indexedRows
+            self.totalRows = totalRows
+            self.state = state
+            self.failReason = failReason
+        }
     }
 
     public struct DescribeIndex: Sendable, Hashable {
@@ -199,7 +215,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, indexes: [IndexDescription]) {
+        public init(status: MilvusStatus, indexes: [IndexDescription]) {
             self.status = status
             self.indexes = indexes
         }
@@ -217,7 +233,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, state: Int32) {
+        public init(status: MilvusStatus, state: Int32) {
             self.status = status
             self.state = state
         }
@@ -226,6 +242,10 @@ public enum MilvusResponse {
     /// Responses whose only field vdbm reads is the status (Flush).
     public struct StatusOnly: Sendable, Hashable {
         public var status: MilvusStatus
+
+        public init(status: MilvusStatus) {
+            self.status = status
+        }
 
         public static func flush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> StatusOnly {
             try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.FlushResponse",
@@ -248,7 +268,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, isHealthy: Swift.Bool, reasons: [String]) {
+        public init(status: MilvusStatus, isHealthy: Swift.Bool, reasons: [String]) {
             self.status = status
             self.isHealthy = isHealthy
             self.reasons = reasons
@@ -266,7 +286,7 @@ public enum MilvusResponse {
             }
         }
 
-        init(status: MilvusStatus, version: String) {
+        public init(status: MilvusStatus, version: String) {
             self.status = status
             self.version = version
         }

@@ -1,0 +1,44 @@
+import VDBMProtobuf
+import VDBMUtils
+
+/// The Milvus operations the `VectorDBManager` needs, in Milvus's own terms. `MilvusClient`
+/// implements it over the pool with retries; tests inject mocks. Every method throws a
+/// `VectorDBError` (a Milvus error status already turned into one).
+public protocol MilvusAPI: Sendable {
+    func version(deadline: Deadline) async throws(VectorDBError) -> String
+    func isHealthy(deadline: Deadline) async throws(VectorDBError) -> Bool
+
+    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32,
+                          deadline: Deadline) async throws(VectorDBError)
+    func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError)
+    func hasCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> Bool
+    func describeCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.DescribeCollection
+    func listCollections(deadline: Deadline) async throws(VectorDBError) -> [String]
+    func statistics(_ name: String, deadline: Deadline) async throws(VectorDBError) -> [MilvusKeyValue]
+
+    func insert(_ collection: String, partition: String, fields: [MilvusFieldData], upsert: Bool,
+                deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Mutation
+    func delete(_ collection: String, partition: String, expression: String,
+                deadline: Deadline) async throws(VectorDBError) -> Int64
+    func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
+               params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError)
+        -> [MilvusFieldData]
+    func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+                partitions: [String], params: [MilvusKeyValue], consistencyLevel: Int32?,
+                deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search
+    func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError)
+
+    func createIndex(_ collection: String, field: String, indexName: String, params: [MilvusKeyValue],
+                     deadline: Deadline) async throws(VectorDBError)
+    func describeIndexes(_ collection: String, deadline: Deadline) async throws(VectorDBError)
+        -> [MilvusResponse.IndexDescription]
+    func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError)
+
+    func load(_ collection: String, deadline: Deadline) async throws(VectorDBError)
+    func release(_ collection: String, deadline: Deadline) async throws(VectorDBError)
+    func loadState(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int32
+
+    func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError)
+    func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError)
+    func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String]
+}

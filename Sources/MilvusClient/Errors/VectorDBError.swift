@@ -1,0 +1,78 @@
+import VDBMProtobuf
+
+/// The errors of vector-database operations. Each maps one-to-one onto a gRPC status code in the
+/// service layer, so a client learns what went wrong without parsing text.
+public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
+    case notFound(String)
+    case alreadyExists(String)
+    case invalidArgument(String)
+    /// Milvus cannot be reached, or the call failed in a way that may succeed later.
+    case unavailable(String)
+    case deadlineExceeded(String)
+    /// Milvus's rate limiter refused the call (after vdbm's own retries).
+    case rateLimited(String)
+    /// vdbm's own limits (a full wait queue for connections).
+    case resourceExhausted(String)
+    case unauthenticated(String)
+    case permissionDenied(String)
+    /// Any other Milvus error, with Milvus's code and reason.
+    case milvus(code: Int32, reason: String)
+    case `internal`(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let text): "not found: \(text)"
+        case .alreadyExists(let text): "already exists: \(text)"
+        case .invalidArgument(let text): "invalid argument: \(text)"
+        case .unavailable(let text): "Milvus unavailable: \(text)"
+        case .deadlineExceeded(let text): "deadline exceeded: \(text)"
+        case .rateLimited(let text): "rate limited by Milvus: \(text)"
+        case .resourceExhausted(let text): "resource exhausted: \(text)"
+        case .unauthenticated(let text): "unauthenticated: \(text)"
+        case .permissionDenied(let text): "permission denied: \(text)"
+        case .milvus(let code, let reason): "Milvus error \(code): \(reason)"
+        case .internal(let text): "internal error: \(text)"
+        }
+    }
+
+    /// The error a failed Milvus `Status` stands for. Milvus 2.3 fills the legacy `error_code`,
+    /// newer servers the numeric `code`; both are read, and the reason text decides the rest.
+    public static func from(_ status: MilvusStatus) -> VectorDBError {
+        let reason = status.reason.isEmpty ? status.detail : status.reason
+        let lower = reason.lowercased()
+        switch (status.errorCode, status.code) {
+        case (4, _), (_, 100), (25, _), (_, 700), (_, 200):
+            return .notFound(reason)
+        case (49, _), (_, 8):
+            return .rateLimited(reason)
+        case (3, _), (_, 1700...1799):
+            return .permissionDenied(reason)
+        case (5, _), (8, _), (_, 1100):
+            return .invalidArgument(reason)
+        default:
+            break
+        }
+        if lower.contains("not found") || lower.contains("not exist") || lower.contains("doesn't exist") {
+            return .notFound(reason)
+        }
+        if lower.contains("already exist") || lower.contains("duplicate") {
+            return .alreadyExists(reason)
+        }
+        if lower.contains("invalid") || lower.contains("illegal") || lower.contains("cannot parse") {
+            return .invalidArgument(reason)
+        }
+        return .milvus(code: status.code != 0 ? status.code : status.errorCode, reason: reason)
+    }
+
+    /// The error a transport-level failure stands for, once retries are over.
+    public static func from(_ failure: CallFailure) -> VectorDBError {
+        switch failure {
+        case .notProcessed(let reason), .unavailable(let reason): .unavailable(reason)
+        case .retriable(_, let reason): .rateLimited(reason)
+        case .deadlineExceeded: .deadlineExceeded("the call's deadline passed")
+        case .unauthenticated(let reason): .unauthenticated(reason)
+        case .permissionDenied(let reason): .permissionDenied(reason)
+        case .permanent(let reason): .internal(reason)
+        }
+    }
+}

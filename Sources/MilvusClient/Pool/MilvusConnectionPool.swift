@@ -1,0 +1,208 @@
+import GRPCNGHTTP2
+import Logging
+import NIOCore
+import VDBMUtils
+
+/// Where a Milvus proxy listens.
+public struct MilvusEndpoint: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { "\(host):\(port)" }
+}
+
+/// The I/O shell of the pool: it runs `PoolStateMachine`'s actions (connects, backoff timers,
+/// handing connections to waiting calls) and feeds it what happens. All its state is in this actor.
+public actor MilvusConnectionPool {
+    public struct Configuration: Sendable {
+        public var endpoints: [MilvusEndpoint]
+        public var connectionsPerEndpoint: Int
+        public var maxWaiters: Int
+        public var reconnectInitialBackoff: Duration
+        public var reconnectMaxBackoff: Duration
+        public var client: GRPCClientConfiguration
+
+        public init(endpoints: [MilvusEndpoint], connectionsPerEndpoint: Int = 2, maxWaiters: Int = 1024,
+                    reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
+                    client: GRPCClientConfiguration = GRPCClientConfiguration()) {
+            self.endpoints = endpoints
+            self.connectionsPerEndpoint = max(1, connectionsPerEndpoint)
+            self.maxWaiters = maxWaiters
+            self.reconnectInitialBackoff = reconnectInitialBackoff
+            self.reconnectMaxBackoff = reconnectMaxBackoff
+            self.client = client
+        }
+    }
+
+    private let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private var state: PoolStateMachine
+    private var connections: [PoolStateMachine.SlotID: GRPCClientConnection] = [:]
+    private var waiters: [PoolStateMachine.WaiterID: CheckedContinuation<GRPCClientConnection, any Error>] = [:]
+    private var waiterTimers: [PoolStateMachine.WaiterID: Task<Void, Never>] = [:]
+    private var started = false
+
+    public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        self.state = PoolStateMachine(endpointCount: configuration.endpoints.count,
+                                      connectionsPerEndpoint: configuration.connectionsPerEndpoint,
+                                      maxWaiters: configuration.maxWaiters)
+    }
+
+    /// Opens the connections (in the background: calls wait for the first one that is ready).
+    public func start() {
+        guard !started else { return }
+        started = true
+        execute(state.start())
+    }
+
+    /// A usable connection: the least loaded ready one, or the first to become ready before `deadline`.
+    public func connection(deadline: Deadline) async throws(PoolFailure) -> GRPCClientConnection {
+        start()
+        dropUnusableConnections()
+        switch state.lease() {
+        case .use(let slots):
+            let slot = PoolStateMachine.leastLoaded(slots) { connections[$0]?.activeCalls ?? .max }!
+            return connections[slot]!
+        case .fail(let failure):
+            throw failure
+        case .wait(let waiter):
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    waiters[waiter] = continuation
+                    let remaining = deadline.remaining()
+                    waiterTimers[waiter] = Task { [weak self] in
+                        try? await Task.sleep(for: remaining)
+                        guard !Task.isCancelled else { return }
+                        await self?.expire(waiter)
+                    }
+                }
+            } catch let failure as PoolFailure {
+                throw failure
+            } catch {
+                throw .unavailable
+            }
+        }
+    }
+
+    /// Whether at least one connection is ready (for health checks).
+    public var hasReadyConnection: Bool {
+        dropUnusableConnections()
+        return !state.readySlots.isEmpty
+    }
+
+    /// Ready connections per endpoint, for server info.
+    public var readyConnectionsByEndpoint: [(endpoint: MilvusEndpoint, ready: Int, configured: Int)] {
+        let ready = state.readySlots
+        return configuration.endpoints.enumerated().map { index, endpoint in
+            (endpoint, ready.filter { $0.endpoint == index }.count, configuration.connectionsPerEndpoint)
+        }
+    }
+
+    /// Fails waiting calls, stops reconnecting and closes every connection.
+    public func shutdown() async {
+        execute(state.shutdown())
+        let open = connections.values
+        connections.removeAll()
+        for connection in open { await connection.close() }
+    }
+
+    // MARK: Events
+
+    private func expire(_ waiter: PoolStateMachine.WaiterID) {
+        execute(state.waiterExpired(waiter))
+    }
+
+    private func didConnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
+        connections[slot] = connection
+        connection.onClose { [weak self] in
+            Task { await self?.didDisconnect(slot, connection) }
+        }
+        logger.info("connected to Milvus", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
+                                                      "slot": "\(slot)"])
+        execute(state.connected(slot))
+    }
+
+    private func didFailToConnect(_ slot: PoolStateMachine.SlotID, _ error: any Error) {
+        logger.warning("cannot connect to Milvus", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
+                                                              "slot": "\(slot)", "error": "\(error)"])
+        execute(state.connectFailed(slot))
+    }
+
+    private func didDisconnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
+        guard connections[slot] === connection else { return }
+        connections[slot] = nil
+        logger.info("Milvus connection closed", metadata: ["slot": "\(slot)"])
+        execute(state.disconnected(slot))
+    }
+
+    private func backoffElapsed(_ slot: PoolStateMachine.SlotID) {
+        execute(state.backoffElapsed(slot))
+    }
+
+    /// Connections that saw GOAWAY or closed are replaced before a call can pick them.
+    private func dropUnusableConnections() {
+        for slot in state.readySlots {
+            guard let connection = connections[slot], !connection.isUsable else { continue }
+            connections[slot] = nil
+            execute(state.disconnected(slot))
+            Task { await connection.close() }
+        }
+    }
+
+    // MARK: Actions
+
+    private func execute(_ actions: [PoolStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .connect(let slot, _):
+                let endpoint = configuration.endpoints[slot.endpoint]
+                let client = configuration.client
+                let group = self.group
+                let logger = self.logger
+                Task { [weak self] in
+                    do {
+                        let connection = try await GRPCClientConnection.connect(
+                            host: endpoint.host, port: endpoint.port, configuration: client, group: group, logger: logger)
+                        await self?.didConnect(slot, connection)
+                    } catch {
+                        await self?.didFailToConnect(slot, error)
+                    }
+                }
+            case .scheduleReconnect(let slot, let attempt):
+                let delay = reconnectDelay(attempt: attempt)
+                Task { [weak self] in
+                    try? await Task.sleep(for: delay)
+                    await self?.backoffElapsed(slot)
+                }
+            case .serve(let waiter, let slot):
+                waiterTimers.removeValue(forKey: waiter)?.cancel()
+                if let connection = connections[slot] {
+                    waiters.removeValue(forKey: waiter)?.resume(returning: connection)
+                } else {
+                    waiters.removeValue(forKey: waiter)?.resume(throwing: PoolFailure.unavailable)
+                }
+            case .fail(let waiter, let failure):
+                waiterTimers.removeValue(forKey: waiter)?.cancel()
+                waiters.removeValue(forKey: waiter)?.resume(throwing: failure)
+            }
+        }
+    }
+
+    /// Between half and all of `initial * 2^(attempt-1)` (capped): jittered, yet never a busy loop.
+    private func reconnectDelay(attempt: Int) -> Duration {
+        var ceiling = configuration.reconnectInitialBackoff
+        for _ in 1..<max(1, attempt) {
+            ceiling = min(ceiling * 2, configuration.reconnectMaxBackoff)
+        }
+        return ceiling * Double.random(in: 0.5...1)
+    }
+}
