@@ -364,9 +364,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private func logAccess(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code, message: String = "") {
         guard accessLog, logger.logLevel <= .info else { return }
-        let elapsed = stream.startedAt.duration(to: .now)
-        let (seconds, attoseconds) = elapsed.components
-        let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+        let milliseconds = stream.startedAt.duration(to: .now).inMilliseconds
         var metadata: Logger.Metadata = [
             "method": "\(stream.headers.path ?? "")",
             "status": "\(code.name)",
