@@ -62,6 +62,12 @@ let package = Package(
             name: "MilvusClient",
             dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"]
         ),
+        // The VectorDBManager actor: vector-database operations in Swift domain types, over a
+        // MilvusAPI protocol (no NIO, no nghttp2).
+        .target(
+            name: "VDBMManager",
+            dependencies: ["MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")]
+        ),
         // Our public gRPC services (health today).
         .target(
             name: "VDBMService",
@@ -103,6 +109,14 @@ let package = Package(
             name: "MilvusClientTests",
             dependencies: [
                 "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "VDBMManagerTests",
+            dependencies: [
+                "VDBMManager", "MilvusClient", "VDBMProtobuf", "VDBMUtils", "GRPCNGHTTP2",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,93 @@
+/// A field's type as Milvus reports it.
+public enum FieldType: Sendable, Hashable {
+    case bool, int8, int16, int32, int64, float, double, varchar, json, floatVector
+    case other(Int32)
+
+    init(milvus number: Int32) {
+        switch number {
+        case 1: self = .bool
+        case 2: self = .int8
+        case 3: self = .int16
+        case 4: self = .int32
+        case 5: self = .int64
+        case 10: self = .float
+        case 11: self = .double
+        case 21: self = .varchar
+        case 23: self = .json
+        case 101: self = .floatVector
+        default: self = .other(number)
+        }
+    }
+
+    var milvusNumber: Int32 {
+        switch self {
+        case .bool: 1
+        case .int8: 2
+        case .int16: 3
+        case .int32: 4
+        case .int64: 5
+        case .float: 10
+        case .double: 11
+        case .varchar: 21
+        case .json: 23
+        case .floatVector: 101
+        case .other(let number): number
+        }
+    }
+}
+
+/// One field of a collection.
+public struct FieldInfo: Sendable, Hashable {
+    public var name: String
+    public var type: FieldType
+    public var isPrimaryKey: Bool
+    public var autoID: Bool
+    public var dimension: Int?
+    public var maxLength: Int?
+    public var nullable: Bool
+}
+
+/// Whether a collection is in memory for search and query.
+public enum LoadState: Sendable, Hashable {
+    case notExist, notLoaded, loading, loaded
+
+    init(milvus number: Int32) {
+        switch number {
+        case 1: self = .notLoaded
+        case 2: self = .loading
+        case 3: self = .loaded
+        default: self = .notExist
+        }
+    }
+}
+
+/// An index as Milvus describes it.
+public struct IndexInfo: Sendable, Hashable {
+    public var name: String
+    public var field: String
+    public var params: [String: String]
+    public var indexedRows: Int64
+    public var totalRows: Int64
+    /// 3 = finished; see Milvus's IndexState.
+    public var state: Int32
+}
+
+/// A collection's schema with what vdbm derives from it: the key and vector fields.
+public struct CollectionSchemaInfo: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    public var fields: [FieldInfo]
+    public var consistency: ConsistencyLevel
+
+    public var primaryKey: FieldInfo? { fields.first { $0.isPrimaryKey } }
+    public var vectorFields: [FieldInfo] { fields.filter { $0.type == .floatVector } }
+    public func field(_ name: String) -> FieldInfo? { fields.first { $0.name == name } }
+}
+
+/// Everything `describeCollection` reports.
+public struct CollectionInfo: Sendable, Hashable {
+    public var schema: CollectionSchemaInfo
+    public var rowCount: Int64
+    public var loadState: LoadState
+    public var indexes: [IndexInfo]
+}

@@ -1,0 +1,99 @@
+/// How vectors are compared.
+public enum MetricType: String, Sendable, Hashable, CaseIterable {
+    case l2 = "L2"
+    case innerProduct = "IP"
+    case cosine = "COSINE"
+}
+
+/// How fresh reads must be (Milvus consistency levels; the numbers are Milvus's).
+public enum ConsistencyLevel: Int32, Sendable, Hashable, CaseIterable {
+    case strong = 0
+    case session = 1
+    case bounded = 2
+    case eventually = 3
+}
+
+/// The type of a scalar field a collection can hold besides its key and vector.
+public enum ScalarType: Sendable, Hashable {
+    case bool
+    case int32
+    case int64
+    case float
+    case double
+    case string(maxLength: Int)
+    case json
+}
+
+/// A scalar field of a new collection.
+public struct ScalarFieldSpec: Sendable, Hashable {
+    public var name: String
+    public var type: ScalarType
+    public var nullable: Bool
+
+    public init(name: String, type: ScalarType, nullable: Bool = false) {
+        self.name = name
+        self.type = type
+        self.nullable = nullable
+    }
+}
+
+/// The primary key of a new collection.
+public enum PrimaryKeySpec: Sendable, Hashable {
+    /// 64-bit integer keys; with `autoID`, Milvus assigns them.
+    case int64(autoID: Bool)
+    /// String keys of at most `maxLength` bytes, always given by the client.
+    case string(maxLength: Int)
+}
+
+/// A vector index: its type (`HNSW`, `IVF_FLAT`, `FLAT`, `AUTOINDEX`, ...) and build parameters.
+public struct IndexSpec: Sendable, Hashable {
+    public var type: String
+    public var params: [String: Int]
+
+    public init(type: String, params: [String: Int] = [:]) {
+        self.type = type
+        self.params = params
+    }
+
+    /// HNSW with the usual parameters.
+    public static func hnsw(m: Int = 16, efConstruction: Int = 200) -> IndexSpec {
+        IndexSpec(type: "HNSW", params: ["M": m, "efConstruction": efConstruction])
+    }
+}
+
+/// The quick-setup description of a collection: a primary key, one float-vector field, optional
+/// scalar fields, and optionally an index and loading right away.
+public struct CollectionSpec: Sendable, Hashable {
+    public var name: String
+    public var dimension: Int
+    public var metric: MetricType
+    public var primaryKey: PrimaryKeySpec
+    public var primaryKeyField: String
+    public var vectorField: String
+    public var scalarFields: [ScalarFieldSpec]
+    public var description: String
+    public var enableDynamicFields: Bool
+    public var consistency: ConsistencyLevel
+    /// Build this index on the vector field after creating the collection.
+    public var index: IndexSpec?
+    /// Load the collection after indexing, so it can be searched at once (needs `index`).
+    public var load: Bool
+
+    public init(name: String, dimension: Int, metric: MetricType = .l2, primaryKey: PrimaryKeySpec = .int64(autoID: false),
+                primaryKeyField: String = "id", vectorField: String = "vector", scalarFields: [ScalarFieldSpec] = [],
+                description: String = "", enableDynamicFields: Bool = false, consistency: ConsistencyLevel = .session,
+                index: IndexSpec? = nil, load: Bool = false) {
+        self.name = name
+        self.dimension = dimension
+        self.metric = metric
+        self.primaryKey = primaryKey
+        self.primaryKeyField = primaryKeyField
+        self.vectorField = vectorField
+        self.scalarFields = scalarFields
+        self.description = description
+        self.enableDynamicFields = enableDynamicFields
+        self.consistency = consistency
+        self.index = index
+        self.load = load
+    }
+}

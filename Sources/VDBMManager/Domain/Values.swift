@@ -1,0 +1,146 @@
+/// The values of one column, by type. Vectors are packed: `dimension` floats per row, row after row.
+public enum FieldValues: Sendable, Hashable {
+    case bools([Bool])
+    case int32s([Int32])
+    case int64s([Int64])
+    case floats([Float])
+    case doubles([Double])
+    case strings([String])
+    /// JSON documents, one per row, as text.
+    case json([String])
+    case floatVectors(dimension: Int, values: [Float])
+
+    public var count: Int {
+        switch self {
+        case .bools(let values): values.count
+        case .int32s(let values): values.count
+        case .int64s(let values): values.count
+        case .floats(let values): values.count
+        case .doubles(let values): values.count
+        case .strings(let values): values.count
+        case .json(let values): values.count
+        case .floatVectors(let dimension, let values): dimension > 0 ? values.count / dimension : 0
+        }
+    }
+
+    /// The value of row `row`.
+    public func value(at row: Int) -> FieldValue {
+        switch self {
+        case .bools(let values): .bool(values[row])
+        case .int32s(let values): .int64(Int64(values[row]))
+        case .int64s(let values): .int64(values[row])
+        case .floats(let values): .double(Double(values[row]))
+        case .doubles(let values): .double(values[row])
+        case .strings(let values): .string(values[row])
+        case .json(let values): .json(values[row])
+        case .floatVectors(let dimension, let values): .vector(Array(values[(row * dimension)..<((row + 1) * dimension)]))
+        }
+    }
+}
+
+/// One value of one row.
+public enum FieldValue: Sendable, Hashable {
+    case bool(Bool)
+    case int64(Int64)
+    case double(Double)
+    case string(String)
+    case json(String)
+    case vector([Float])
+}
+
+/// Rows to insert or upsert, column by column: every column has the same number of rows.
+public struct Entities: Sendable, Hashable {
+    public var columns: [String: FieldValues]
+
+    public init(_ columns: [String: FieldValues]) {
+        self.columns = columns
+    }
+
+    public var rowCount: Int { columns.values.first?.count ?? 0 }
+}
+
+/// Primary keys: integers or strings.
+public enum PrimaryKeys: Sendable, Hashable {
+    case int64s([Int64])
+    case strings([String])
+
+    public var count: Int {
+        switch self {
+        case .int64s(let values): values.count
+        case .strings(let values): values.count
+        }
+    }
+}
+
+/// One primary key.
+public enum PrimaryKey: Sendable, Hashable {
+    case int64(Int64)
+    case string(String)
+}
+
+/// What an insert, upsert or delete did.
+public struct MutationResult: Sendable, Hashable {
+    /// The keys of the inserted or upserted rows (those Milvus assigned, with auto ids).
+    public var ids: PrimaryKeys
+    /// Rows inserted, upserted or deleted.
+    public var count: Int64
+
+    public init(ids: PrimaryKeys, count: Int64) {
+        self.ids = ids
+        self.count = count
+    }
+}
+
+/// Rows read back by `get` or `query`, column by column.
+public struct QueryResult: Sendable, Hashable {
+    public var columns: [String: FieldValues]
+
+    public init(columns: [String: FieldValues]) {
+        self.columns = columns
+    }
+
+    public var rowCount: Int { columns.values.first?.count ?? 0 }
+}
+
+/// A vector search.
+public struct SearchRequest: Sendable, Hashable {
+    public var collection: String
+    /// One or more query vectors, packed row after row (`count * dimension` floats).
+    public var vectors: [Float]
+    public var limit: Int
+    public var filter: String
+    public var outputFields: [String]
+    /// Search parameters of the index (`ef` for HNSW, `nprobe` for IVF).
+    public var params: [String: Int]
+    public var partitions: [String]
+    public var consistency: ConsistencyLevel?
+    public var offset: Int
+
+    public init(collection: String, vectors: [Float], limit: Int = 10, filter: String = "", outputFields: [String] = [],
+                params: [String: Int] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
+                offset: Int = 0) {
+        self.collection = collection
+        self.vectors = vectors
+        self.limit = limit
+        self.filter = filter
+        self.outputFields = outputFields
+        self.params = params
+        self.partitions = partitions
+        self.consistency = consistency
+        self.offset = offset
+    }
+}
+
+/// One result of a search.
+public struct SearchHit: Sendable, Hashable {
+    public var id: PrimaryKey
+    /// The metric's distance or similarity, as Milvus reports it.
+    public var distance: Float
+    public var fields: [String: FieldValue]
+
+    public init(id: PrimaryKey, distance: Float, fields: [String: FieldValue] = [:]) {
+        self.id = id
+        self.distance = distance
+        self.fields = fields
+    }
+}

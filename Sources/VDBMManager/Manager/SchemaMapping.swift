@@ -1,0 +1,174 @@
+import MilvusClient
+import VDBMProtobuf
+
+/// Conversions between the manager's domain values and Milvus's messages, with the checks that
+/// need the schema (field names, row counts, vector dimensions).
+enum SchemaMapping {
+    /// Milvus's rule for collection, field, partition and index names.
+    static func validateName(_ name: String, kind: String) throws(VectorDBError) {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, bytes.count <= 255,
+              first == UInt8(ascii: "_") || (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z"),
+              bytes.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
+                  || (($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z")) })
+        else {
+            throw .invalidArgument("\(kind) name '\(name)' must start with a letter or _ and hold only letters, digits and _ (at most 255)")
+        }
+    }
+
+    static func schema(for spec: CollectionSpec) throws(VectorDBError) -> MilvusCollectionSchema {
+        try validateName(spec.name, kind: "collection")
+        try validateName(spec.primaryKeyField, kind: "field")
+        try validateName(spec.vectorField, kind: "field")
+        guard (1...32_768).contains(spec.dimension) else {
+            throw .invalidArgument("dimension \(spec.dimension) is outside 1...32768")
+        }
+        var names: Set<String> = [spec.primaryKeyField, spec.vectorField]
+        guard names.count == 2 else { throw .invalidArgument("the key and vector fields need different names") }
+        var fields: [MilvusFieldSchema] = []
+        switch spec.primaryKey {
+        case .int64(let autoID):
+            fields.append(MilvusFieldSchema(name: spec.primaryKeyField, isPrimaryKey: true, dataType: 5, autoID: autoID))
+        case .string(let maxLength):
+            guard (1...65_535).contains(maxLength) else { throw .invalidArgument("string key max length \(maxLength) is outside 1...65535") }
+            fields.append(MilvusFieldSchema(name: spec.primaryKeyField, isPrimaryKey: true, dataType: 21,
+                                            typeParams: [MilvusKeyValue("max_length", "\(maxLength)")]))
+        }
+        fields.append(MilvusFieldSchema(name: spec.vectorField, dataType: 101,
+                                        typeParams: [MilvusKeyValue("dim", "\(spec.dimension)")]))
+        for scalar in spec.scalarFields {
+            try validateName(scalar.name, kind: "field")
+            guard names.insert(scalar.name).inserted else { throw .invalidArgument("field '\(scalar.name)' is declared twice") }
+            var params: [MilvusKeyValue] = []
+            let type: Int32
+            switch scalar.type {
+            case .bool: type = 1
+            case .int32: type = 4
+            case .int64: type = 5
+            case .float: type = 10
+            case .double: type = 11
+            case .json: type = 23
+            case .string(let maxLength):
+                guard (1...65_535).contains(maxLength) else { throw .invalidArgument("field '\(scalar.name)' max length is outside 1...65535") }
+                type = 21
+                params = [MilvusKeyValue("max_length", "\(maxLength)")]
+            }
+            fields.append(MilvusFieldSchema(name: scalar.name, dataType: type, typeParams: params, nullable: scalar.nullable))
+        }
+        return MilvusCollectionSchema(name: spec.name, description: spec.description,
+                                      autoID: spec.primaryKey == .int64(autoID: true), fields: fields,
+                                      enableDynamicField: spec.enableDynamicFields)
+    }
+
+    static func schemaInfo(_ described: MilvusResponse.DescribeCollection, name: String) -> CollectionSchemaInfo {
+        let fields = (described.schema?.fields ?? []).map { field in
+            FieldInfo(name: field.name, type: FieldType(milvus: field.dataType), isPrimaryKey: field.isPrimaryKey,
+                      autoID: field.autoID || (field.isPrimaryKey && described.schema?.autoID == true),
+                      dimension: field.typeParams.first { $0.key == "dim" }.flatMap { Int($0.value) },
+                      maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
+                      nullable: field.nullable)
+        }
+        return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "", fields: fields,
+                                    consistency: ConsistencyLevel(rawValue: described.consistencyLevel) ?? .session)
+    }
+
+    /// The columns Milvus expects for `entities` under `schema`.
+    static func columns(_ entities: Entities, schema: CollectionSchemaInfo, upsert: Bool) throws(VectorDBError) -> [MilvusFieldData] {
+        let rows = entities.rowCount
+        guard rows > 0 else { throw .invalidArgument("no rows to \(upsert ? "upsert" : "insert")") }
+        var columns: [MilvusFieldData] = []
+        for (name, values) in entities.columns.sorted(by: { $0.key < $1.key }) {
+            guard let field = schema.field(name) else {
+                throw .invalidArgument("collection '\(schema.name)' has no field '\(name)'")
+            }
+            if field.isPrimaryKey && field.autoID && !upsert {
+                throw .invalidArgument("field '\(name)' is an auto-generated key: leave it out of inserts")
+            }
+            guard values.count == rows else {
+                throw .invalidArgument("column '\(name)' has \(values.count) rows, other columns \(rows)")
+            }
+            columns.append(try column(name: name, values: values, field: field))
+        }
+        for field in schema.fields where entities.columns[field.name] == nil {
+            if field.isPrimaryKey && field.autoID && !upsert { continue }
+            if field.nullable { continue }
+            throw .invalidArgument("missing field '\(field.name)'")
+        }
+        return columns
+    }
+
+    private static func column(name: String, values: FieldValues, field: FieldInfo) throws(VectorDBError) -> MilvusFieldData {
+        func mismatch() -> VectorDBError {
+            .invalidArgument("field '\(name)' holds \(field.type), not the values given")
+        }
+        let column: MilvusFieldData.Column
+        switch (field.type, values) {
+        case (.floatVector, .floatVectors(let dimension, let floats)):
+            guard dimension == field.dimension else {
+                throw .invalidArgument("field '\(name)' has dimension \(field.dimension ?? 0), vectors have \(dimension)")
+            }
+            column = .floatVectors(dim: dimension, values: floats)
+        case (.bool, .bools(let values)): column = .bools(values)
+        case (.int8, .int32s(let values)), (.int16, .int32s(let values)), (.int32, .int32s(let values)): column = .int32s(values)
+        case (.int8, .int64s(let values)), (.int16, .int64s(let values)), (.int32, .int64s(let values)):
+            column = .int32s(values.map { Int32(clamping: $0) })
+        case (.int64, .int64s(let values)): column = .int64s(values)
+        case (.int64, .int32s(let values)): column = .int64s(values.map(Int64.init))
+        case (.float, .floats(let values)): column = .floats(values)
+        case (.float, .doubles(let values)): column = .floats(values.map(Float.init))
+        case (.double, .doubles(let values)): column = .doubles(values)
+        case (.double, .floats(let values)): column = .doubles(values.map(Double.init))
+        case (.varchar, .strings(let values)):
+            if let maxLength = field.maxLength, let long = values.first(where: { $0.utf8.count > maxLength }) {
+                throw .invalidArgument("field '\(name)' allows \(maxLength) bytes; a value has \(long.utf8.count)")
+            }
+            column = .strings(values)
+        case (.json, .json(let values)): column = .json(values.map { Array($0.utf8) })
+        default: throw mismatch()
+        }
+        return MilvusFieldData(name: name, dataType: field.type.milvusNumber, column: column)
+    }
+
+    static func values(_ field: MilvusFieldData) -> FieldValues {
+        switch field.column {
+        case .bools(let values): .bools(values)
+        case .int32s(let values): .int32s(values)
+        case .int64s(let values): .int64s(values)
+        case .floats(let values): .floats(values)
+        case .doubles(let values): .doubles(values)
+        case .strings(let values): .strings(values)
+        case .json(let values): .json(values.map { String(decoding: $0, as: UTF8.self) })
+        case .floatVectors(let dim, let values): .floatVectors(dimension: dim, values: values)
+        }
+    }
+
+    static func keys(_ ids: MilvusIDs) -> PrimaryKeys {
+        switch ids {
+        case .int64s(let values): .int64s(values)
+        case .strings(let values): .strings(values)
+        }
+    }
+
+    /// `key in [...]`, with string keys quoted and escaped.
+    static func membership(_ keys: PrimaryKeys, field: String) -> String {
+        switch keys {
+        case .int64s(let values):
+            return "\(field) in [\(values.map(String.init).joined(separator: ", "))]"
+        case .strings(let values):
+            let quoted = values.map { value -> String in
+                var escaped = ""
+                for character in value {
+                    if character == "\"" || character == "\\" { escaped.append("\\") }
+                    escaped.append(character)
+                }
+                return "\"\(escaped)\""
+            }
+            return "\(field) in [\(quoted.joined(separator: ", "))]"
+        }
+    }
+
+    /// `{"ef": 64}` from integer parameters, keys sorted so requests are stable.
+    static func jsonObject(_ params: [String: Int]) -> String {
+        "{" + params.keys.sorted().map { "\"\($0)\": \(params[$0]!)" }.joined(separator: ", ") + "}"
+    }
+}

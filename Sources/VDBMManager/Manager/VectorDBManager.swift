@@ -1,0 +1,319 @@
+import Logging
+import MilvusClient
+import VDBMProtobuf
+import VDBMUtils
+
+/// The vector-database operations vdbm offers, in Swift domain values, over a `MilvusAPI`
+/// (the real `MilvusClient`, or a mock in tests). It keeps a schema cache per collection:
+/// described once, reused by inserts and searches, dropped when the collection is dropped or
+/// when Milvus reports that the schema no longer matches (the call is then repeated once).
+public actor VectorDBManager {
+    private let milvus: any MilvusAPI
+    private let logger: Logger
+    private var schemas: [String: CollectionSchemaInfo] = [:]
+
+    public init(milvus: any MilvusAPI, logger: Logger) {
+        self.milvus = milvus
+        self.logger = logger
+    }
+
+    // MARK: Collections
+
+    /// Creates a collection from the quick-setup spec; builds the index and loads it when asked.
+    public func createCollection(_ spec: CollectionSpec, deadline: Deadline) async throws(VectorDBError) {
+        let schema = try SchemaMapping.schema(for: spec)
+        if spec.load && spec.index == nil {
+            throw .invalidArgument("loading a new collection needs an index: give one, or leave load off")
+        }
+        if try await milvus.hasCollection(spec.name, deadline: deadline) {
+            throw .alreadyExists("collection '\(spec.name)' already exists")
+        }
+        try await milvus.createCollection(spec.name, schema: schema, consistencyLevel: spec.consistency.rawValue,
+                                          deadline: deadline)
+        schemas[spec.name] = nil
+        if let index = spec.index {
+            try await createIndex(spec.name, field: spec.vectorField, indexName: "\(spec.vectorField)_index",
+                                  index: index, metric: spec.metric, deadline: deadline)
+        }
+        if spec.load {
+            try await load(spec.name, deadline: deadline)
+        }
+    }
+
+    public func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(name, kind: "collection")
+        schemas[name] = nil
+        guard try await milvus.hasCollection(name, deadline: deadline) else {
+            throw .notFound("collection '\(name)' does not exist")
+        }
+        try await milvus.dropCollection(name, deadline: deadline)
+    }
+
+    public func hasCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> Bool {
+        try SchemaMapping.validateName(name, kind: "collection")
+        return try await milvus.hasCollection(name, deadline: deadline)
+    }
+
+    public func listCollections(deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try await milvus.listCollections(deadline: deadline).sorted()
+    }
+
+    /// Schema, row count, load state and indexes of a collection.
+    public func describeCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> CollectionInfo {
+        let schema = try await schema(of: name, deadline: deadline, refresh: true)
+        let stats = try await milvus.statistics(name, deadline: deadline)
+        let state = try await milvus.loadState(name, deadline: deadline)
+        let indexes = try await indexes(of: name, deadline: deadline)
+        return CollectionInfo(schema: schema, rowCount: stats.first { $0.key == "row_count" }.flatMap { Int64($0.value) } ?? 0,
+                              loadState: LoadState(milvus: state), indexes: indexes)
+    }
+
+    /// The cached schema, described from Milvus on first use (or when `refresh`).
+    public func schema(of name: String, deadline: Deadline, refresh: Bool = false) async throws(VectorDBError)
+        -> CollectionSchemaInfo {
+        try SchemaMapping.validateName(name, kind: "collection")
+        if !refresh, let cached = schemas[name] { return cached }
+        let described: MilvusResponse.DescribeCollection
+        do {
+            described = try await milvus.describeCollection(name, deadline: deadline)
+        } catch {
+            if case .notFound = error { schemas[name] = nil }
+            throw error
+        }
+        let schema = SchemaMapping.schemaInfo(described, name: name)
+        schemas[name] = schema
+        return schema
+    }
+
+    // MARK: Data
+
+    public func insert(_ collection: String, entities: Entities, partition: String = "",
+                       deadline: Deadline) async throws(VectorDBError) -> MutationResult {
+        try await mutate(collection, entities: entities, partition: partition, upsert: false, deadline: deadline)
+    }
+
+    public func upsert(_ collection: String, entities: Entities, partition: String = "",
+                       deadline: Deadline) async throws(VectorDBError) -> MutationResult {
+        try await mutate(collection, entities: entities, partition: partition, upsert: true, deadline: deadline)
+    }
+
+    private func mutate(_ collection: String, entities: Entities, partition: String, upsert: Bool,
+                        deadline: Deadline) async throws(VectorDBError) -> MutationResult {
+        if !partition.isEmpty { try SchemaMapping.validateName(partition, kind: "partition") }
+        return try await withSchema(collection, deadline: deadline) { schema throws(VectorDBError) in
+            let columns = try SchemaMapping.columns(entities, schema: schema, upsert: upsert)
+            let result = try await milvus.insert(collection, partition: partition, fields: columns, upsert: upsert,
+                                                 deadline: deadline)
+            return MutationResult(ids: SchemaMapping.keys(result.ids), count: upsert ? result.upsertCount : result.insertCount)
+        }
+    }
+
+    /// Deletes the rows with these keys.
+    public func delete(_ collection: String, ids: PrimaryKeys, partition: String = "",
+                       deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        guard ids.count > 0 else { throw .invalidArgument("no ids to delete") }
+        let schema = try await schema(of: collection, deadline: deadline)
+        guard let key = schema.primaryKey else { throw .internal("collection '\(collection)' has no primary key") }
+        return try await delete(collection, filter: SchemaMapping.membership(ids, field: key.name), partition: partition,
+                                deadline: deadline)
+    }
+
+    /// Deletes the rows that match a filter expression.
+    public func delete(_ collection: String, filter: String, partition: String = "",
+                       deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        guard !filter.allSatisfy(\.isWhitespace) else { throw .invalidArgument("an empty filter would delete nothing; give one") }
+        return try await milvus.delete(collection, partition: partition, expression: filter, deadline: deadline)
+    }
+
+    /// The rows with these keys (strongly consistent: a row just written is found).
+    public func get(_ collection: String, ids: PrimaryKeys, outputFields: [String] = [],
+                    deadline: Deadline) async throws(VectorDBError) -> QueryResult {
+        guard ids.count > 0 else { throw .invalidArgument("no ids to get") }
+        let schema = try await schema(of: collection, deadline: deadline)
+        guard let key = schema.primaryKey else { throw .internal("collection '\(collection)' has no primary key") }
+        return try await query(collection, filter: SchemaMapping.membership(ids, field: key.name),
+                               outputFields: outputFields, limit: nil, offset: 0, consistency: .strong, deadline: deadline)
+    }
+
+    /// Rows matching a filter. Without output fields, every field is returned.
+    public func query(_ collection: String, filter: String, outputFields: [String] = [], limit: Int? = nil,
+                      offset: Int = 0, partitions: [String] = [], consistency: ConsistencyLevel? = nil,
+                      deadline: Deadline) async throws(VectorDBError) -> QueryResult {
+        let schema = try await schema(of: collection, deadline: deadline)
+        var params: [MilvusKeyValue] = []
+        if let limit {
+            guard limit > 0 else { throw .invalidArgument("limit must be positive") }
+            params.append(MilvusKeyValue("limit", "\(limit)"))
+            params.append(MilvusKeyValue("offset", "\(offset)"))
+        } else if filter.allSatisfy(\.isWhitespace) {
+            throw .invalidArgument("a query without a filter needs a limit")
+        }
+        let fields = outputFields.isEmpty ? schema.fields.map(\.name) : outputFields
+        let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
+                                             params: params, consistencyLevel: consistency?.rawValue, deadline: deadline)
+        var result: [String: FieldValues] = [:]
+        for column in columns where fields.contains(column.name) { result[column.name] = SchemaMapping.values(column) }
+        return QueryResult(columns: result)
+    }
+
+    /// The number of rows (matching `filter`, when given), strongly consistent.
+    public func count(_ collection: String, filter: String = "", deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        let columns = try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [],
+                                             params: [], consistencyLevel: ConsistencyLevel.strong.rawValue, deadline: deadline)
+        guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.column, let count = counts.first
+        else { throw .internal("Milvus returned no count") }
+        return count
+    }
+
+    /// Searches with one or more query vectors; the hits of each, best first.
+    public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]] {
+        guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
+        return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
+            guard let vectorField = schema.vectorFields.first, let dimension = vectorField.dimension else {
+                throw .invalidArgument("collection '\(request.collection)' has no float vector field")
+            }
+            guard !request.vectors.isEmpty, request.vectors.count % dimension == 0 else {
+                throw .invalidArgument("query vectors must be a multiple of the dimension \(dimension); got \(request.vectors.count) floats")
+            }
+            // No metric_type: Milvus uses the index's own, which is the only one it accepts.
+            let params = [MilvusKeyValue("anns_field", vectorField.name), MilvusKeyValue("topk", "\(request.limit)"),
+                          MilvusKeyValue("params", SchemaMapping.jsonObject(request.params)),
+                          MilvusKeyValue("offset", "\(request.offset)"), MilvusKeyValue("round_decimal", "-1")]
+            let reply = try await milvus.search(request.collection, vectors: request.vectors, dim: dimension,
+                                                filter: request.filter, outputFields: request.outputFields,
+                                                partitions: request.partitions, params: params,
+                                                consistencyLevel: request.consistency?.rawValue, deadline: deadline)
+            return Self.hits(reply, queries: request.vectors.count / dimension)
+        }
+    }
+
+    static func hits(_ reply: MilvusResponse.Search, queries: Int) -> [[SearchHit]] {
+        var results: [[SearchHit]] = []
+        var offset = 0
+        let fields = reply.fields.map { ($0.name, SchemaMapping.values($0)) }
+        for query in 0..<queries {
+            let count = query < reply.topks.count ? Int(reply.topks[query]) : 0
+            var hits: [SearchHit] = []
+            for row in offset..<(offset + count) {
+                let id: PrimaryKey
+                switch reply.ids {
+                case .int64s(let values): id = .int64(values[row])
+                case .strings(let values): id = .string(values[row])
+                }
+                var values: [String: FieldValue] = [:]
+                for (name, column) in fields where row < column.count { values[name] = column.value(at: row) }
+                hits.append(SearchHit(id: id, distance: row < reply.scores.count ? reply.scores[row] : 0, fields: values))
+            }
+            results.append(hits)
+            offset += count
+        }
+        return results
+    }
+
+    // MARK: Indexes, loading, partitions
+
+    public func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
+                            deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try SchemaMapping.validateName(field, kind: "field")
+        try SchemaMapping.validateName(indexName, kind: "index")
+        try await milvus.createIndex(collection, field: field, indexName: indexName, params: [
+            MilvusKeyValue("index_type", index.type), MilvusKeyValue("metric_type", metric.rawValue),
+            MilvusKeyValue("params", SchemaMapping.jsonObject(index.params)),
+        ], deadline: deadline)
+    }
+
+    public func indexes(of collection: String, deadline: Deadline) async throws(VectorDBError) -> [IndexInfo] {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        do {
+            return try await milvus.describeIndexes(collection, deadline: deadline).map { index in
+                IndexInfo(name: index.indexName, field: index.fieldName,
+                          params: Dictionary(index.params.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last }),
+                          indexedRows: index.indexedRows, totalRows: index.totalRows, state: index.state)
+            }
+        } catch {
+            // Milvus reports "index not found" for a collection without indexes: that is an empty list.
+            if case .notFound(let reason) = error, reason.lowercased().contains("index") { return [] }
+            throw error
+        }
+    }
+
+    public func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try await milvus.dropIndex(collection, indexName: indexName, deadline: deadline)
+    }
+
+    /// Loads a collection and waits (within the deadline) until it is searchable.
+    public func load(_ collection: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try await milvus.load(collection, deadline: deadline)
+        while LoadState(milvus: try await milvus.loadState(collection, deadline: deadline)) != .loaded {
+            guard deadline.remaining() > .milliseconds(100) else {
+                throw .deadlineExceeded("collection '\(collection)' is still loading")
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    public func release(_ collection: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try await milvus.release(collection, deadline: deadline)
+    }
+
+    public func loadState(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> LoadState {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        return LoadState(milvus: try await milvus.loadState(collection, deadline: deadline))
+    }
+
+    public func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try SchemaMapping.validateName(partition, kind: "partition")
+        try await milvus.createPartition(collection, partition: partition, deadline: deadline)
+    }
+
+    public func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        try SchemaMapping.validateName(partition, kind: "partition")
+        try await milvus.dropPartition(collection, partition: partition, deadline: deadline)
+    }
+
+    public func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try SchemaMapping.validateName(collection, kind: "collection")
+        return try await milvus.listPartitions(collection, deadline: deadline)
+    }
+
+    /// Seals what was written so it is persisted and counted in statistics.
+    public func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) {
+        for name in collections { try SchemaMapping.validateName(name, kind: "collection") }
+        try await milvus.flush(collections, deadline: deadline)
+    }
+
+    // MARK: Schema cache
+
+    /// Runs `body` with the cached schema; when Milvus rejects the call in a way that says the
+    /// schema changed (the collection was dropped and re-created), describes again and repeats once.
+    private func withSchema<Value>(_ collection: String, deadline: Deadline,
+                                   _ body: (CollectionSchemaInfo) async throws(VectorDBError) -> Value) async throws(VectorDBError) -> Value {
+        let cached = schemas[collection] != nil
+        let schema = try await schema(of: collection, deadline: deadline)
+        do {
+            return try await body(schema)
+        } catch {
+            guard cached, Self.suggestsSchemaChange(error) else { throw error }
+            logger.info("schema changed under the cache: describing again", metadata: ["collection": "\(collection)"])
+            schemas[collection] = nil
+            return try await body(try await self.schema(of: collection, deadline: deadline, refresh: true))
+        }
+    }
+
+    static func suggestsSchemaChange(_ error: VectorDBError) -> Bool {
+        switch error {
+        case .notFound: true
+        case .invalidArgument(let reason), .milvus(_, let reason):
+            reason.contains("schema") || reason.contains("dimension") || reason.contains("field")
+        default: false
+        }
+    }
+}

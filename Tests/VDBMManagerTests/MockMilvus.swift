@@ -1,0 +1,164 @@
+import MilvusClient
+import Synchronization
+import VDBMProtobuf
+import VDBMUtils
+
+/// A scripted `MilvusAPI`: it records every call and answers from what the test set up.
+final class MockMilvus: MilvusAPI {
+    struct State {
+        var calls: [String] = []
+        var collections: [String: MilvusCollectionSchema] = [:]
+        var createdSchemas: [MilvusCollectionSchema] = []
+        var inserted: [(collection: String, fields: [MilvusFieldData], upsert: Bool)] = []
+        var deleteExpressions: [String] = []
+        var queries: [(expression: String, outputFields: [String], params: [MilvusKeyValue], consistency: Int32?)] = []
+        var searchParams: [MilvusKeyValue] = []
+        var searchReply = MilvusResponse.Search(status: .success, numQueries: 0, topK: 0, topks: [], ids: .int64s([]),
+                                                scores: [], fields: [])
+        var queryReply: [MilvusFieldData] = []
+        var indexes: [MilvusResponse.IndexDescription] = []
+        var loadStates: [Int32] = [3]
+        /// Errors to throw once from the named method, first in first out.
+        var failures: [String: [VectorDBError]] = [:]
+    }
+
+    let state = Mutex(State())
+
+    private func record(_ call: String) throws(VectorDBError) {
+        let failure: VectorDBError? = state.withLock { state in
+            state.calls.append(call)
+            guard var queue = state.failures[call], !queue.isEmpty else { return nil }
+            let first = queue.removeFirst()
+            state.failures[call] = queue
+            return first
+        }
+        if let failure { throw failure }
+    }
+
+    var calls: [String] { state.withLock { $0.calls } }
+    func calls(_ name: String) -> Int { calls.filter { $0 == name }.count }
+
+    func version(deadline: Deadline) async throws(VectorDBError) -> String {
+        try record("version")
+        return "v2.3.5"
+    }
+
+    func isHealthy(deadline: Deadline) async throws(VectorDBError) -> Bool {
+        try record("isHealthy")
+        return true
+    }
+
+    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32,
+                          deadline: Deadline) async throws(VectorDBError) {
+        try record("createCollection")
+        state.withLock {
+            $0.collections[name] = schema
+            $0.createdSchemas.append(schema)
+        }
+    }
+
+    func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("dropCollection")
+        _ = state.withLock { $0.collections.removeValue(forKey: name) }
+    }
+
+    func hasCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> Bool {
+        try record("hasCollection")
+        return state.withLock { $0.collections[name] != nil }
+    }
+
+    func describeCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.DescribeCollection {
+        try record("describeCollection")
+        guard let schema = state.withLock({ $0.collections[name] }) else {
+            throw .notFound("collection not found[collection=\(name)]")
+        }
+        return MilvusResponse.DescribeCollection(status: .success, schema: schema, collectionID: 1, shards: 1, consistencyLevel: 1)
+    }
+
+    func listCollections(deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try record("listCollections")
+        return state.withLock { Array($0.collections.keys) }
+    }
+
+    func statistics(_ name: String, deadline: Deadline) async throws(VectorDBError) -> [MilvusKeyValue] {
+        try record("statistics")
+        return [MilvusKeyValue("row_count", "42")]
+    }
+
+    func insert(_ collection: String, partition: String, fields: [MilvusFieldData], upsert: Bool,
+                deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Mutation {
+        try record(upsert ? "upsert" : "insert")
+        state.withLock { $0.inserted.append((collection, fields, upsert)) }
+        let rows = Int64(fields.first?.rowCount ?? 0)
+        let ids = fields.first { $0.name == "id" }.map { field -> MilvusIDs in
+            if case .int64s(let values) = field.column { return .int64s(values) }
+            if case .strings(let values) = field.column { return .strings(values) }
+            return .int64s([])
+        } ?? .int64s((0..<rows).map { 1000 + $0 })
+        return MilvusResponse.Mutation(status: .success, ids: ids, insertCount: upsert ? 0 : rows, deleteCount: 0,
+                                       upsertCount: upsert ? rows : 0)
+    }
+
+    func delete(_ collection: String, partition: String, expression: String, deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        try record("delete")
+        state.withLock { $0.deleteExpressions.append(expression) }
+        return 2
+    }
+
+    func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
+               params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData] {
+        try record("query")
+        return state.withLock {
+            $0.queries.append((expression, outputFields, params, consistencyLevel))
+            return $0.queryReply
+        }
+    }
+
+    func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String], partitions: [String],
+                params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
+        try record("search")
+        return state.withLock {
+            $0.searchParams = params
+            return $0.searchReply
+        }
+    }
+
+    func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) { try record("flush") }
+
+    func createIndex(_ collection: String, field: String, indexName: String, params: [MilvusKeyValue],
+                     deadline: Deadline) async throws(VectorDBError) {
+        try record("createIndex")
+        state.withLock { $0.indexes.append(.init(indexName: indexName, fieldName: field, params: params)) }
+    }
+
+    func describeIndexes(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [MilvusResponse.IndexDescription] {
+        try record("describeIndexes")
+        let indexes = state.withLock { $0.indexes }
+        if indexes.isEmpty { throw .notFound("index not found[collection=\(collection)]") }
+        return indexes
+    }
+
+    func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError) { try record("dropIndex") }
+
+    func load(_ collection: String, deadline: Deadline) async throws(VectorDBError) { try record("load") }
+
+    func release(_ collection: String, deadline: Deadline) async throws(VectorDBError) { try record("release") }
+
+    func loadState(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int32 {
+        try record("loadState")
+        return state.withLock { $0.loadStates.count > 1 ? $0.loadStates.removeFirst() : $0.loadStates[0] }
+    }
+
+    func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("createPartition")
+    }
+
+    func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("dropPartition")
+    }
+
+    func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try record("listPartitions")
+        return ["_default"]
+    }
+}
