@@ -45,6 +45,8 @@ public final class MilvusClient: MilvusAPI {
                 let connection: GRPCClientConnection
                 do {
                     connection = try await pool.connection(deadline: deadline)
+                } catch .queueFull {
+                    throw VectorDBError.resourceExhausted("too many calls wait for a Milvus connection")
                 } catch {
                     throw AttemptFailure.call(Self.failure(for: error))
                 }
@@ -67,6 +69,9 @@ public final class MilvusClient: MilvusAPI {
                 return value
             } catch let error as AttemptFailure {
                 failure = error
+            } catch let error as VectorDBError {
+                log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)")
+                throw error
             } catch {
                 failure = .call(.permanent("\(error)"))
             }
@@ -101,7 +106,7 @@ public final class MilvusClient: MilvusAPI {
     private static func failure(for pool: PoolFailure) -> CallFailure {
         switch pool {
         case .unavailable: .notProcessed("no Milvus endpoint is reachable")
-        case .queueFull: .permanent("too many calls wait for a Milvus connection")
+        case .queueFull: .permanent("too many calls wait for a Milvus connection")  // handled before, kept total
         case .deadlineExceeded: .deadlineExceeded
         case .shuttingDown: .notProcessed("vdbm is shutting down")
         }
