@@ -54,7 +54,6 @@ typedef struct Milvus__Proto__Milvus__CheckHealthRequest Milvus__Proto__Milvus__
 typedef struct Milvus__Proto__Milvus__CheckHealthResponse Milvus__Proto__Milvus__CheckHealthResponse;
 typedef struct Milvus__Proto__Milvus__GetVersionRequest Milvus__Proto__Milvus__GetVersionRequest;
 typedef struct Milvus__Proto__Milvus__GetVersionResponse Milvus__Proto__Milvus__GetVersionResponse;
-typedef struct Milvus__Proto__Milvus__StatusResponse Milvus__Proto__Milvus__StatusResponse;
 
 
 /* --- enums --- */
@@ -569,24 +568,6 @@ struct  Milvus__Proto__Milvus__GetVersionResponse
 #define MILVUS__PROTO__MILVUS__GET_VERSION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_version_response__descriptor) \
     , NULL, (char *)protobuf_c_empty_string }
-
-
-/*
- * Responses that carry only a status (CreateCollection, DropCollection, CreateIndex, ...).
- * Milvus declares them as .milvus.proto.common.Status; this alias keeps that wire form.
- */
-struct  Milvus__Proto__Milvus__StatusResponse
-{
-  ProtobufCMessage base;
-  int32_t error_code;
-  char *reason;
-  int32_t code;
-  protobuf_c_boolean retriable;
-  char *detail;
-};
-#define MILVUS__PROTO__MILVUS__STATUS_RESPONSE__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__status_response__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Milvus__Proto__Milvus__CreateCollectionRequest methods */
@@ -1292,25 +1273,6 @@ Milvus__Proto__Milvus__GetVersionResponse *
 void   milvus__proto__milvus__get_version_response__free_unpacked
                      (Milvus__Proto__Milvus__GetVersionResponse *message,
                       ProtobufCAllocator *allocator);
-/* Milvus__Proto__Milvus__StatusResponse methods */
-void   milvus__proto__milvus__status_response__init
-                     (Milvus__Proto__Milvus__StatusResponse         *message);
-size_t milvus__proto__milvus__status_response__get_packed_size
-                     (const Milvus__Proto__Milvus__StatusResponse   *message);
-size_t milvus__proto__milvus__status_response__pack
-                     (const Milvus__Proto__Milvus__StatusResponse   *message,
-                      uint8_t             *out);
-size_t milvus__proto__milvus__status_response__pack_to_buffer
-                     (const Milvus__Proto__Milvus__StatusResponse   *message,
-                      ProtobufCBuffer     *buffer);
-Milvus__Proto__Milvus__StatusResponse *
-       milvus__proto__milvus__status_response__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   milvus__proto__milvus__status_response__free_unpacked
-                     (Milvus__Proto__Milvus__StatusResponse *message,
-                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Milvus__Proto__Milvus__CreateCollectionRequest_Closure)
@@ -1424,9 +1386,6 @@ typedef void (*Milvus__Proto__Milvus__GetVersionRequest_Closure)
 typedef void (*Milvus__Proto__Milvus__GetVersionResponse_Closure)
                  (const Milvus__Proto__Milvus__GetVersionResponse *message,
                   void *closure_data);
-typedef void (*Milvus__Proto__Milvus__StatusResponse_Closure)
-                 (const Milvus__Proto__Milvus__StatusResponse *message,
-                  void *closure_data);
 
 /* --- services --- */
 
@@ -1470,7 +1429,6 @@ extern const ProtobufCMessageDescriptor milvus__proto__milvus__check_health_requ
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__check_health_response__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_version_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_version_response__descriptor;
-extern const ProtobufCMessageDescriptor milvus__proto__milvus__status_response__descriptor;
 
 PROTOBUF_C__END_DECLS
 
