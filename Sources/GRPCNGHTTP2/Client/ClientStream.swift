@@ -20,7 +20,7 @@ final class ClientStream {
     /// The call's outcome once the stream has closed with `errorCode`.
     func outcome(errorCode: UInt32, refusedByGoAway: Bool) -> Result<GRPCClientResponse, GRPCCallError> {
         if let failure { return .failure(failure) }
-        if errorCode == UInt32(7) /* REFUSED_STREAM */ || refusedByGoAway {
+        if errorCode == NGHTTP2Session.refusedStreamErrorCode || refusedByGoAway {
             return .failure(.notProcessed("stream refused by the server"))
         }
         // A trailers-only response carries the status in its only header block.

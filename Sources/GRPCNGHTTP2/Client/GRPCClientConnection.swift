@@ -42,7 +42,7 @@ public final class GRPCClientConnection: Sendable {
         let state = SharedState()
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(GRPCClientConnectionHandler.timeAmount(configuration.connectTimeout))
+            .connectTimeout(TimeAmount(clamping: configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = GRPCClientConnectionHandler(configuration: configuration, state: state, logger: logger)

@@ -1,4 +1,3 @@
-import CNGHTTP2
 import Logging
 import NIOCore
 import VDBMUtils
@@ -45,17 +44,17 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                                     (":authority", configuration.authority), ("content-type", "application/grpc"),
                                     ("te", "trailers"), ("grpc-timeout", GRPCTimeout.encode(remaining))])
         for (name, value) in metadata { headers.add(name, value) }
-        guard let streamID = session.submitRequest(headers: headers, body: MessageFramer.frame(request)) else {
+        guard let streamID = session.submitRequest(headers: headers, message: request) else {
             promise.fail(GRPCCallError.notProcessed("nghttp2 refused to open a stream"))
             return
         }
         let stream = ClientStream(promise: promise, maxResponseBytes: configuration.maxResponseBytes)
         streams[streamID] = stream
         state.callStarted()
-        stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.timeAmount(remaining)) { [self] in
+        stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(clamping: remaining)) { [self] in
             guard let stream = streams[streamID] else { return }
             stream.failure = .deadlineExceeded
-            session.submitReset(streamID: streamID, errorCode: UInt32(NGHTTP2_CANCEL.rawValue))
+            session.submitReset(streamID: streamID, errorCode: NGHTTP2Session.cancelErrorCode)
             flush()
         }
         flush()
@@ -149,12 +148,12 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             }
         } catch {
             stream.failure = .malformedResponse("\(error.status.message)")
-            session?.submitReset(streamID: streamID, errorCode: UInt32(NGHTTP2_CANCEL.rawValue))
+            session?.submitReset(streamID: streamID, errorCode: NGHTTP2Session.cancelErrorCode)
             return
         }
         if extra {
             stream.failure = .malformedResponse("more than one message in a unary response")
-            session?.submitReset(streamID: streamID, errorCode: UInt32(NGHTTP2_CANCEL.rawValue))
+            session?.submitReset(streamID: streamID, errorCode: NGHTTP2Session.cancelErrorCode)
         }
     }
 
@@ -207,13 +206,13 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private func scheduleKeepalive() {
         guard let context, keepaliveTimer == nil else { return }
         let loop = context.eventLoop.assumeIsolated()
-        keepaliveTimer = loop.scheduleTask(in: Self.timeAmount(configuration.keepaliveInterval)) { [self] in
+        keepaliveTimer = loop.scheduleTask(in: TimeAmount(clamping: configuration.keepaliveInterval)) { [self] in
             keepaliveTimer = nil
             guard let session, let context = self.context else { return }
             session.submitPing()
             flush()
             pingTimeout = context.eventLoop.assumeIsolated().scheduleTask(
-                in: Self.timeAmount(configuration.keepaliveTimeout)
+                in: TimeAmount(clamping: configuration.keepaliveTimeout)
             ) { [self] in
                 logger.warning("Milvus connection did not answer a PING in time: closing it")
                 failAll(.connectionLost("keepalive PING not answered"))
@@ -232,12 +231,5 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             state.callFinished()
             stream.promise.fail(stream.headersSent ? (stream.failure ?? error) : .notProcessed("request never sent"))
         }
-    }
-
-    static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if nanoseconds.overflow { return .nanoseconds(Int64.max / 4) }
-        return .nanoseconds(max(0, nanoseconds.partialValue + attoseconds / 1_000_000_000))
     }
 }

@@ -15,11 +15,30 @@ final class NGHTTP2Session {
 
     enum Role { case server, client }
 
-    /// A message body waiting to be sent, followed by trailers (a gRPC response) or not.
+    /// HTTP/2 error codes the gRPC layer sends or reads (RFC 9113 §7).
+    static let cancelErrorCode = UInt32(NGHTTP2_CANCEL.rawValue)
+    static let refusedStreamErrorCode = UInt32(NGHTTP2_REFUSED_STREAM.rawValue)
+
+    /// A message body waiting to be sent, followed by trailers (a gRPC response) or not. With
+    /// `lengthPrefixed`, the gRPC 5-byte prefix is written in front of `bytes` while copying into
+    /// nghttp2's frame buffer, so the message itself is never copied to make room for it.
     private struct OutboundBody {
         var bytes: [UInt8]
+        var prefix: [UInt8] = []
         var offset = 0
         var trailers: (any NameValueList)?
+
+        init(bytes: [UInt8], lengthPrefixed: Bool, trailers: (any NameValueList)?) {
+            self.bytes = bytes
+            self.trailers = trailers
+            if lengthPrefixed {
+                let length = UInt32(truncatingIfNeeded: bytes.count)
+                prefix = [0, UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                          UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+            }
+        }
+
+        var total: Int { prefix.count + bytes.count }
     }
 
     private var session: OpaquePointer?
@@ -98,11 +117,12 @@ final class NGHTTP2Session {
         }
     }
 
-    /// Submits response headers, `body` as DATA, then `trailers` (which end the stream).
+    /// Submits response headers, `message` (with its gRPC length prefix) as DATA, then `trailers`
+    /// (which end the stream).
     @discardableResult
-    func submitResponse(streamID: Int32, headers: some NameValueList, body: [UInt8],
+    func submitResponse(streamID: Int32, headers: some NameValueList, message: [UInt8],
                         trailers: any NameValueList) -> Bool {
-        outboundBodies[streamID] = OutboundBody(bytes: body, trailers: trailers)
+        outboundBodies[streamID] = OutboundBody(bytes: message, lengthPrefixed: true, trailers: trailers)
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil),
                                              read_callback: Self.readBody)
         let submitted = headers.withNameValueArray { nameValues, count in
@@ -112,10 +132,17 @@ final class NGHTTP2Session {
         return submitted
     }
 
-    /// Opens a stream with `headers` (a client's request) and sends `body` after them, ending the
-    /// stream with the last DATA frame (or with the headers when `body` is nil). Returns the new
-    /// stream's id, or nil when nghttp2 refuses (no stream ids left, session going away).
-    func submitRequest(headers: some NameValueList, body: [UInt8]?) -> Int32? {
+    /// Opens a stream with `headers` (a client's request) and sends one gRPC message (its length
+    /// prefix added on the way out), ending the stream with the last DATA frame.
+    func submitRequest(headers: some NameValueList, message: [UInt8]) -> Int32? {
+        submitRequest(headers: headers, body: message, lengthPrefixed: true)
+    }
+
+    /// Opens a stream with `headers` and sends `body` as it is (tests send raw, even malformed,
+    /// bodies), ending the stream with the last DATA frame (or with the headers when `body` is
+    /// nil). Returns the new stream's id, or nil when nghttp2 refuses (no stream ids left, session
+    /// going away).
+    func submitRequest(headers: some NameValueList, body: [UInt8]?, lengthPrefixed: Bool = false) -> Int32? {
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readBody)
         let streamID: Int32 = headers.withNameValueArray { nameValues, count in
             if body == nil {
@@ -124,7 +151,7 @@ final class NGHTTP2Session {
             return nghttp2_submit_request(session, nil, nameValues, count, &provider, nil)
         }
         guard streamID > 0 else { return nil }
-        if let body { outboundBodies[streamID] = OutboundBody(bytes: body, trailers: nil) }
+        if let body { outboundBodies[streamID] = OutboundBody(bytes: body, lengthPrefixed: lengthPrefixed, trailers: nil) }
         return streamID
     }
 
@@ -231,14 +258,21 @@ final class NGHTTP2Session {
         guard var body = owner.outboundBodies[streamID], let buffer, let flags else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        let count = min(capacity, body.bytes.count - body.offset)
-        if count > 0 {
-            body.bytes.withUnsafeBufferPointer { source in
-                buffer.update(from: source.baseAddress! + body.offset, count: count)
-            }
-            body.offset += count
+        let count = min(capacity, body.total - body.offset)
+        var written = 0
+        while written < count && body.offset < body.prefix.count {
+            buffer[written] = body.prefix[body.offset]
+            written += 1
+            body.offset += 1
         }
-        if body.offset == body.bytes.count {
+        if written < count {
+            let start = body.offset - body.prefix.count
+            body.bytes.withUnsafeBufferPointer { source in
+                (buffer + written).update(from: source.baseAddress! + start, count: count - written)
+            }
+            body.offset += count - written
+        }
+        if body.offset == body.total {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = body.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue

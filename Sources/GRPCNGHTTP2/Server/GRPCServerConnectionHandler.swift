@@ -1,4 +1,3 @@
-import CNGHTTP2
 import Logging
 import NIOCore
 import VDBMUtils
@@ -238,10 +237,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// Answers `DEADLINE_EXCEEDED` when the call's deadline passes first (and cancels its task).
     private func armTimer(_ streamID: Int32, _ stream: ServerStream) {
         guard let context, let deadline = stream.deadline, stream.timer == nil else { return }
-        let (seconds, attoseconds) = deadline.remaining().components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        let delay = TimeAmount.nanoseconds(nanoseconds.overflow ? Int64.max / 4 : nanoseconds.partialValue
-            + attoseconds / 1_000_000_000)
+        let delay = TimeAmount(clamping: deadline.remaining())
         stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
             guard let current = self.stream(streamID), current === stream, current.phase != .responded else { return }
             current.timer = nil
@@ -320,7 +316,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         switch result {
         case .success(let message):
             session.submitResponse(streamID: streamID, headers: Self.successHeaders,
-                                   body: MessageFramer.frame(message), trailers: Self.okTrailers)
+                                   message: message, trailers: Self.okTrailers)
             logAccess(streamID, stream, code: .ok)
         case .failure(let status):
             var headers = HeaderFields(Self.responseHeaderFields)
