@@ -52,12 +52,15 @@ let package = Package(
             // (scripts/bench-health). Debug builds, which run the tests, keep the checks.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
+        // The vocabulary of vector-database operations (collections, columns, keys, hits) as plain
+        // Swift values, shared by the manager, the protobuf bridge and the service. No dependencies.
+        .target(name: "VDBMDomain"),
         // The only code that touches protobuf-c memory: pack/unpack to Swift value types.
         .target(
             name: "VDBMProtobuf",
-            dependencies: ["CVDBMProtos", "CProtobufC"]
+            dependencies: ["CVDBMProtos", "CProtobufC", "VDBMDomain"]
         ),
-        // The Milvus side: retry policy and budget today; the channel pool and client next.
+        // The Milvus side: gRPC channel, connection pool, retry policy and budget, typed errors.
         .target(
             name: "MilvusClient",
             dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"]
@@ -66,12 +69,13 @@ let package = Package(
         // MilvusAPI protocol (no NIO, no nghttp2).
         .target(
             name: "VDBMManager",
-            dependencies: ["MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")]
         ),
-        // Our public gRPC services (health today).
+        // Our public gRPC services: grpc.health.v1.Health and vdbm.v1.VectorDB (auth, validation,
+        // error mapping).
         .target(
             name: "VDBMService",
-            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils"]
+            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient"]
         ),
         // Configuration, lifecycle and the serve command, as a library so tests can reach it.
         .target(
@@ -79,6 +83,9 @@ let package = Package(
             dependencies: [
                 "GRPCNGHTTP2",
                 "VDBMService",
+                "VDBMManager",
+                "MilvusClient",
+                "VDBMProtobuf",
                 "VDBMUtils",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -91,6 +98,7 @@ let package = Package(
             name: "vdbm",
             dependencies: [
                 "VDBMDaemon",
+                "VDBMUtils",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -116,12 +124,15 @@ let package = Package(
         .testTarget(
             name: "VDBMManagerTests",
             dependencies: [
-                "VDBMManager", "MilvusClient", "VDBMProtobuf", "VDBMUtils", "GRPCNGHTTP2",
+                "VDBMManager", "VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", "GRPCNGHTTP2",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "VDBMServiceTests", dependencies: ["VDBMService", "GRPCNGHTTP2"]),
+        .testTarget(
+            name: "VDBMServiceTests",
+            dependencies: ["VDBMService", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", "MilvusClient", "VDBMUtils"]
+        ),
         .testTarget(name: "VDBMDaemonTests", dependencies: ["VDBMDaemon"]),
     ],
     swiftLanguageModes: [.v6]

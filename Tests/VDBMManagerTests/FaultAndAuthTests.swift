@@ -1,3 +1,4 @@
+import VDBMDomain
 import Foundation
 import Logging
 import MilvusClient

@@ -1,3 +1,4 @@
+import VDBMDomain
 import MilvusClient
 import Synchronization
 import VDBMProtobuf

@@ -1,3 +1,4 @@
+import VDBMDomain
 import Logging
 import MilvusClient
 import Testing

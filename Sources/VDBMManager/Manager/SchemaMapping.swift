@@ -1,19 +1,12 @@
 import MilvusClient
+import VDBMDomain
 import VDBMProtobuf
 
 /// Conversions between the manager's domain values and Milvus's messages, with the checks that
 /// need the schema (field names, row counts, vector dimensions).
 enum SchemaMapping {
-    /// Milvus's rule for collection, field, partition and index names.
     static func validateName(_ name: String, kind: String) throws(VectorDBError) {
-        let bytes = Array(name.utf8)
-        guard let first = bytes.first, bytes.count <= 255,
-              first == UInt8(ascii: "_") || (first | 0x20) >= UInt8(ascii: "a") && (first | 0x20) <= UInt8(ascii: "z"),
-              bytes.allSatisfy({ $0 == UInt8(ascii: "_") || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9"))
-                  || (($0 | 0x20) >= UInt8(ascii: "a") && ($0 | 0x20) <= UInt8(ascii: "z")) })
-        else {
-            throw .invalidArgument("\(kind) name '\(name)' must start with a letter or _ and hold only letters, digits and _ (at most 255)")
-        }
+        if let problem = Names.problem(with: name, kind: kind) { throw .invalidArgument(problem) }
     }
 
     static func schema(for spec: CollectionSpec) throws(VectorDBError) -> MilvusCollectionSchema {

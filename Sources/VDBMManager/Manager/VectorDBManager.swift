@@ -1,5 +1,6 @@
 import Logging
 import MilvusClient
+import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 
@@ -136,7 +137,8 @@ public actor VectorDBManager {
                                outputFields: outputFields, limit: nil, offset: 0, consistency: .strong, deadline: deadline)
     }
 
-    /// Rows matching a filter. Without output fields, every field is returned.
+    /// Rows matching a filter, with the primary key and the output fields (every field when none
+    /// are named).
     public func query(_ collection: String, filter: String, outputFields: [String] = [], limit: Int? = nil,
                       offset: Int = 0, partitions: [String] = [], consistency: ConsistencyLevel? = nil,
                       deadline: Deadline) async throws(VectorDBError) -> QueryResult {
@@ -149,7 +151,9 @@ public actor VectorDBManager {
         } else if filter.allSatisfy(\.isWhitespace) {
             throw .invalidArgument("a query without a filter needs a limit")
         }
-        let fields = outputFields.isEmpty ? schema.fields.map(\.name) : outputFields
+        var fields = outputFields.isEmpty ? schema.fields.map(\.name) : outputFields
+        // Rows always come back with their key, so a caller can tell them apart.
+        if let key = schema.primaryKey?.name, !fields.contains(key) { fields.append(key) }
         let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
                                              params: params, consistencyLevel: consistency?.rawValue, deadline: deadline)
         var result: [String: FieldValues] = [:]
@@ -173,6 +177,9 @@ public actor VectorDBManager {
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
             guard let vectorField = schema.vectorFields.first, let dimension = vectorField.dimension else {
                 throw .invalidArgument("collection '\(request.collection)' has no float vector field")
+            }
+            if let given = request.dimension, given != dimension {
+                throw .invalidArgument("collection '\(request.collection)' has dimension \(dimension); the query vectors have \(given)")
             }
             guard !request.vectors.isEmpty, request.vectors.count % dimension == 0 else {
                 throw .invalidArgument("query vectors must be a multiple of the dimension \(dimension); got \(request.vectors.count) floats")

@@ -3,7 +3,7 @@ public enum FieldType: Sendable, Hashable {
     case bool, int8, int16, int32, int64, float, double, varchar, json, floatVector
     case other(Int32)
 
-    init(milvus number: Int32) {
+    package init(milvus number: Int32) {
         switch number {
         case 1: self = .bool
         case 2: self = .int8
@@ -19,7 +19,7 @@ public enum FieldType: Sendable, Hashable {
         }
     }
 
-    var milvusNumber: Int32 {
+    package var milvusNumber: Int32 {
         switch self {
         case .bool: 1
         case .int8: 2
@@ -45,13 +45,24 @@ public struct FieldInfo: Sendable, Hashable {
     public var dimension: Int?
     public var maxLength: Int?
     public var nullable: Bool
+
+    public init(name: String, type: FieldType, isPrimaryKey: Bool = false, autoID: Bool = false, dimension: Int? = nil,
+                maxLength: Int? = nil, nullable: Bool = false) {
+        self.name = name
+        self.type = type
+        self.isPrimaryKey = isPrimaryKey
+        self.autoID = autoID
+        self.dimension = dimension
+        self.maxLength = maxLength
+        self.nullable = nullable
+    }
 }
 
 /// Whether a collection is in memory for search and query.
 public enum LoadState: Sendable, Hashable {
     case notExist, notLoaded, loading, loaded
 
-    init(milvus number: Int32) {
+    package init(milvus number: Int32) {
         switch number {
         case 1: self = .notLoaded
         case 2: self = .loading
@@ -70,6 +81,15 @@ public struct IndexInfo: Sendable, Hashable {
     public var totalRows: Int64
     /// 3 = finished; see Milvus's IndexState.
     public var state: Int32
+
+    public init(name: String, field: String, params: [String: String], indexedRows: Int64, totalRows: Int64, state: Int32) {
+        self.name = name
+        self.field = field
+        self.params = params
+        self.indexedRows = indexedRows
+        self.totalRows = totalRows
+        self.state = state
+    }
 }
 
 /// A collection's schema with what vdbm derives from it: the key and vector fields.
@@ -78,6 +98,13 @@ public struct CollectionSchemaInfo: Sendable, Hashable {
     public var description: String
     public var fields: [FieldInfo]
     public var consistency: ConsistencyLevel
+
+    public init(name: String, description: String = "", fields: [FieldInfo], consistency: ConsistencyLevel = .session) {
+        self.name = name
+        self.description = description
+        self.fields = fields
+        self.consistency = consistency
+    }
 
     public var primaryKey: FieldInfo? { fields.first { $0.isPrimaryKey } }
     public var vectorFields: [FieldInfo] { fields.filter { $0.type == .floatVector } }
@@ -90,4 +117,11 @@ public struct CollectionInfo: Sendable, Hashable {
     public var rowCount: Int64
     public var loadState: LoadState
     public var indexes: [IndexInfo]
+
+    public init(schema: CollectionSchemaInfo, rowCount: Int64, loadState: LoadState, indexes: [IndexInfo]) {
+        self.schema = schema
+        self.rowCount = rowCount
+        self.loadState = loadState
+        self.indexes = indexes
+    }
 }

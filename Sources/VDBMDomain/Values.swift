@@ -115,8 +115,10 @@ public struct SearchRequest: Sendable, Hashable {
     public var partitions: [String]
     public var consistency: ConsistencyLevel?
     public var offset: Int
+    /// The dimension the caller packed the vectors with; when set, it must be the collection's.
+    public var dimension: Int?
 
-    public init(collection: String, vectors: [Float], limit: Int = 10, filter: String = "", outputFields: [String] = [],
+    public init(collection: String, vectors: [Float], dimension: Int? = nil, limit: Int = 10, filter: String = "", outputFields: [String] = [],
                 params: [String: Int] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
                 offset: Int = 0) {
         self.collection = collection
@@ -128,6 +130,7 @@ public struct SearchRequest: Sendable, Hashable {
         self.partitions = partitions
         self.consistency = consistency
         self.offset = offset
+        self.dimension = dimension
     }
 }
 
