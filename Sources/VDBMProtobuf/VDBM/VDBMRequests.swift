@@ -1,0 +1,235 @@
+import CVDBMProtos
+import VDBMDomain
+
+/// The `vdbm.v1` request messages as Swift values, exactly as the client sent them (enums as
+/// their wire numbers, unset fields as zero values). Checking them is the service's job.
+public enum VDBMv1 {
+    public struct Param: Sendable, Hashable {
+        public var key: String
+        public var value: Int64
+    }
+
+    public struct Vectors: Sendable, Hashable {
+        public var dimension: Int
+        public var values: [Float]
+    }
+
+    /// `PrimaryKeys`: both lists as sent (a valid request fills at most one).
+    public struct Keys: Sendable, Hashable {
+        public var ints: [Int64]
+        public var strings: [String]
+    }
+
+    public struct Column: Sendable, Hashable {
+        public var name: String
+        /// `nil` when the client set no values.
+        public var values: FieldValues?
+    }
+
+    public struct ScalarField: Sendable, Hashable {
+        public var name: String
+        public var type: Int32
+        public var maxLength: Int
+        public var nullable: Bool
+    }
+
+    public struct IndexSpec: Sendable, Hashable {
+        public var type: String
+        public var params: [Param]
+    }
+
+    public struct CreateCollection: Sendable, Hashable {
+        public var collection: String
+        public var dimension: Int
+        public var metric: Int32
+        public var stringPrimaryKey: Bool
+        public var autoID: Bool
+        public var maxKeyLength: Int
+        public var primaryKeyField: String
+        public var vectorField: String
+        public var scalarFields: [ScalarField]
+        public var description: String
+        public var enableDynamicFields: Bool
+        public var consistency: Int32
+        public var index: IndexSpec?
+        public var load: Bool
+    }
+
+    public struct Write: Sendable, Hashable {
+        public var collection: String
+        public var partition: String
+        public var columns: [Column]
+    }
+
+    public struct Delete: Sendable, Hashable {
+        public var collection: String
+        public var partition: String
+        public var ids: Keys
+        public var filter: String
+    }
+
+    public struct Get: Sendable, Hashable {
+        public var collection: String
+        public var ids: Keys
+        public var outputFields: [String]
+    }
+
+    public struct Query: Sendable, Hashable {
+        public var collection: String
+        public var filter: String
+        public var outputFields: [String]
+        public var limit: Int
+        public var offset: Int
+        public var partitions: [String]
+        public var consistency: Int32
+    }
+
+    public struct Count: Sendable, Hashable {
+        public var collection: String
+        public var filter: String
+    }
+
+    public struct Search: Sendable, Hashable {
+        public var collection: String
+        public var vectors: Vectors
+        public var limit: Int
+        public var filter: String
+        public var outputFields: [String]
+        public var params: [Param]
+        public var partitions: [String]
+        public var consistency: Int32
+        public var offset: Int
+    }
+
+    public struct CreateIndex: Sendable, Hashable {
+        public var collection: String
+        public var field: String
+        public var indexName: String
+        public var index: IndexSpec?
+        public var metric: Int32
+    }
+
+    public struct DropIndex: Sendable, Hashable {
+        public var collection: String
+        public var indexName: String
+    }
+
+    public struct Partition: Sendable, Hashable {
+        public var collection: String
+        public var partition: String
+    }
+}
+
+/// Decoders for every `vdbm.v1` request; each throws `ProtobufDecodingError` on bytes that
+/// are not the message.
+extension VDBMv1 {
+    public static func decodeEmpty(_ bytes: [UInt8], messageType: String) throws(ProtobufDecodingError) {
+        // Every field of an empty message is unknown and skipped; only the framing is checked.
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.\(messageType)", unpack: vdbm__v1__empty__unpack) { _ in }
+    }
+
+    public static func decodeCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> String {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CollectionRequest", unpack: vdbm__v1__collection_request__unpack) {
+            ProtobufC.string($0.pointee.collection)
+        }
+    }
+
+    public static func decodeCreateCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateCollection {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateCollectionRequest",
+                             unpack: vdbm__v1__create_collection_request__unpack) { message in
+            let m = message.pointee
+            let scalars = ProtobufC.messages(m.n_scalar_fields, m.scalar_fields) { field in
+                ScalarField(name: ProtobufC.string(field.pointee.name), type: field.pointee.type.wireNumber,
+                            maxLength: Int(field.pointee.max_length), nullable: field.pointee.nullable != 0)
+            }
+            return CreateCollection(
+                collection: ProtobufC.string(m.collection), dimension: Int(m.dimension), metric: m.metric.wireNumber,
+                stringPrimaryKey: m.string_primary_key != 0, autoID: m.auto_id != 0, maxKeyLength: Int(m.max_key_length),
+                primaryKeyField: ProtobufC.string(m.primary_key_field), vectorField: ProtobufC.string(m.vector_field),
+                scalarFields: scalars, description: ProtobufC.string(m.description),
+                enableDynamicFields: m.enable_dynamic_fields != 0, consistency: m.consistency.wireNumber,
+                index: readIndex(m.index), load: m.load != 0)
+        }
+    }
+
+    static func readIndex(_ index: UnsafeMutablePointer<Vdbm__V1__IndexSpec>?) -> IndexSpec? {
+        guard let index else { return nil }
+        return IndexSpec(type: ProtobufC.string(index.pointee.type),
+                         params: VDBMColumns.readParams(index.pointee.n_params, index.pointee.params))
+    }
+
+    public static func decodeWrite(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Write {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.WriteRequest", unpack: vdbm__v1__write_request__unpack) { message in
+            Write(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition),
+                  columns: ProtobufC.messages(message.pointee.n_columns, message.pointee.columns, VDBMColumns.read))
+        }
+    }
+
+    public static func decodeDelete(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Delete {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DeleteRequest", unpack: vdbm__v1__delete_request__unpack) { message in
+            Delete(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition),
+                   ids: VDBMColumns.readKeys(message.pointee.ids), filter: ProtobufC.string(message.pointee.filter))
+        }
+    }
+
+    public static func decodeGet(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Get {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.GetRequest", unpack: vdbm__v1__get_request__unpack) { message in
+            Get(collection: ProtobufC.string(message.pointee.collection), ids: VDBMColumns.readKeys(message.pointee.ids),
+                outputFields: ProtobufC.strings(message.pointee.n_output_fields, message.pointee.output_fields))
+        }
+    }
+
+    public static func decodeQuery(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Query {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.QueryRequest", unpack: vdbm__v1__query_request__unpack) { message in
+            let m = message.pointee
+            return Query(collection: ProtobufC.string(m.collection), filter: ProtobufC.string(m.filter),
+                         outputFields: ProtobufC.strings(m.n_output_fields, m.output_fields), limit: Int(m.limit),
+                         offset: Int(m.offset), partitions: ProtobufC.strings(m.n_partitions, m.partitions),
+                         consistency: m.consistency.wireNumber)
+        }
+    }
+
+    public static func decodeCount(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Count {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CountRequest", unpack: vdbm__v1__count_request__unpack) { message in
+            Count(collection: ProtobufC.string(message.pointee.collection), filter: ProtobufC.string(message.pointee.filter))
+        }
+    }
+
+    public static func decodeSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Search {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchRequest", unpack: vdbm__v1__search_request__unpack) { message in
+            let m = message.pointee
+            return Search(collection: ProtobufC.string(m.collection), vectors: VDBMColumns.readVectors(m.vectors),
+                          limit: Int(m.limit), filter: ProtobufC.string(m.filter),
+                          outputFields: ProtobufC.strings(m.n_output_fields, m.output_fields),
+                          params: VDBMColumns.readParams(m.n_params, m.params),
+                          partitions: ProtobufC.strings(m.n_partitions, m.partitions),
+                          consistency: m.consistency.wireNumber, offset: Int(m.offset))
+        }
+    }
+
+    public static func decodeCreateIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateIndex {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateIndexRequest", unpack: vdbm__v1__create_index_request__unpack) { message in
+            let m = message.pointee
+            return CreateIndex(collection: ProtobufC.string(m.collection), field: ProtobufC.string(m.field),
+                               indexName: ProtobufC.string(m.index_name), index: readIndex(m.index), metric: m.metric.wireNumber)
+        }
+    }
+
+    public static func decodeDropIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> DropIndex {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DropIndexRequest", unpack: vdbm__v1__drop_index_request__unpack) { message in
+            DropIndex(collection: ProtobufC.string(message.pointee.collection), indexName: ProtobufC.string(message.pointee.index_name))
+        }
+    }
+
+    public static func decodePartition(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Partition {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.PartitionRequest", unpack: vdbm__v1__partition_request__unpack) { message in
+            Partition(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition))
+        }
+    }
+
+    public static func decodeFlush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> [String] {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.FlushRequest", unpack: vdbm__v1__flush_request__unpack) { message in
+            ProtobufC.strings(message.pointee.n_collections, message.pointee.collections)
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import CVDBMProtos
+import VDBMDomain
+
+/// Encoders for every `vdbm.v1` response, from domain values.
+extension VDBMv1 {
+    public struct ServerInfo: Sendable, Hashable {
+        public var version: String
+        public var milvusEndpoints: [String]
+        public var milvusVersion: String
+        public var connections: Int
+        public var readyConnections: Int
+        public var activeCalls: Int
+        public var waitingCalls: Int
+
+        public init(version: String, milvusEndpoints: [String], milvusVersion: String, connections: Int,
+                    readyConnections: Int, activeCalls: Int, waitingCalls: Int) {
+            self.version = version
+            self.milvusEndpoints = milvusEndpoints
+            self.milvusVersion = milvusVersion
+            self.connections = connections
+            self.readyConnections = readyConnections
+            self.activeCalls = activeCalls
+            self.waitingCalls = waitingCalls
+        }
+    }
+
+    /// `Empty` packs to no bytes.
+    public static let emptyResponse: [UInt8] = []
+
+    public static func encodeHasCollection(_ exists: Bool) -> [UInt8] {
+        ProtobufC.pack { arena in arena.message(vdbm__v1__has_collection_response__init) { $0.exists = exists ? 1 : 0 } }
+    }
+
+    public static func encodeListCollections(_ names: [String]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__list_collections_response__init) { ($0.n_collections, $0.collections) = (names.count, arena.strings(names)) }
+        }
+    }
+
+    public static func encodeListPartitions(_ names: [String]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__list_partitions_response__init) { ($0.n_partitions, $0.partitions) = (names.count, arena.strings(names)) }
+        }
+    }
+
+    public static func encodeDescribeCollection(_ info: CollectionInfo) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__describe_collection_response__init) { message in
+                message.collection = arena.string(info.schema.name)
+                message.description = arena.string(info.schema.description)
+                let fields = info.schema.fields.map { field in
+                    arena.message(vdbm__v1__field_description__init) { description in
+                        description.name = arena.string(field.name)
+                        description.type = Vdbm__V1__FieldType(rawValue: UInt32(number(field.type)))
+                        description.milvus_type = field.type.milvusNumber
+                        description.primary_key = field.isPrimaryKey ? 1 : 0
+                        description.auto_id = field.autoID ? 1 : 0
+                        description.dimension = UInt32(clamping: field.dimension ?? 0)
+                        description.max_length = UInt32(clamping: field.maxLength ?? 0)
+                        description.nullable = field.nullable ? 1 : 0
+                    }
+                }
+                (message.n_fields, message.fields) = (fields.count, arena.pointers(fields))
+                message.consistency = Vdbm__V1__ConsistencyLevel(rawValue: UInt32(number(info.schema.consistency)))
+                message.row_count = info.rowCount
+                message.load_state = Vdbm__V1__LoadState(rawValue: UInt32(number(info.loadState)))
+                let indexes = info.indexes.map { buildIndex($0, in: arena) }
+                (message.n_indexes, message.indexes) = (indexes.count, arena.pointers(indexes))
+            }
+        }
+    }
+
+    public static func encodeIndexes(_ indexes: [IndexInfo]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__describe_indexes_response__init) { message in
+                let built = indexes.map { buildIndex($0, in: arena) }
+                (message.n_indexes, message.indexes) = (built.count, arena.pointers(built))
+            }
+        }
+    }
+
+    static func buildIndex(_ index: IndexInfo, in arena: ProtobufCArena) -> UnsafeMutablePointer<Vdbm__V1__IndexDescription> {
+        arena.message(vdbm__v1__index_description__init) { message in
+            message.index_name = arena.string(index.name)
+            message.field = arena.string(index.field)
+            let params = index.params.sorted { $0.key < $1.key }.map { key, value in
+                arena.message(vdbm__v1__key_value__init) { ($0.key, $0.value) = (arena.string(key), arena.string(value)) }
+            }
+            (message.n_params, message.params) = (params.count, arena.pointers(params))
+            message.indexed_rows = index.indexedRows
+            message.total_rows = index.totalRows
+            message.state = index.state
+        }
+    }
+
+    public static func encodeMutation(ids: PrimaryKeys?, count: Int64) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__mutation_response__init) { message in
+                message.ids = ids.map { VDBMColumns.build($0, in: arena) }
+                message.count = count
+            }
+        }
+    }
+
+    /// Columns sorted by name, so answers are stable.
+    public static func encodeQuery(_ result: QueryResult) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__query_response__init) { message in
+                let columns = result.columns.sorted { $0.key < $1.key }.map { VDBMColumns.build(name: $0.key, values: $0.value, in: arena) }
+                (message.n_columns, message.columns) = (columns.count, arena.pointers(columns))
+                message.row_count = UInt32(clamping: result.rowCount)
+            }
+        }
+    }
+
+    public static func encodeCount(_ count: Int64) -> [UInt8] {
+        ProtobufC.pack { arena in arena.message(vdbm__v1__count_response__init) { $0.count = count } }
+    }
+
+    public static func encodeLoadState(_ state: LoadState) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__load_state_response__init) { $0.state = Vdbm__V1__LoadState(rawValue: UInt32(number(state))) }
+        }
+    }
+
+    /// One `SearchResults` per query vector: ids and distances, and each output field as a column
+    /// (integers as int64s, floats as doubles: hits carry values without their field's width).
+    public static func encodeSearch(_ results: [[SearchHit]]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__search_response__init) { message in
+                let built = results.map { hits in
+                    arena.message(vdbm__v1__search_results__init) { result in
+                        result.ids = VDBMColumns.build(keys(of: hits), in: arena)
+                        let distances = hits.map(\.distance)
+                        (result.n_distances, result.distances) = (distances.count, arena.array(distances))
+                        let columns = fieldColumns(of: hits).map { VDBMColumns.build(name: $0.0, values: $0.1, in: arena) }
+                        (result.n_fields, result.fields) = (columns.count, arena.pointers(columns))
+                    }
+                }
+                (message.n_results, message.results) = (built.count, arena.pointers(built))
+            }
+        }
+    }
+
+    static func keys(of hits: [SearchHit]) -> PrimaryKeys {
+        if case .string = hits.first?.id {
+            return .strings(hits.map { if case .string(let key) = $0.id { key } else { "" } })
+        }
+        return .int64s(hits.map { if case .int64(let key) = $0.id { key } else { 0 } })
+    }
+
+    /// The hits' field values turned into columns, by field name.
+    static func fieldColumns(of hits: [SearchHit]) -> [(String, FieldValues)] {
+        guard let first = hits.first, !first.fields.isEmpty else { return [] }
+        return first.fields.keys.sorted().map { name in
+            let values = hits.map { $0.fields[name] }
+            switch first.fields[name]! {
+            case .bool: return (name, .bools(values.map { if case .bool(let v) = $0 { v } else { false } }))
+            case .int64: return (name, .int64s(values.map { if case .int64(let v) = $0 { v } else { 0 } }))
+            case .double: return (name, .doubles(values.map { if case .double(let v) = $0 { v } else { 0 } }))
+            case .string: return (name, .strings(values.map { if case .string(let v) = $0 { v } else { "" } }))
+            case .json: return (name, .json(values.map { if case .json(let v) = $0 { v } else { "" } }))
+            case .vector(let vector):
+                let dimension = vector.count
+                let floats = values.flatMap { value -> [Float] in
+                    if case .vector(let v) = value, v.count == dimension { return v }
+                    return [Float](repeating: 0, count: dimension)
+                }
+                return (name, .floatVectors(dimension: dimension, values: floats))
+            }
+        }
+    }
+
+    public static func encodeServerInfo(_ info: ServerInfo) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__server_info__init) { message in
+                message.version = arena.string(info.version)
+                (message.n_milvus_endpoints, message.milvus_endpoints) = (info.milvusEndpoints.count, arena.strings(info.milvusEndpoints))
+                message.milvus_version = arena.string(info.milvusVersion)
+                message.pool = arena.message(vdbm__v1__pool_state__init) { pool in
+                    pool.connections = UInt32(clamping: info.connections)
+                    pool.ready_connections = UInt32(clamping: info.readyConnections)
+                    pool.active_calls = UInt32(clamping: info.activeCalls)
+                    pool.waiting_calls = UInt32(clamping: info.waitingCalls)
+                }
+            }
+        }
+    }
+}
