@@ -1,5 +1,6 @@
 import ArgumentParser
 import VDBMDaemon
+import VDBMUtils
 
 #if canImport(Glibc)
 import Glibc
@@ -11,7 +12,8 @@ struct VDBMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vdbm",
         abstract: "A gRPC daemon in front of Milvus.",
-        subcommands: [Serve.self, CheckConfig.self],
+        version: VDBMVersion.current,
+        subcommands: [Serve.self, CheckConfig.self, HashKey.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -86,5 +88,22 @@ extension VDBMCommand {
             _ = try options.load()
             print("configuration is valid")
         }
+    }
+}
+
+/// Prints the SHA-256 of an API key, the form `auth.api_keys` stores.
+struct HashKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash-key",
+        abstract: "Print the SHA-256 of an API key, for auth.api_keys (name:role:<this>).")
+
+    @Argument(help: "The API key (or '-' to read it from standard input, keeping it out of the shell history).")
+    var key: String
+
+    func run() throws {
+        var text = key
+        if key == "-" { text = readLine(strippingNewline: true) ?? "" }
+        guard !text.isEmpty else { throw ValidationError("the key is empty") }
+        print(SHA256.hexDigest(Array(text.utf8)))
     }
 }

@@ -28,9 +28,24 @@ import VDBMProtobuf
 
     @Test func shutdownTurnsEveryServiceToNotServing() throws {
         let registry = registry()
-        registry.setAll(.notServing)
+        registry.enterShutdown()
         #expect(try check("", registry) == .notServing)
         #expect(try check(HealthService.name, registry) == .notServing)
+        // A Milvus connection coming back during shutdown does not turn it back on.
+        registry.setMilvusReachable(true, services: [""])
+        #expect(try check("", registry) == .notServing)
+    }
+
+    @Test func milvusReachabilityDrivesTheNamedServices() throws {
+        let registry = registry()
+        registry.set(.serving, for: "vdbm.v1.VectorDB")
+        registry.setMilvusReachable(false, services: ["", "vdbm.v1.VectorDB"])
+        #expect(try check("", registry) == .notServing)
+        #expect(try check("vdbm.v1.VectorDB", registry) == .notServing)
+        #expect(try check(HealthService.name, registry) == .serving)
+        registry.setMilvusReachable(true, services: ["", "vdbm.v1.VectorDB"])
+        #expect(try check("", registry) == .serving)
+        #expect(try check("vdbm.v1.VectorDB", registry) == .serving)
     }
 
     @Test func malformedRequestIsInternalWithAClearMessage() {

@@ -47,6 +47,8 @@ public actor MilvusConnectionPool {
     private var waiters: [PoolStateMachine.WaiterID: CheckedContinuation<GRPCClientConnection, any Error>] = [:]
     private var waiterTimers: [PoolStateMachine.WaiterID: Task<Void, Never>] = [:]
     private var started = false
+    private var readinessHandler: (@Sendable (Bool) -> Void)?
+    private var reportedReadiness: Bool?
 
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -107,6 +109,37 @@ public actor MilvusConnectionPool {
         }
     }
 
+    /// What `GetServerInfo` reports about the pool.
+    public struct Snapshot: Sendable, Hashable {
+        public var connections: Int
+        public var readyConnections: Int
+        public var activeCalls: Int
+        public var waitingCalls: Int
+    }
+
+    public var snapshot: Snapshot {
+        dropUnusableConnections()
+        let ready = state.readySlots
+        return Snapshot(connections: state.allSlots.count, readyConnections: ready.count,
+                        activeCalls: ready.reduce(0) { $0 + (connections[$1]?.activeCalls ?? 0) },
+                        waitingCalls: state.waiterCount)
+    }
+
+    /// Calls `handler` now and whenever the pool goes from no usable connection to some, or back
+    /// (health checks follow Milvus through it).
+    public func onReadinessChange(_ handler: @escaping @Sendable (Bool) -> Void) {
+        readinessHandler = handler
+        reportedReadiness = nil
+        reportReadiness()
+    }
+
+    private func reportReadiness() {
+        let ready = !state.readySlots.isEmpty
+        guard ready != reportedReadiness else { return }
+        reportedReadiness = ready
+        readinessHandler?(ready)
+    }
+
     /// Fails waiting calls, stops reconnecting and closes every connection.
     public func shutdown() async {
         execute(state.shutdown())
@@ -161,6 +194,7 @@ public actor MilvusConnectionPool {
     // MARK: Actions
 
     private func execute(_ actions: [PoolStateMachine.Action]) {
+        defer { reportReadiness() }
         for action in actions {
             switch action {
             case .connect(let slot, _):

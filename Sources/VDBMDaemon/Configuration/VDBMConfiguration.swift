@@ -1,4 +1,7 @@
 import Logging
+import MilvusClient
+import VDBMService
+import VDBMUtils
 
 #if canImport(Glibc)
 import Glibc
@@ -21,6 +24,16 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var shutdownGrace: Duration
     public var logLevel: Logger.Level
     public var accessLog: Bool
+    public var milvusEndpoints: [MilvusEndpoint]
+    public var milvusConnectionsPerEndpoint: Int
+    public var milvusMaxWaitingCalls: Int
+    /// Never logged or printed.
+    public var milvusCredentials: MilvusCredentials?
+    public var milvusConnectTimeout: Duration
+    public var retryPolicy: RetryPolicy
+    /// `nil` when auth is off.
+    public var apiKeys: [APIKey]?
+    public var requestLimits: RequestLimits
 
     /// Loads and checks the configuration. `filePath` nil means defaults only; `environment` is
     /// usually the process environment; `overrides` are `key=value` flags, applied last.
@@ -66,6 +79,39 @@ public struct VDBMConfiguration: Sendable, Equatable {
         shutdownGrace = try reader.seconds("server.shutdown_grace_seconds")
         logLevel = try reader.logLevel("logging.level")
         accessLog = try reader.boolean("logging.access_log")
+        milvusEndpoints = try reader.endpoints("milvus.endpoints")
+        milvusConnectionsPerEndpoint = try reader.integer("milvus.connections_per_endpoint", in: 1...64)
+        milvusMaxWaitingCalls = try reader.integer("milvus.max_waiting_calls", in: 0...1_000_000)
+        let user = try reader.string("milvus.user"), password = try reader.string("milvus.password")
+        let token = try reader.string("milvus.token")
+        switch (user.isEmpty, password.isEmpty, token.isEmpty) {
+        case (true, true, true): milvusCredentials = nil
+        case (false, _, true): milvusCredentials = .password(user: user, password: password)
+        case (true, true, false): milvusCredentials = .token(token)
+        case (true, false, _):
+            throw .invalidValue(key: "milvus.password", value: "(hidden)", expected: "milvus.user set as well",
+                                source: values["milvus.password"]!.source)
+        case (false, _, false):
+            throw .invalidValue(key: "milvus.token", value: "(hidden)", expected: "either a token or user and password",
+                                source: values["milvus.token"]!.source)
+        }
+        milvusConnectTimeout = try reader.seconds("milvus.connect_timeout_seconds")
+        retryPolicy = RetryPolicy(maxAttempts: try reader.integer("milvus.retry_max_attempts", in: 1...20),
+                                  initialBackoff: try reader.seconds("milvus.retry_initial_backoff_seconds"),
+                                  maxBackoff: try reader.seconds("milvus.retry_max_backoff_seconds"))
+        let keys = try reader.apiKeys("auth.api_keys")
+        if try reader.boolean("auth.enabled") {
+            guard !keys.isEmpty else {
+                throw .invalidValue(key: "auth.api_keys", value: "(empty)", expected: "at least one key when auth.enabled is true",
+                                    source: values["auth.api_keys"]!.source)
+            }
+            apiKeys = keys
+        } else {
+            apiKeys = nil
+        }
+        requestLimits = RequestLimits(maxBatchRows: try reader.integer("limits.max_batch_rows", in: 1...10_000_000),
+                                      maxFilterBytes: try reader.integer("limits.max_filter_bytes", in: 16...(1 << 20)),
+                                      maxSearchVectors: try reader.integer("limits.max_search_vectors", in: 1...16_384))
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
@@ -122,6 +168,63 @@ private struct ValueReader {
         case "true", "yes", "on", "1": return true
         case "false", "no", "off", "0": return false
         default: throw .invalidValue(key: key, value: value, expected: "true or false", source: source)
+        }
+    }
+
+    /// `host:port` entries, comma-separated (`[v6::addr]:port` for IPv6).
+    func endpoints(_ key: String) throws(ConfigurationError) -> [MilvusEndpoint] {
+        let (value, source) = values[key]!
+        var endpoints: [MilvusEndpoint] = []
+        for entry in value.split(separator: ",").map({ String($0).trimmingSpaces }) where !entry.isEmpty {
+            guard let colon = entry.lastIndex(of: ":"), let port = Int(entry[entry.index(after: colon)...]),
+                  (1...65535).contains(port), colon != entry.startIndex else {
+                throw .invalidValue(key: key, value: entry, expected: "host:port entries, comma-separated", source: source)
+            }
+            var host = String(entry[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            endpoints.append(MilvusEndpoint(host: host, port: port))
+        }
+        guard !endpoints.isEmpty else {
+            throw .invalidValue(key: key, value: value, expected: "at least one host:port", source: source)
+        }
+        return endpoints
+    }
+
+    /// `name:role:sha256-hex` entries, comma-separated. Errors name the entry, never a whole list.
+    func apiKeys(_ key: String) throws(ConfigurationError) -> [APIKey] {
+        let (value, source) = values[key]!
+        var keys: [APIKey] = []
+        for entry in value.split(separator: ",").map({ String($0).trimmingSpaces }) where !entry.isEmpty {
+            let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 3, !parts[0].isEmpty, let role = Role(name: parts[1]), let hash = Self.hex(parts[2]),
+                  hash.count == 32 else {
+                throw .invalidValue(key: key, value: parts.first.map { "entry '\($0):…'" } ?? entry,
+                                    expected: "name:role:sha256-hex (role read, write or admin; 64 hex digits)", source: source)
+            }
+            guard !keys.contains(where: { $0.name == parts[0] }) else {
+                throw .invalidValue(key: key, value: "entry '\(parts[0]):…'", expected: "unique key names", source: source)
+            }
+            keys.append(APIKey(name: parts[0], sha256: hash, role: role))
+        }
+        return keys
+    }
+
+    private static func hex(_ text: String) -> [UInt8]? {
+        let digits = Array(text.lowercased().utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
         }
     }
 

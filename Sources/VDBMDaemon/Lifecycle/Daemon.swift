@@ -1,10 +1,18 @@
 import GRPCNGHTTP2
 import Logging
+import MilvusClient
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import VDBMManager
+import VDBMProtobuf
 import VDBMService
 import VDBMUtils
+
+/// vdbm's version, reported by `GetServerInfo` and `vdbm --version`.
+public enum VDBMVersion {
+    public static let current = "0.4.0"
+}
 
 /// Wires the daemon together from a configuration and runs it until SIGTERM/SIGINT.
 public enum Daemon {
@@ -25,11 +33,40 @@ public enum Daemon {
     }
 
     /// The services vdbm serves, with every one marked SERVING in `health`.
-    public static func router(health: HealthStatusRegistry) -> GRPCRouter {
-        let router = GRPCRouter(services: [HealthService(registry: health)])
+    public static func router(health: HealthStatusRegistry, services: [any GRPCService] = []) -> GRPCRouter {
+        let router = GRPCRouter(services: [HealthService(registry: health)] + services)
         health.set(.serving, for: "")
         for name in router.serviceNames { health.set(.serving, for: name) }
         return router
+    }
+
+    /// The Milvus side: the pool, the retrying client over it, and the manager actor.
+    static func milvus(_ configuration: VDBMConfiguration, group: any EventLoopGroup, logger: Logger)
+        -> (MilvusConnectionPool, MilvusClient, VectorDBManager) {
+        var client = GRPCClientConfiguration()
+        client.connectTimeout = configuration.milvusConnectTimeout
+        client.maxResponseBytes = max(configuration.maxMessageBytes, 64 << 20)
+        let pool = MilvusConnectionPool(
+            configuration: .init(endpoints: configuration.milvusEndpoints,
+                                 connectionsPerEndpoint: configuration.milvusConnectionsPerEndpoint,
+                                 maxWaiters: configuration.milvusMaxWaitingCalls, client: client),
+            group: group, logger: logger)
+        let milvus = MilvusClient(pool: pool, credentials: configuration.milvusCredentials,
+                                  retryPolicy: configuration.retryPolicy, logger: logger)
+        return (pool, milvus, VectorDBManager(milvus: milvus, logger: logger))
+    }
+
+    /// `GetServerInfo`'s answer, from the pool and a `GetVersion` call (empty when Milvus is down).
+    static func serverInfo(pool: MilvusConnectionPool, milvus: MilvusClient,
+                           endpoints: [MilvusEndpoint]) -> VectorDBService.ServerInfoSource {
+        { deadline in
+            let snapshot = await pool.snapshot
+            let version = (try? await milvus.version(deadline: deadline)) ?? ""
+            return VDBMv1.ServerInfo(version: VDBMVersion.current, milvusEndpoints: endpoints.map(\.description),
+                                     milvusVersion: version, connections: snapshot.connections,
+                                     readyConnections: snapshot.readyConnections, activeCalls: snapshot.activeCalls,
+                                     waitingCalls: snapshot.waitingCalls)
+        }
     }
 
     /// Runs until a termination signal has been handled; returns normally after a graceful stop.
@@ -37,18 +74,30 @@ public enum Daemon {
         let level = configuration.logLevel
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
         let logger = Logger(label: "vdbm")
-        if configuration.host != "127.0.0.1" && configuration.host != "::1" && configuration.host != "localhost" {
-            logger.warning("listening on a non-loopback address; vdbm has no authentication yet",
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host)
+        if !loopback && configuration.apiKeys == nil {
+            logger.warning("listening on a non-loopback address without authentication (auth.enabled is false)",
                            metadata: ["host": "\(configuration.host)"])
         }
 
         let threads = configuration.eventLoopThreads == 0 ? System.coreCount : configuration.eventLoopThreads
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let health = HealthStatusRegistry()
-        let server = GRPCServer(configuration: serverConfiguration(configuration), router: router(health: health),
-                                group: group, logger: logger)
+        let (pool, milvus, manager) = Self.milvus(configuration, group: group, logger: logger)
+        let vectorDB = VectorDBService(
+            backend: manager, authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
+            limits: configuration.requestLimits,
+            serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
+        let server = GRPCServer(configuration: serverConfiguration(configuration),
+                                router: router(health: health, services: [vectorDB]), group: group, logger: logger)
+        // Health follows Milvus: NOT_SERVING while no connection to it is usable.
+        await pool.onReadinessChange { ready in
+            health.setMilvusReachable(ready, services: ["", VectorDBService.name])
+            if !ready { logger.warning("no usable Milvus connection: health reports NOT_SERVING") }
+        }
+        await pool.start()
         let service = GRPCServerService(server: server, health: health, grace: configuration.shutdownGrace,
-                                        logger: logger)
+                                        logger: logger, onStopped: { await pool.shutdown() })
         let serviceGroup = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -10,14 +10,17 @@ struct GRPCServerService: Service {
     let health: HealthStatusRegistry
     let grace: Duration
     let logger: Logger
+    /// Runs after the server has drained (closes the Milvus pool).
+    var onStopped: @Sendable () async -> Void = {}
 
     func run() async throws {
         try await server.start()
         logger.notice("vdbm is serving")
         // Returns when graceful shutdown starts; throws only if the task is cancelled.
         try? await gracefulShutdown()
-        health.setAll(.notServing)
+        health.enterShutdown()
         await server.shutdown(grace: grace)
+        await onStopped()
         logger.notice("vdbm stopped")
     }
 }

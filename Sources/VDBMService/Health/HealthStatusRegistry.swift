@@ -2,26 +2,40 @@ import Synchronization
 import VDBMProtobuf
 
 /// The serving status of the server ("") and of each service, read by health checks and set by
-/// whoever knows (startup, shutdown, and later the Milvus connection state). The lock guards
-/// only the dictionary.
+/// whoever knows (startup, shutdown, the Milvus connection state). The lock guards only the
+/// table; no I/O happens under it.
 public final class HealthStatusRegistry: Sendable {
-    private let statuses = Mutex<[String: HealthCheckResponse.ServingStatus]>([:])
+    private struct Table {
+        var statuses: [String: HealthCheckResponse.ServingStatus] = [:]
+        /// Once shutdown starts, nothing turns back to SERVING.
+        var shuttingDown = false
+    }
+
+    private let table = Mutex(Table())
 
     public init() {}
 
     public func set(_ status: HealthCheckResponse.ServingStatus, for service: String) {
-        statuses.withLock { $0[service] = status }
+        table.withLock { table in
+            table.statuses[service] = table.shuttingDown ? .notServing : status
+        }
     }
 
-    /// Sets every known service (and the server) to `status`, e.g. `notServing` during shutdown.
-    public func setAll(_ status: HealthCheckResponse.ServingStatus) {
-        statuses.withLock { table in
-            for key in table.keys { table[key] = status }
+    /// SERVING or NOT_SERVING for `services` as Milvus becomes reachable or unreachable.
+    public func setMilvusReachable(_ reachable: Bool, services: [String]) {
+        for service in services { set(reachable ? .serving : .notServing, for: service) }
+    }
+
+    /// Every known service (and the server) NOT_SERVING from now on.
+    public func enterShutdown() {
+        table.withLock { table in
+            table.shuttingDown = true
+            for key in table.statuses.keys { table.statuses[key] = .notServing }
         }
     }
 
     /// The status of `service`, or `nil` when the service is not known.
     public func status(of service: String) -> HealthCheckResponse.ServingStatus? {
-        statuses.withLock { $0[service] }
+        table.withLock { $0.statuses[service] }
     }
 }

@@ -1,0 +1,29 @@
+import GRPCNGHTTP2
+import MilvusClient
+import VDBMProtobuf
+
+/// The one place where errors become gRPC statuses (the README's error table mirrors it).
+enum ErrorMapping {
+    static func status(for error: VectorDBError) -> GRPCStatus {
+        switch error {
+        case .notFound(let text): GRPCStatus(.notFound, text)
+        case .alreadyExists(let text): GRPCStatus(.alreadyExists, text)
+        case .invalidArgument(let text): GRPCStatus(.invalidArgument, text)
+        case .unavailable(let text): GRPCStatus(.unavailable, "Milvus unavailable: \(text)")
+        case .deadlineExceeded(let text): GRPCStatus(.deadlineExceeded, text)
+        case .rateLimited(let text): GRPCStatus(.resourceExhausted, "rate limited by Milvus: \(text)")
+        case .resourceExhausted(let text): GRPCStatus(.resourceExhausted, text)
+        // These two come from Milvus refusing vdbm's own credentials: the message says so, so a
+        // client does not take them for a problem with its API key.
+        case .unauthenticated(let text): GRPCStatus(.unauthenticated, "Milvus rejected vdbm's credentials: \(text)")
+        case .permissionDenied(let text): GRPCStatus(.permissionDenied, "Milvus denied the operation: \(text)")
+        case .milvus(let code, let reason): GRPCStatus(.internal, "Milvus error \(code): \(reason)")
+        case .internal(let text): GRPCStatus(.internal, text)
+        }
+    }
+
+    /// Request bytes that are not the expected message (or carry a field of the wrong wire type).
+    static func status(for error: ProtobufDecodingError) -> GRPCStatus {
+        GRPCStatus(.invalidArgument, error.description)
+    }
+}

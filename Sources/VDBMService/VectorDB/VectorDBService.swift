@@ -1,0 +1,232 @@
+import GRPCNGHTTP2
+import MilvusClient
+import VDBMDomain
+import VDBMProtobuf
+import VDBMUtils
+
+/// `vdbm.v1.VectorDB`: every method authorizes the caller, decodes the request (protobuf-c),
+/// validates it into domain values, calls the backend (the `VectorDBManager`), and encodes the
+/// answer. Errors end the call with the status the README's table gives.
+public struct VectorDBService: GRPCService {
+    public static let name = "vdbm.v1.VectorDB"
+
+    /// Answers `GetServerInfo`: filled in by the daemon, which knows the pool and the endpoints.
+    public typealias ServerInfoSource = @Sendable (_ deadline: Deadline) async -> VDBMv1.ServerInfo
+
+    private let backend: any VectorDBBackend
+    private let authenticator: APIKeyAuthenticator
+    private let validation: RequestValidation
+    private let serverInfo: ServerInfoSource
+
+    public init(backend: any VectorDBBackend, authenticator: APIKeyAuthenticator = .disabled,
+                limits: RequestLimits = RequestLimits(), serverInfo: @escaping ServerInfoSource) {
+        self.backend = backend
+        self.authenticator = authenticator
+        self.validation = RequestValidation(limits: limits)
+        self.serverInfo = serverInfo
+    }
+
+    public var serviceName: String { Self.name }
+
+    /// The role each method needs (the README's API reference lists the same).
+    public static let roles: [String: Role] = [
+        "CreateCollection": .admin, "DropCollection": .admin, "HasCollection": .read, "ListCollections": .read,
+        "DescribeCollection": .read, "Insert": .write, "Upsert": .write, "Delete": .write, "Get": .read, "Query": .read,
+        "Count": .read, "Search": .read, "CreateIndex": .admin, "DescribeIndexes": .read, "DropIndex": .admin,
+        "LoadCollection": .admin, "ReleaseCollection": .admin, "GetLoadState": .read, "CreatePartition": .admin,
+        "DropPartition": .admin, "ListPartitions": .read, "Flush": .write, "GetServerInfo": .read,
+    ]
+
+    public var methods: [String: UnaryHandler] {
+        var handlers: [String: UnaryHandler] = [:]
+        for (method, body) in bodies() {
+            handlers[method] = handler(role: Self.roles[method]!, body)
+        }
+        return handlers
+    }
+
+    private typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
+
+    /// Auth first (cheapest, and nothing about the request is looked at for an unknown caller),
+    /// then the body; domain and decoding errors become their statuses here.
+    private func handler(role: Role, _ body: @escaping Body) -> UnaryHandler {
+        let authenticator = self.authenticator
+        return .async { bytes, context in
+            try authenticator.authorize(context.metadata, needs: role)
+            do {
+                return try await body(bytes, context.deadline)
+            } catch let error as VectorDBError {
+                throw ErrorMapping.status(for: error)
+            } catch let error as ProtobufDecodingError {
+                throw ErrorMapping.status(for: error)
+            }
+        }
+    }
+
+    private func bodies() -> [String: Body] {
+        let backend = self.backend, check = self.validation, serverInfo = self.serverInfo
+        return [
+            "CreateCollection": { bytes, deadline in
+                let spec = try check.createCollection(try VDBMv1.decodeCreateCollection(bytes))
+                try await backend.createCollection(spec, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "DropCollection": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                try await backend.dropCollection(name, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "HasCollection": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return VDBMv1.encodeHasCollection(try await backend.hasCollection(name, deadline: deadline))
+            },
+            "ListCollections": { bytes, deadline in
+                try VDBMv1.decodeEmpty(bytes, messageType: "ListCollectionsRequest")
+                return VDBMv1.encodeListCollections(try await backend.listCollections(deadline: deadline))
+            },
+            "DescribeCollection": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return VDBMv1.encodeDescribeCollection(try await backend.describeCollection(name, deadline: deadline))
+            },
+            "Insert": { bytes, deadline in
+                let request = try VDBMv1.decodeWrite(bytes)
+                let result = try await backend.insert(request.collection, entities: try check.write(request),
+                                                      partition: request.partition, deadline: deadline)
+                return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+            },
+            "Upsert": { bytes, deadline in
+                let request = try VDBMv1.decodeWrite(bytes)
+                let result = try await backend.upsert(request.collection, entities: try check.write(request),
+                                                      partition: request.partition, deadline: deadline)
+                return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+            },
+            "Delete": { bytes, deadline in
+                let request = try VDBMv1.decodeDelete(bytes)
+                try check.name(request.collection, kind: "collection")
+                if !request.partition.isEmpty { try check.name(request.partition, kind: "partition") }
+                let hasIDs = !request.ids.ints.isEmpty || !request.ids.strings.isEmpty
+                let hasFilter = !request.filter.allSatisfy(\.isWhitespace)
+                let count: Int64
+                switch (hasIDs, hasFilter) {
+                case (true, false):
+                    count = try await backend.delete(request.collection, ids: try check.keys(request.ids, what: "ids"),
+                                                     partition: request.partition, deadline: deadline)
+                case (false, true):
+                    try check.filter(request.filter)
+                    count = try await backend.delete(request.collection, filter: request.filter,
+                                                     partition: request.partition, deadline: deadline)
+                case (true, true): throw GRPCStatus(.invalidArgument, "give ids or filter, not both")
+                case (false, false): throw GRPCStatus(.invalidArgument, "give ids or a filter: which rows to delete?")
+                }
+                return VDBMv1.encodeMutation(ids: nil, count: count)
+            },
+            "Get": { bytes, deadline in
+                let request = try VDBMv1.decodeGet(bytes)
+                try check.name(request.collection, kind: "collection")
+                let ids = try check.keys(request.ids, what: "ids")
+                return VDBMv1.encodeQuery(try await backend.get(request.collection, ids: ids,
+                                                                outputFields: request.outputFields, deadline: deadline))
+            },
+            "Query": { bytes, deadline in
+                let request = try VDBMv1.decodeQuery(bytes)
+                let (limit, consistency) = try check.query(request)
+                return VDBMv1.encodeQuery(try await backend.query(
+                    request.collection, filter: request.filter, outputFields: request.outputFields, limit: limit,
+                    offset: request.offset, partitions: request.partitions, consistency: consistency, deadline: deadline))
+            },
+            "Count": { bytes, deadline in
+                let request = try VDBMv1.decodeCount(bytes)
+                try check.name(request.collection, kind: "collection")
+                try check.filter(request.filter)
+                return VDBMv1.encodeCount(try await backend.count(request.collection, filter: request.filter, deadline: deadline))
+            },
+            "Search": { bytes, deadline in
+                let request = try check.search(try VDBMv1.decodeSearch(bytes))
+                return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline))
+            },
+            "CreateIndex": { bytes, deadline in
+                let request = try VDBMv1.decodeCreateIndex(bytes)
+                try check.name(request.collection, kind: "collection")
+                guard let spec = request.index else { throw GRPCStatus(.invalidArgument, "index is missing") }
+                let index = try check.index(spec)
+                let metric = try check.metric(request.metric)
+                var field = request.field
+                if field.isEmpty {
+                    let info = try await backend.describeCollection(request.collection, deadline: deadline)
+                    guard let vector = info.schema.vectorFields.first, info.schema.vectorFields.count == 1 else {
+                        throw GRPCStatus(.invalidArgument, "collection '\(request.collection)' has no single vector field; name the field")
+                    }
+                    field = vector.name
+                }
+                try check.name(field, kind: "field")
+                let indexName = request.indexName.isEmpty ? field : request.indexName
+                try check.name(indexName, kind: "index")
+                try await backend.createIndex(request.collection, field: field, indexName: indexName, index: index,
+                                              metric: metric, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "DescribeIndexes": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return VDBMv1.encodeIndexes(try await backend.indexes(of: name, deadline: deadline))
+            },
+            "DropIndex": { bytes, deadline in
+                let request = try VDBMv1.decodeDropIndex(bytes)
+                try check.name(request.collection, kind: "collection")
+                try check.name(request.indexName, kind: "index")
+                try await backend.dropIndex(request.collection, indexName: request.indexName, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "LoadCollection": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                try await backend.load(name, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "ReleaseCollection": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                try await backend.release(name, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "GetLoadState": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return VDBMv1.encodeLoadState(try await backend.loadState(name, deadline: deadline))
+            },
+            "CreatePartition": { bytes, deadline in
+                let request = try VDBMv1.decodePartition(bytes)
+                try check.name(request.collection, kind: "collection")
+                try check.name(request.partition, kind: "partition")
+                try await backend.createPartition(request.collection, partition: request.partition, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "DropPartition": { bytes, deadline in
+                let request = try VDBMv1.decodePartition(bytes)
+                try check.name(request.collection, kind: "collection")
+                try check.name(request.partition, kind: "partition")
+                try await backend.dropPartition(request.collection, partition: request.partition, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "ListPartitions": { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return VDBMv1.encodeListPartitions(try await backend.listPartitions(name, deadline: deadline))
+            },
+            "Flush": { bytes, deadline in
+                let names = try VDBMv1.decodeFlush(bytes)
+                guard !names.isEmpty else { throw GRPCStatus(.invalidArgument, "collections is empty: nothing to flush") }
+                try check.names(names, kind: "collection")
+                try await backend.flush(names, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            "GetServerInfo": { bytes, deadline in
+                try VDBMv1.decodeEmpty(bytes, messageType: "GetServerInfoRequest")
+                return VDBMv1.encodeServerInfo(await serverInfo(deadline))
+            },
+        ]
+    }
+}
