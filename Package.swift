@@ -133,7 +133,10 @@ let package = Package(
             name: "VDBMServiceTests",
             dependencies: ["VDBMService", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", "MilvusClient", "VDBMUtils"]
         ),
-        .testTarget(name: "VDBMDaemonTests", dependencies: ["VDBMDaemon"]),
+        .testTarget(
+            name: "VDBMDaemonTests",
+            dependencies: ["VDBMDaemon", "VDBMService", "MilvusClient", "VDBMUtils", .product(name: "NIOPosix", package: "swift-nio")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,7 +19,10 @@ struct MilvusChannelIntegrationTests {
         let connection = try await GRPCClientConnection.connect(
             host: String(address[0]), port: Int(address[1])!, group: MultiThreadedEventLoopGroup.singleton,
             logger: Logger(label: "test"))
-        return MilvusChannel(connection: connection)
+        // scripts/test runs Milvus with authorization on and passes the credentials.
+        let environment = ProcessInfo.processInfo.environment
+        let credentials = environment["MILVUS_USER"].map { MilvusCredentials.password(user: $0, password: environment["MILVUS_PASSWORD"] ?? "") }
+        return MilvusChannel(connection: connection, credentials: credentials)
     }
 
     private func deadline() -> Deadline { .after(.seconds(60)) }

@@ -19,8 +19,16 @@ enum LiveMilvus {
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: [MilvusEndpoint(host: String(parts[0]), port: Int(parts[1])!)]),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
-        let client = MilvusClient(pool: pool, credentials: nil, logger: Logger(label: "test"))
+        let client = MilvusClient(pool: pool, credentials: credentials(for: address), logger: Logger(label: "test"))
         return (VectorDBManager(milvus: client, logger: Logger(label: "test")), pool)
+    }
+
+    /// scripts/test starts Milvus 2.3.5 with authorization on and passes its credentials as
+    /// MILVUS_USER / MILVUS_PASSWORD; Milvus Lite has no authorization.
+    static func credentials(for address: String) -> MilvusCredentials? {
+        let environment = ProcessInfo.processInfo.environment
+        guard address == environment["MILVUS_ADDRESS"], let user = environment["MILVUS_USER"] else { return nil }
+        return .password(user: user, password: environment["MILVUS_PASSWORD"] ?? "")
     }
 
     static func uniqueName(_ prefix: String) -> String { "\(prefix)_\(UInt32.random(in: 0...UInt32.max))" }

@@ -16,6 +16,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROOT = Path(__file__).resolve().parents[2]
 # The Milvus 2.3.5 that scripts/test starts; vdbm's health is SERVING only while it is reachable.
 MILVUS_ADDRESS = os.environ.get("MILVUS_ADDRESS", "127.0.0.1:19530")
+# Milvus's credentials, when scripts/test started it with authorization on.
+MILVUS_SETTINGS = {"VDBM_MILVUS_ENDPOINTS": MILVUS_ADDRESS}
+if "MILVUS_USER" in os.environ:
+    MILVUS_SETTINGS.update(VDBM_MILVUS_USER=os.environ["MILVUS_USER"],
+                           VDBM_MILVUS_PASSWORD=os.environ.get("MILVUS_PASSWORD", ""))
 VDBM_BIN = os.environ.get("VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
 
 
@@ -38,7 +43,7 @@ class Daemon:
             [VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
              "--unix-socket", self.socket_path, *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, "VDBM_MILVUS_ENDPOINTS": MILVUS_ADDRESS, **(env or {})})
+            env={**os.environ, **MILVUS_SETTINGS, **(env or {})})
         self.wait_until_serving(accept_not_serving=not wait_for_serving)
 
     @property
