@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench protos clean
+.PHONY: setup build release run test bench bench-search protos clean
 
 setup:
 	scripts/setup
@@ -14,12 +14,17 @@ release: setup
 run: release
 	scripts/run
 
-# Unit tests, protobuf staleness check, zero-warning build and the end-to-end suite.
+# Protobuf staleness check, zero-warning build, Swift unit and integration tests with coverage
+# (fails below 80%), the end-to-end suite and the fault tests, against real Milvus servers.
 test: setup
 	scripts/test
 
 bench: setup
 	scripts/bench-health
+
+# vdbm vs Milvus direct vs pymilvus, same search, concurrency 1 and 32 (stop `make test` first).
+bench-search: setup
+	scripts/bench-search
 
 protos:
 	scripts/gen-protos

@@ -48,8 +48,8 @@ import VDBMProtobuf
         #expect(try check("vdbm.v1.VectorDB", registry) == .serving)
     }
 
-    @Test func malformedRequestIsInternalWithAClearMessage() {
-        #expect(throws: GRPCStatus(.internal, "request is not a valid grpc.health.v1.HealthCheckRequest message")) {
+    @Test func malformedRequestIsInvalidArgumentWithAClearMessage() {
+        #expect(throws: GRPCStatus(.invalidArgument, "request is not a valid grpc.health.v1.HealthCheckRequest message")) {
             try HealthService.check([0x0A, 0x09], registry: registry())
         }
     }

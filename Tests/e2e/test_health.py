@@ -69,11 +69,11 @@ def test_a_message_over_the_limit_is_resource_exhausted(still_serving):
     assert "exceeds the limit" in failure.value.details()
 
 
-def test_malformed_protobuf_is_internal_with_a_clear_message(still_serving):
+def test_malformed_protobuf_is_invalid_argument_with_a_clear_message(still_serving):
     with grpc.insecure_channel(still_serving.tcp_target) as channel:
         call = channel.unary_unary("/grpc.health.v1.Health/Check",
                                    request_serializer=lambda b: b, response_deserializer=lambda b: b)
         with pytest.raises(grpc.RpcError) as failure:
             call(b"\x0a\x10abc", timeout=2)
-    assert failure.value.code() == grpc.StatusCode.INTERNAL
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not a valid grpc.health.v1.HealthCheckRequest" in failure.value.details()

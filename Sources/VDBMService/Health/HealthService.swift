@@ -27,7 +27,7 @@ public struct HealthService: GRPCService {
         do {
             request = try HealthCheckRequest(serializedBytes: bytes)
         } catch {
-            throw GRPCStatus(.internal, "\(error)")
+            throw GRPCStatus(.invalidArgument, "\(error)")
         }
         guard let status = registry.status(of: request.service) else {
             throw GRPCStatus(.notFound, "unknown service \(request.service)")
