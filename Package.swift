@@ -1,6 +1,10 @@
 // swift-tools-version:6.2
 import PackageDescription
 
+// Every call runs through these targets; runtime exclusivity checks cost a fifth of their CPU
+// (scripts/bench-health, scripts/bench-search). Debug builds, which run the tests, keep the checks.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "vdbm",
     platforms: [.macOS(.v15)],
@@ -36,7 +40,8 @@ let package = Package(
         // Shared, dependency-light building blocks: logging, errors, backoff math.
         .target(
             name: "VDBMUtils",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            swiftSettings: hotPath
         ),
         // gRPC over HTTP/2 (nghttp2) on NIO channels. Knows nothing about vectors or Milvus.
         .target(
@@ -48,34 +53,36 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The per-call hot path lives here; runtime exclusivity checks cost ~20% of its CPU
-            // (scripts/bench-health). Debug builds, which run the tests, keep the checks.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+            swiftSettings: hotPath
         ),
         // The vocabulary of vector-database operations (collections, columns, keys, hits) as plain
         // Swift values, shared by the manager, the protobuf bridge and the service. No dependencies.
-        .target(name: "VDBMDomain"),
+        .target(name: "VDBMDomain", swiftSettings: hotPath),
         // The only code that touches protobuf-c memory: pack/unpack to Swift value types.
         .target(
             name: "VDBMProtobuf",
-            dependencies: ["CVDBMProtos", "CProtobufC", "VDBMDomain"]
+            dependencies: ["CVDBMProtos", "CProtobufC", "VDBMDomain"],
+            swiftSettings: hotPath
         ),
         // The Milvus side: gRPC channel, connection pool, retry policy and budget, typed errors.
         .target(
             name: "MilvusClient",
-            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"]
+            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"],
+            swiftSettings: hotPath
         ),
         // The VectorDBManager actor: vector-database operations in Swift domain types, over a
         // MilvusAPI protocol (no NIO, no nghttp2).
         .target(
             name: "VDBMManager",
-            dependencies: ["VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: hotPath
         ),
         // Our public gRPC services: grpc.health.v1.Health and vdbm.v1.VectorDB (auth, validation,
         // error mapping).
         .target(
             name: "VDBMService",
-            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient"]
+            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient"],
+            swiftSettings: hotPath
         ),
         // Configuration, lifecycle and the serve command, as a library so tests can reach it.
         .target(

@@ -2,6 +2,7 @@
 that both sides answer the same hits, runs h2load against Milvus and vdbm, runs pymilvus, and
 prints one table."""
 import json
+from collections import Counter
 import re
 import os
 import socket
@@ -31,9 +32,20 @@ MILVUS_PATH = "/milvus.proto.milvus.MilvusService/Search"
 VDBM_PATH = "/vdbm.v1.VectorDB/Search"
 
 
+def wait_until_loaded(client):
+    # A Milvus restarted on its data reloads collections by itself, and searches see part of the
+    # data until it is done.
+    for _ in range(600):
+        if "Loaded" in str(client.get_load_state(NAME)["state"]):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{NAME} is not loaded after 5 minutes")
+
+
 def prepare_collection(client):
     if client.has_collection(NAME) and client.get_collection_stats(NAME)["row_count"] == ROWS:
         client.load_collection(NAME)
+        wait_until_loaded(client)
         return
     if client.has_collection(NAME):
         client.drop_collection(NAME)
@@ -48,6 +60,7 @@ def prepare_collection(client):
         client.insert(NAME, [{"id": i, "vector": vectors[i].tolist()} for i in range(start, start + 5000)])
     client.flush(NAME)
     client.load_collection(NAME)
+    wait_until_loaded(client)
 
 
 def framed(message: bytes) -> bytes:
@@ -81,6 +94,11 @@ def same_hits(vdbm_target, vdbm_body, milvus_body):
     return list(mine.ids.int_ids)
 
 
+def rpc_count(path, log):
+    log.flush()
+    return sum(1 for line in open(path) if '"msg":"rpc"' in line)
+
+
 def h2load(target, path, body_file, concurrency):
     connections, streams = (1, 1) if concurrency == 1 else (4, concurrency // 4)
     with tempfile.NamedTemporaryFile(suffix=".tsv") as log:
@@ -92,6 +110,12 @@ def h2load(target, path, body_file, concurrency):
     failed = int(re.search(r"(\d+) failed", out).group(1))
     qps = next(float(line.split()[3]) for line in out.splitlines() if line.startswith("finished in"))
     return qps, pct(latencies, 50) / 1000, pct(latencies, 99) / 1000, failed
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values, p):
@@ -138,23 +162,34 @@ def main():
                             stdout=log, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Until vdbm answers and both sides agree three times in a row (right after a load,
+        # Milvus may still be settling which segments serve the search).
+        agreed, problem = 0, None
+        for _ in range(300):
             try:
                 ids = same_hits(target, vdbm_body, milvus_body)
-                break
-            except grpc.RpcError:
-                time.sleep(0.1)
+                agreed += 1
+                if agreed == 3:
+                    break
+            except (grpc.RpcError, AssertionError) as error:
+                agreed, problem = 0, error
+            time.sleep(0.1)
         else:
-            raise RuntimeError("vdbm did not answer")
+            raise RuntimeError(f"vdbm and Milvus never agreed: {problem}")
         print(f"collection {NAME}: {ROWS} x {DIM}-d, HNSW M=16 efConstruction=200, top {TOPK}, ef {EF}; "
               f"vdbm and Milvus return the same hits {ids[:4]}...")
         print(f"{os.cpu_count()} cores shared by Milvus, vdbm and the load generator; {DURATION} s per run after 2 s warm-up")
-        rows = []
+        rows, cpu_notes = [], []
         for concurrency in (1, 32):
             for round_ in range(ROUNDS):
                 direct = h2load(MILVUS, MILVUS_PATH, str(work / "milvus.bin"), concurrency)
+                cpu_before, calls_before = cpu_seconds(vdbm.pid), rpc_count(work / "vdbm.log", log)
                 through = h2load(target, VDBM_PATH, str(work / "vdbm.bin"), concurrency)
+                cpu = cpu_seconds(vdbm.pid) - cpu_before
+                calls = rpc_count(work / "vdbm.log", log) - calls_before
                 rows.append((concurrency, direct, through))
+                cpu_notes.append(f"concurrency {concurrency}: vdbm used {cpu:.2f} CPU-s for {calls} calls "
+                                 f"= {cpu / max(calls, 1) * 1e6:.0f} us of CPU per call")
             py = pymilvus_load(client, query, concurrency)
             rows.append((concurrency, None, py))
         print(f"{'concurrency':>11} | {'Milvus direct (h2load)':>30} | {'through vdbm (h2load)':>30} | {'QPS ratio':>9} | {'p50 +ms':>7}")
@@ -168,10 +203,13 @@ def main():
                   f"{through[1] - direct[1]:+7.3f}")
             if direct[3] or through[3]:
                 print(f"            failed requests: direct {direct[3]}, vdbm {through[3]}")
-        # h2load counts HTTP status only: vdbm's own count of non-OK gRPC answers, from its access log.
+        for note in cpu_notes:
+            print(note)
+        # h2load counts HTTP status only: vdbm's own count of gRPC statuses, from its access log
+        # (a timed h2load run ends by cancelling the calls still in flight: CANCELLED).
         log.flush()
-        statuses = [json.loads(line).get("status") for line in open(work / "vdbm.log") if '"msg":"rpc"' in line]
-        print(f"vdbm answered {len(statuses)} calls, {sum(1 for s in statuses if s != 'OK')} with a non-OK gRPC status")
+        statuses = Counter(json.loads(line).get("status") for line in open(work / "vdbm.log") if '"msg":"rpc"' in line)
+        print(f"vdbm's gRPC statuses: {dict(statuses)}")
     finally:
         vdbm.terminate()
         vdbm.wait(timeout=30)

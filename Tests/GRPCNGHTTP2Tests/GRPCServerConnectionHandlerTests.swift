@@ -71,6 +71,9 @@ private final class Harness {
     func settle(until done: () -> Bool) async throws {
         for _ in 0..<200 where !done() {
             try await Task.sleep(for: .milliseconds(5))
+            // Handler tasks run on the connection's loop and flushes are deferred to it: let the
+            // testing loop run what is queued.
+            await channel.testingEventLoop.run()
             try await exchange()
         }
     }

@@ -1,5 +1,6 @@
 """Fixtures for the end-to-end suite: a real `vdbm serve` process, called by independent
 clients (Python grpcio and the h2 HTTP/2 library)."""
+import ctypes
 import json
 import os
 import signal
@@ -24,6 +25,12 @@ if "MILVUS_USER" in os.environ:
 VDBM_BIN = os.environ.get("VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
 
 
+def die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, so a killed test run never
+    leaves a vdbm behind (Linux PR_SET_PDEATHSIG)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -43,7 +50,7 @@ class Daemon:
             [VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
              "--unix-socket", self.socket_path, *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, **MILVUS_SETTINGS, **(env or {})})
+            env={**os.environ, **MILVUS_SETTINGS, **(env or {})}, preexec_fn=die_with_parent)
         self.wait_until_serving(accept_not_serving=not wait_for_serving)
 
     @property

@@ -74,9 +74,14 @@ public final class GRPCClientConnection: Sendable {
                       deadline: Deadline) async throws(GRPCCallError) -> GRPCClientResponse {
         let promise = channel.eventLoop.makePromise(of: GRPCClientResponse.self)
         let handler = self.handler
-        channel.eventLoop.execute {
-            handler.value.startCall(path: path, metadata: metadata, request: request, deadline: deadline,
-                                    promise: promise)
+        if channel.eventLoop.inEventLoop {
+            // Already on the connection's loop (a handler task running there): no hop needed.
+            handler.value.startCall(path: path, metadata: metadata, request: request, deadline: deadline, promise: promise)
+        } else {
+            channel.eventLoop.execute {
+                handler.value.startCall(path: path, metadata: metadata, request: request, deadline: deadline,
+                                        promise: promise)
+            }
         }
         do {
             return try await promise.futureResult.get()
@@ -86,6 +91,9 @@ public final class GRPCClientConnection: Sendable {
             throw .connectionLost("\(error)")
         }
     }
+
+    /// Whether the caller runs on this connection's event loop (the pool prefers such a connection).
+    public var isOnCurrentEventLoop: Bool { channel.eventLoop.inEventLoop }
 
     /// Calls in flight on this connection (for least-loaded picking).
     public var activeCalls: Int { state.activeCalls }

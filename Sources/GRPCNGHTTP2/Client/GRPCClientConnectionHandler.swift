@@ -17,6 +17,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var goAwayLastStreamID: Int32?
     private var reading = false
     private var flushing = false
+    private var flushScheduled = false
     private var keepaliveTimer: Scheduled<Void>?
     private var pingTimeout: Scheduled<Void>?
 
@@ -57,7 +58,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             session.submitReset(streamID: streamID, errorCode: NGHTTP2Session.cancelErrorCode)
             flush()
         }
-        flush()
+        flushSoon()
     }
 
     // MARK: Channel events
@@ -186,6 +187,19 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     // MARK: Output, keepalive, failure
+
+    /// Requests started together (several calls in one event-loop tick under load) leave in one
+    /// write: the flush runs after the tasks already queued. During a read, channelReadComplete
+    /// flushes anyway.
+    private func flushSoon() {
+        guard !reading, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.flushScheduled = false
+            bound.value.flush()
+        }
+    }
 
     private func flush() {
         guard !reading, !flushing, let context, let session, context.channel.isWritable else { return }

@@ -30,11 +30,14 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var recentStream: (id: Int32, stream: ServerStream)?
     private var recentRoute: (path: String, handler: UnaryHandler)?
     private var peer = "unknown"
+    /// Where `.async` handlers run: this connection's event loop (made on first use).
+    private var taskExecutor: EventLoopTaskExecutor?
     /// True while nghttp2 parses a read: responses wait for `channelReadComplete` to leave in one write.
     private var reading = false
     private var goAwaySent = false
     /// Guards against re-entering nghttp2's send from one of its own callbacks.
     private var flushing = false
+    private var flushScheduled = false
     /// Streams whose headers arrived during the current read. Their deadline timers are armed
     /// when the read is done, and only for those still unanswered: a call answered within the
     /// read that brought it never pays for a timer.
@@ -275,7 +278,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             stream.phase = .dispatched
             if !reading { armTimer(streamID, stream) }
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            stream.task = Task {
+            if taskExecutor?.eventLoop !== eventLoop { taskExecutor = EventLoopTaskExecutor(eventLoop) }
+            stream.task = Task(executorPreference: taskExecutor) {
                 let result: Result<[UInt8], GRPCStatus>
                 do {
                     result = .success(try await body(message, callContext))
@@ -287,8 +291,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                     callContext.logger.error("handler failed", metadata: ["error": "\(error)"])
                     result = .failure(GRPCStatus(.internal, "internal error"))
                 }
-                eventLoop.execute {
+                // Usually already on the loop (the task prefers it as its executor).
+                if eventLoop.inEventLoop {
                     bound.value.handlerDidFinish(streamID, result)
+                } else {
+                    eventLoop.execute { bound.value.handlerDidFinish(streamID, result) }
                 }
             }
         }
@@ -328,7 +335,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             session.submitHeadersOnly(streamID: streamID, headers: headers)
             logAccess(streamID, stream, code: status.code, message: status.message)
         }
-        flush()
+        flushSoon()
     }
 
     private func respondHTTPError(_ streamID: Int32, _ stream: ServerStream, status: Int) {
@@ -377,6 +384,19 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// Sends what nghttp2 has queued, unless a read is being parsed (it will flush when done) or
     /// the socket is full (it will flush when writable again; until then nghttp2 holds the frames
     /// and its stream limit bounds what can pile up).
+    /// Answers that complete together (several handler tasks finishing in one event-loop tick
+    /// under load) leave in one write: the flush runs after the tasks already queued. During a
+    /// read, channelReadComplete flushes anyway.
+    private func flushSoon() {
+        guard !reading, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            bound.value.flushScheduled = false
+            bound.value.flush()
+        }
+    }
+
     private func flush() {
         guard !reading, !flushing, let context, let session, context.channel.isWritable else { return }
         flushing = true

@@ -44,7 +44,11 @@ public final class MilvusClient: MilvusAPI {
             do {
                 let connection: GRPCClientConnection
                 do {
-                    connection = try await pool.connection(deadline: deadline)
+                    if let ready = pool.readyConnection() {
+                        connection = ready
+                    } else {
+                        connection = try await pool.connection(deadline: deadline)
+                    }
                 } catch .queueFull {
                     throw VectorDBError.resourceExhausted("too many calls wait for a Milvus connection")
                 } catch {

@@ -1,6 +1,7 @@
 import GRPCNGHTTP2
 import Logging
 import NIOCore
+import Synchronization
 import VDBMUtils
 
 /// Where a Milvus proxy listens.
@@ -48,6 +49,9 @@ public actor MilvusConnectionPool {
     private var waiterTimers: [PoolStateMachine.WaiterID: Task<Void, Never>] = [:]
     private var started = false
     private var readinessHandler: (@Sendable (Bool) -> Void)?
+    /// The ready connections, published for `readyConnection()` after every change; the lock is
+    /// held only to copy or replace the array.
+    private let published = Mutex<[GRPCClientConnection]>([])
     private var reportedReadiness: Bool?
 
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
@@ -66,13 +70,31 @@ public actor MilvusConnectionPool {
         execute(state.start())
     }
 
+    /// The common case without entering the actor: a ready, usable connection (on the caller's
+    /// event loop if there is one, least loaded among those). `nil` when there is none: then
+    /// `connection(deadline:)` waits for one or fails.
+    public nonisolated func readyConnection() -> GRPCClientConnection? {
+        let ready = published.withLock { $0 }
+        var best: GRPCClientConnection?
+        var bestScore = Int.max
+        for connection in ready where connection.isUsable {
+            // Another loop's connection counts as 64 calls busier: it costs a thread hop each way.
+            let score = connection.activeCalls + (connection.isOnCurrentEventLoop ? 0 : 64)
+            if score < bestScore { (best, bestScore) = (connection, score) }
+        }
+        return best
+    }
+
     /// A usable connection: the least loaded ready one, or the first to become ready before `deadline`.
     public func connection(deadline: Deadline) async throws(PoolFailure) -> GRPCClientConnection {
         start()
         dropUnusableConnections()
         switch state.lease() {
         case .use(let slots):
-            let slot = PoolStateMachine.leastLoaded(slots) { connections[$0]?.activeCalls ?? .max }!
+            // A connection on the caller's own event loop first (no thread hop for the call and
+            // its answer), least loaded among those; otherwise the least loaded of all.
+            let local = slots.filter { connections[$0]?.isOnCurrentEventLoop == true }
+            let slot = PoolStateMachine.leastLoaded(local.isEmpty ? slots : local) { connections[$0]?.activeCalls ?? .max }!
             return connections[slot]!
         case .fail(let failure):
             throw failure
@@ -145,6 +167,7 @@ public actor MilvusConnectionPool {
         execute(state.shutdown())
         let open = connections.values
         connections.removeAll()
+        published.withLock { $0 = [] }
         for connection in open { await connection.close() }
     }
 
@@ -194,7 +217,11 @@ public actor MilvusConnectionPool {
     // MARK: Actions
 
     private func execute(_ actions: [PoolStateMachine.Action]) {
-        defer { reportReadiness() }
+        defer {
+            let ready = state.readySlots.compactMap { connections[$0] }
+            published.withLock { $0 = ready }
+            reportReadiness()
+        }
         for action in actions {
             switch action {
             case .connect(let slot, _):

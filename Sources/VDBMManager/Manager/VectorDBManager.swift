@@ -8,10 +8,15 @@ import VDBMUtils
 /// (the real `MilvusClient`, or a mock in tests). It keeps a schema cache per collection:
 /// described once, reused by inserts and searches, dropped when the collection is dropped or
 /// when Milvus reports that the schema no longer matches (the call is then repeated once).
+///
+/// Control-plane operations (collections, indexes, loading, partitions) run on the actor, one at
+/// a time. The data plane (insert, upsert, delete, get, query, count, search) is `nonisolated`:
+/// it only reads the schema cache, which has its own lock (held for a dictionary lookup, never
+/// across I/O), so a search does not queue behind other calls nor hop threads to enter the actor.
 public actor VectorDBManager {
     private let milvus: any MilvusAPI
     private let logger: Logger
-    private var schemas: [String: CollectionSchemaInfo] = [:]
+    private let schemas = SchemaCache()
 
     public init(milvus: any MilvusAPI, logger: Logger) {
         self.milvus = milvus
@@ -70,7 +75,7 @@ public actor VectorDBManager {
     }
 
     /// The cached schema, described from Milvus on first use (or when `refresh`).
-    public func schema(of name: String, deadline: Deadline, refresh: Bool = false) async throws(VectorDBError)
+    nonisolated public func schema(of name: String, deadline: Deadline, refresh: Bool = false) async throws(VectorDBError)
         -> CollectionSchemaInfo {
         try SchemaMapping.validateName(name, kind: "collection")
         if !refresh, let cached = schemas[name] { return cached }
@@ -88,17 +93,17 @@ public actor VectorDBManager {
 
     // MARK: Data
 
-    public func insert(_ collection: String, entities: Entities, partition: String = "",
+    nonisolated public func insert(_ collection: String, entities: Entities, partition: String = "",
                        deadline: Deadline) async throws(VectorDBError) -> MutationResult {
         try await mutate(collection, entities: entities, partition: partition, upsert: false, deadline: deadline)
     }
 
-    public func upsert(_ collection: String, entities: Entities, partition: String = "",
+    nonisolated public func upsert(_ collection: String, entities: Entities, partition: String = "",
                        deadline: Deadline) async throws(VectorDBError) -> MutationResult {
         try await mutate(collection, entities: entities, partition: partition, upsert: true, deadline: deadline)
     }
 
-    private func mutate(_ collection: String, entities: Entities, partition: String, upsert: Bool,
+    nonisolated private func mutate(_ collection: String, entities: Entities, partition: String, upsert: Bool,
                         deadline: Deadline) async throws(VectorDBError) -> MutationResult {
         if !partition.isEmpty { try SchemaMapping.validateName(partition, kind: "partition") }
         return try await withSchema(collection, deadline: deadline) { schema throws(VectorDBError) in
@@ -110,7 +115,7 @@ public actor VectorDBManager {
     }
 
     /// Deletes the rows with these keys.
-    public func delete(_ collection: String, ids: PrimaryKeys, partition: String = "",
+    nonisolated public func delete(_ collection: String, ids: PrimaryKeys, partition: String = "",
                        deadline: Deadline) async throws(VectorDBError) -> Int64 {
         guard ids.count > 0 else { throw .invalidArgument("no ids to delete") }
         let schema = try await schema(of: collection, deadline: deadline)
@@ -120,7 +125,7 @@ public actor VectorDBManager {
     }
 
     /// Deletes the rows that match a filter expression.
-    public func delete(_ collection: String, filter: String, partition: String = "",
+    nonisolated public func delete(_ collection: String, filter: String, partition: String = "",
                        deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try SchemaMapping.validateName(collection, kind: "collection")
         guard !filter.allSatisfy(\.isWhitespace) else { throw .invalidArgument("an empty filter would delete nothing; give one") }
@@ -128,7 +133,7 @@ public actor VectorDBManager {
     }
 
     /// The rows with these keys (strongly consistent: a row just written is found).
-    public func get(_ collection: String, ids: PrimaryKeys, outputFields: [String] = [],
+    nonisolated public func get(_ collection: String, ids: PrimaryKeys, outputFields: [String] = [],
                     deadline: Deadline) async throws(VectorDBError) -> QueryResult {
         guard ids.count > 0 else { throw .invalidArgument("no ids to get") }
         let schema = try await schema(of: collection, deadline: deadline)
@@ -139,7 +144,7 @@ public actor VectorDBManager {
 
     /// Rows matching a filter, with the primary key and the output fields (every field when none
     /// are named).
-    public func query(_ collection: String, filter: String, outputFields: [String] = [], limit: Int? = nil,
+    nonisolated public func query(_ collection: String, filter: String, outputFields: [String] = [], limit: Int? = nil,
                       offset: Int = 0, partitions: [String] = [], consistency: ConsistencyLevel? = nil,
                       deadline: Deadline) async throws(VectorDBError) -> QueryResult {
         let schema = try await schema(of: collection, deadline: deadline)
@@ -162,7 +167,7 @@ public actor VectorDBManager {
     }
 
     /// The number of rows (matching `filter`, when given), strongly consistent.
-    public func count(_ collection: String, filter: String = "", deadline: Deadline) async throws(VectorDBError) -> Int64 {
+    nonisolated public func count(_ collection: String, filter: String = "", deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try SchemaMapping.validateName(collection, kind: "collection")
         let columns = try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [],
                                              params: [], consistencyLevel: ConsistencyLevel.strong.rawValue, deadline: deadline)
@@ -172,7 +177,7 @@ public actor VectorDBManager {
     }
 
     /// Searches with one or more query vectors; the hits of each, best first.
-    public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]] {
+    nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
             guard let vectorField = schema.vectorFields.first, let dimension = vectorField.dimension else {
@@ -301,7 +306,7 @@ public actor VectorDBManager {
 
     /// Runs `body` with the cached schema; when Milvus rejects the call in a way that says the
     /// schema changed (the collection was dropped and re-created), describes again and repeats once.
-    private func withSchema<Value>(_ collection: String, deadline: Deadline,
+    nonisolated private func withSchema<Value>(_ collection: String, deadline: Deadline,
                                    _ body: (CollectionSchemaInfo) async throws(VectorDBError) -> Value) async throws(VectorDBError) -> Value {
         let cached = schemas[collection] != nil
         let schema = try await schema(of: collection, deadline: deadline)
