@@ -260,12 +260,14 @@ import VDBMUtils
         }
     }
 
-    @Test func loadGivesUpWhenTheDeadlineIsNear() async throws {
+    @Test func loadPollsUntilTheDeadlineThenGivesUp() async throws {
         let (milvus, manager) = try await withDocs()
         milvus.state.withLock { $0.loadStates = [2] }
-        await #expect(throws: VectorDBError.self) {
+        await #expect(throws: VectorDBError.deadlineExceeded("collection 'docs' is still loading")) {
             try await manager.load("docs", deadline: .after(.milliseconds(250)))
         }
+        // Asked again every 100 ms, and once more just before the deadline: not given up early.
+        #expect(milvus.calls("loadState") >= 3)
     }
 
     @Test func partitionsAndIndexesPassThrough() async throws {

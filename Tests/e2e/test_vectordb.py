@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from conftest import Daemon, free_port, health_check
+from raw_h2 import RawH2Connection
 from grpc_health.v1 import health_pb2
 from vdbm_api import (columns_by_name, data_pb2, int64_column, pb2, pb2_grpc, string_column,
                       vectors_column)
@@ -328,12 +329,26 @@ def test_oversized_message_is_resource_exhausted(api, collection):
     assert_still_serving(daemon, stub)
 
 
-def test_an_expired_deadline_is_deadline_exceeded(api, collection):
+def test_a_deadline_that_passes_inside_vdbm_is_deadline_exceeded(api):
+    """grpc-timeout 100 ms on a load that takes Milvus longer: vdbm itself answers DEADLINE_EXCEEDED
+    when the deadline passes (sent with a raw HTTP/2 client, so no client-side timer is involved)."""
     daemon, stub = api
-    # LoadCollection waits until loaded; 1 ms cannot be enough for the round trip to Milvus.
-    code, _ = code_of(stub.LoadCollection, pb2.CollectionRequest(collection=collection), metadata=as_("admin"),
-                      timeout=0.001)
-    assert code == grpc.StatusCode.DEADLINE_EXCEEDED
+    admin = as_("admin")
+    name = f"e2e_slow_load_{int(time.time() * 1000)}"
+    stub.CreateCollection(pb2.CreateCollectionRequest(collection=name, dimension=DIM, index=pb2.IndexSpec(type="FLAT")),
+                          metadata=admin, timeout=60)
+    try:
+        connection = RawH2Connection(daemon.port)
+        started = time.monotonic()
+        response = connection.call("/vdbm.v1.VectorDB/LoadCollection",
+                                   pb2.CollectionRequest(collection=name).SerializeToString(),
+                                   grpc_timeout="100m", authorization=f"Bearer {KEYS['admin']}")
+        elapsed = time.monotonic() - started
+        connection.close()
+        assert response.grpc_status == 4, (response.grpc_status, response.grpc_message)  # DEADLINE_EXCEEDED
+        assert 0.09 <= elapsed < 2, elapsed
+    finally:
+        stub.DropCollection(pb2.CollectionRequest(collection=name), metadata=admin, timeout=60)
     assert_still_serving(daemon, stub)
 
 

@@ -262,10 +262,10 @@ public actor VectorDBManager {
         try SchemaMapping.validateName(collection, kind: "collection")
         try await milvus.load(collection, deadline: deadline)
         while LoadState(milvus: try await milvus.loadState(collection, deadline: deadline)) != .loaded {
-            guard deadline.remaining() > .milliseconds(100) else {
-                throw .deadlineExceeded("collection '\(collection)' is still loading")
-            }
-            try? await Task.sleep(for: .milliseconds(100))
+            // Poll every 100 ms, the last time just before the deadline.
+            let remaining = deadline.remaining() - .milliseconds(5)
+            guard remaining > .zero else { throw .deadlineExceeded("collection '\(collection)' is still loading") }
+            try? await Task.sleep(for: min(.milliseconds(100), remaining))
         }
     }
 
