@@ -383,3 +383,13 @@ def test_milvus_unreachable_is_unavailable_and_not_serving():
             assert info.milvus_version == "" and info.pool.ready_connections == 0
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_hash_key_prints_the_sha256_that_auth_api_keys_expects():
+    import subprocess
+    from conftest import VDBM_BIN
+    printed = subprocess.run([VDBM_BIN, "hash-key", KEYS["admin"]], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == sha(KEYS["admin"])
+    from_stdin = subprocess.run([VDBM_BIN, "hash-key", "-"], input=KEYS["reader"] + "\n", capture_output=True, text=True,
+                                check=True).stdout
+    assert from_stdin.strip() == sha(KEYS["reader"])
