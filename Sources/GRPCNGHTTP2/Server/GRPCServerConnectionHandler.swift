@@ -278,8 +278,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             stream.phase = .dispatched
             if !reading { armTimer(streamID, stream) }
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            if taskExecutor?.eventLoop !== eventLoop { taskExecutor = EventLoopTaskExecutor(eventLoop) }
-            stream.task = Task(executorPreference: taskExecutor) {
+            let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
+            taskExecutor = executor
+            stream.task = Task(executorPreference: executor) {
                 let result: Result<[UInt8], GRPCStatus>
                 do {
                     result = .success(try await body(message, callContext))

@@ -91,10 +91,8 @@ public actor MilvusConnectionPool {
         dropUnusableConnections()
         switch state.lease() {
         case .use(let slots):
-            // A connection on the caller's own event loop first (no thread hop for the call and
-            // its answer), least loaded among those; otherwise the least loaded of all.
-            let local = slots.filter { connections[$0]?.isOnCurrentEventLoop == true }
-            let slot = PoolStateMachine.leastLoaded(local.isEmpty ? slots : local) { connections[$0]?.activeCalls ?? .max }!
+            // (Calls usually take `readyConnection()` and never get here with ready slots.)
+            let slot = PoolStateMachine.leastLoaded(slots) { connections[$0]?.activeCalls ?? .max }!
             return connections[slot]!
         case .fail(let failure):
             throw failure
@@ -114,20 +112,6 @@ public actor MilvusConnectionPool {
             } catch {
                 throw .unavailable
             }
-        }
-    }
-
-    /// Whether at least one connection is ready (for health checks).
-    public var hasReadyConnection: Bool {
-        dropUnusableConnections()
-        return !state.readySlots.isEmpty
-    }
-
-    /// Ready connections per endpoint, for server info.
-    public var readyConnectionsByEndpoint: [(endpoint: MilvusEndpoint, ready: Int, configured: Int)] {
-        let ready = state.readySlots
-        return configuration.endpoints.enumerated().map { index, endpoint in
-            (endpoint, ready.filter { $0.endpoint == index }.count, configuration.connectionsPerEndpoint)
         }
     }
 
