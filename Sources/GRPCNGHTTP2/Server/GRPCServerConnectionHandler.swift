@@ -382,9 +382,6 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     // MARK: Output and shutdown
 
-    /// Sends what nghttp2 has queued, unless a read is being parsed (it will flush when done) or
-    /// the socket is full (it will flush when writable again; until then nghttp2 holds the frames
-    /// and its stream limit bounds what can pile up).
     /// Answers that complete together (several handler tasks finishing in one event-loop tick
     /// under load) leave in one write: the flush runs after the tasks already queued. During a
     /// read, channelReadComplete flushes anyway.
@@ -398,6 +395,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
     }
 
+    /// Sends what nghttp2 has queued, unless a read is being parsed (it will flush when done) or
+    /// the socket is full (it will flush when writable again; until then nghttp2 holds the frames
+    /// and its stream limit bounds what can pile up).
     private func flush() {
         guard !reading, !flushing, let context, let session, context.channel.isWritable else { return }
         flushing = true

@@ -93,7 +93,11 @@ public enum Daemon {
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in
             health.setMilvusReachable(ready, services: ["", VectorDBService.name])
-            if !ready { logger.warning("no usable Milvus connection: health reports NOT_SERVING") }
+            if ready {
+                logger.notice("Milvus reachable: health reports SERVING")
+            } else {
+                logger.warning("no usable Milvus connection (yet): health reports NOT_SERVING")
+            }
         }
         await pool.start()
         let service = GRPCServerService(server: server, health: health, grace: configuration.shutdownGrace,
