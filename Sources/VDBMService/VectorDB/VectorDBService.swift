@@ -65,31 +65,33 @@ public struct VectorDBService: GRPCService {
 
     private func bodies() -> [String: Body] {
         let backend = self.backend, check = self.validation, serverInfo = self.serverInfo
+        /// The methods whose request is only a collection name.
+        func onCollection(_ call: @escaping @Sendable (_ name: String, _ deadline: Deadline) async throws -> [UInt8]) -> Body {
+            { bytes, deadline in
+                let name = try VDBMv1.decodeCollection(bytes)
+                try check.name(name, kind: "collection")
+                return try await call(name, deadline)
+            }
+        }
         return [
             "CreateCollection": { bytes, deadline in
                 let spec = try check.createCollection(try VDBMv1.decodeCreateCollection(bytes))
                 try await backend.createCollection(spec, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "DropCollection": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
+            "DropCollection": onCollection { name, deadline in
                 try await backend.dropCollection(name, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "HasCollection": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
-                return VDBMv1.encodeHasCollection(try await backend.hasCollection(name, deadline: deadline))
+            "HasCollection": onCollection { name, deadline in
+                VDBMv1.encodeHasCollection(try await backend.hasCollection(name, deadline: deadline))
             },
             "ListCollections": { bytes, deadline in
                 try VDBMv1.decodeEmpty(bytes, messageType: "ListCollectionsRequest")
                 return VDBMv1.encodeListCollections(try await backend.listCollections(deadline: deadline))
             },
-            "DescribeCollection": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
-                return VDBMv1.encodeDescribeCollection(try await backend.describeCollection(name, deadline: deadline))
+            "DescribeCollection": onCollection { name, deadline in
+                VDBMv1.encodeDescribeCollection(try await backend.describeCollection(name, deadline: deadline))
             },
             "Insert": { bytes, deadline in
                 let request = try VDBMv1.decodeWrite(bytes)
@@ -168,10 +170,8 @@ public struct VectorDBService: GRPCService {
                                               metric: metric, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "DescribeIndexes": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
-                return VDBMv1.encodeIndexes(try await backend.indexes(of: name, deadline: deadline))
+            "DescribeIndexes": onCollection { name, deadline in
+                VDBMv1.encodeIndexes(try await backend.indexes(of: name, deadline: deadline))
             },
             "DropIndex": { bytes, deadline in
                 let request = try VDBMv1.decodeDropIndex(bytes)
@@ -180,22 +180,16 @@ public struct VectorDBService: GRPCService {
                 try await backend.dropIndex(request.collection, indexName: request.indexName, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "LoadCollection": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
+            "LoadCollection": onCollection { name, deadline in
                 try await backend.load(name, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "ReleaseCollection": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
+            "ReleaseCollection": onCollection { name, deadline in
                 try await backend.release(name, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "GetLoadState": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
-                return VDBMv1.encodeLoadState(try await backend.loadState(name, deadline: deadline))
+            "GetLoadState": onCollection { name, deadline in
+                VDBMv1.encodeLoadState(try await backend.loadState(name, deadline: deadline))
             },
             "CreatePartition": { bytes, deadline in
                 let request = try VDBMv1.decodePartition(bytes)
@@ -211,10 +205,8 @@ public struct VectorDBService: GRPCService {
                 try await backend.dropPartition(request.collection, partition: request.partition, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "ListPartitions": { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
-                try check.name(name, kind: "collection")
-                return VDBMv1.encodeListPartitions(try await backend.listPartitions(name, deadline: deadline))
+            "ListPartitions": onCollection { name, deadline in
+                VDBMv1.encodeListPartitions(try await backend.listPartitions(name, deadline: deadline))
             },
             "Flush": { bytes, deadline in
                 let names = try VDBMv1.decodeFlush(bytes)
