@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "MilvusClientTests",
             dependencies: [
-                "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf",
+                "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf", "VDBMDomain",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

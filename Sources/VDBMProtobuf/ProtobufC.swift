@@ -76,6 +76,13 @@ enum ProtobufC {
         array(count, pointer).compactMap { $0.map { read(UnsafePointer($0)) } }
     }
 
+    /// A `bytes` value that refers to memory the caller keeps alive until the message is packed
+    /// (inside the `withUnsafeBytes` that produced it): large payloads are not copied into the arena.
+    static func borrowing(_ bytes: UnsafeRawBufferPointer) -> ProtobufCBinaryData {
+        ProtobufCBinaryData(len: bytes.count, data: UnsafeMutablePointer(
+            mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)))
+    }
+
     static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
         guard let pointer = data.data, data.len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: pointer, count: data.len))

@@ -4,6 +4,7 @@ import Logging
 import MilvusClient
 import NIOPosix
 import Testing
+import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 
@@ -81,10 +82,10 @@ struct MilvusChannelIntegrationTests {
 
         let ids = (0..<1000).map(Int64.init)
         let inserted = try MilvusResponse.Mutation(serializedBytes: try await milvus.call("Insert", MilvusRequest.insert(name, fields: [
-            MilvusFieldData(name: "id", dataType: 5, column: .int64s(ids)),
+            MilvusFieldData(name: "id", dataType: 5, values: .int64s(ids)),
             MilvusFieldData(name: "vector", dataType: 101,
-                            column: .floatVectors(dim: Self.dim, values: ids.flatMap { Self.vector(Int($0)) })),
-            MilvusFieldData(name: "tag", dataType: 21, column: .strings(ids.map { $0 % 2 == 0 ? "even" : "odd" })),
+                            values: .floatVectors(dimension: Self.dim, values: ids.flatMap { Self.vector(Int($0)) })),
+            MilvusFieldData(name: "tag", dataType: 21, values: .strings(ids.map { $0 % 2 == 0 ? "even" : "odd" })),
         ]), deadline: deadline()))
         #expect(inserted.status.isSuccess, "\(inserted.status)")
         #expect(inserted.insertCount == 1000)
@@ -125,7 +126,7 @@ struct MilvusChannelIntegrationTests {
         guard case .int64s(let hits) = search.ids else { Issue.record("expected integer ids"); return }
         #expect(hits[0] == 123 && hits[5] == 777)
         #expect(abs(search.scores[0]) < 1e-4 && abs(search.scores[5]) < 1e-4)
-        #expect(search.fields.first { $0.name == "tag" }?.column.stringValues?[0] == "odd")
+        #expect(search.fields.first { $0.name == "tag" }?.values.stringValues?[0] == "odd")
 
         let filtered = try MilvusResponse.Search(serializedBytes: try await milvus.call("Search", MilvusRequest.search(
             name, vectors: Self.vector(123), dim: Self.dim, filter: "tag == \"even\"", outputFields: [],
@@ -138,14 +139,14 @@ struct MilvusChannelIntegrationTests {
         let queried = try MilvusResponse.Query(serializedBytes: try await milvus.call("Query", MilvusRequest.query(
             name, expression: "id in [1, 2, 3]", outputFields: ["id", "tag"], consistencyLevel: 0), deadline: deadline()))
         #expect(queried.status.isSuccess, "\(queried.status)")
-        #expect(Set(queried.fields.first { $0.name == "id" }?.column.int64Values ?? []) == [1, 2, 3])
+        #expect(Set(queried.fields.first { $0.name == "id" }?.values.int64Values ?? []) == [1, 2, 3])
 
         let deleted = try MilvusResponse.Mutation(serializedBytes: try await milvus.call(
             "Delete", MilvusRequest.delete(name, expression: "id in [1, 2]"), deadline: deadline()))
         #expect(deleted.status.isSuccess && deleted.deleteCount == 2)
         let afterDelete = try MilvusResponse.Query(serializedBytes: try await milvus.call("Query", MilvusRequest.query(
             name, expression: "id in [1, 2, 3]", outputFields: ["id"], consistencyLevel: 0), deadline: deadline()))
-        #expect(afterDelete.fields.first { $0.name == "id" }?.column.int64Values == [3])
+        #expect(afterDelete.fields.first { $0.name == "id" }?.values.int64Values == [3])
 
         let dropped = try MilvusStatus(serializedBytes: try await milvus.call("DropCollection", MilvusRequest.dropCollection(name),
                                                                               deadline: deadline()))
@@ -156,7 +157,7 @@ struct MilvusChannelIntegrationTests {
     }
 }
 
-extension MilvusFieldData.Column {
+extension FieldValues {
     var int64Values: [Int64]? { if case .int64s(let values) = self { values } else { nil } }
     var stringValues: [String]? { if case .strings(let values) = self { values } else { nil } }
 }

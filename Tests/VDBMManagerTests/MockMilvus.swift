@@ -92,8 +92,8 @@ final class MockMilvus: MilvusAPI {
         state.withLock { $0.inserted.append((collection, fields, upsert)) }
         let rows = Int64(fields.first?.rowCount ?? 0)
         let ids = fields.first { $0.name == "id" }.map { field -> MilvusIDs in
-            if case .int64s(let values) = field.column { return .int64s(values) }
-            if case .strings(let values) = field.column { return .strings(values) }
+            if case .int64s(let values) = field.values { return .int64s(values) }
+            if case .strings(let values) = field.values { return .strings(values) }
             return .int64s([])
         } ?? .int64s((0..<rows).map { 1000 + $0 })
         return MilvusResponse.Mutation(status: .success, ids: ids, insertCount: upsert ? 0 : rows, deleteCount: 0,

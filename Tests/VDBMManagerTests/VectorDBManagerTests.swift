@@ -109,7 +109,7 @@ import VDBMUtils
         #expect(result == MutationResult(ids: .int64s([0, 1, 2]), count: 3))
         let sent = try #require(milvus.state.withLock { $0.inserted.first })
         #expect(sent.fields.map(\.name) == ["id", "score", "title", "vector"])
-        #expect(sent.fields.first { $0.name == "vector" }?.column == .floatVectors(dim: 4, values: (0..<12).map(Float.init)))
+        #expect(sent.fields.first { $0.name == "vector" }?.values == .floatVectors(dimension: 4, values: (0..<12).map(Float.init)))
     }
 
     @Test func theSchemaIsDescribedOnceForManyInserts() async throws {
@@ -193,7 +193,7 @@ import VDBMUtils
 
     @Test func getQueriesByKeyWithStrongConsistencyAndAllFields() async throws {
         let (milvus, manager) = try await withDocs()
-        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "id", dataType: 5, column: .int64s([7]))] }
+        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "id", dataType: 5, values: .int64s([7]))] }
         let result = try await manager.get("docs", ids: .int64s([7]), deadline: deadline)
         #expect(result.columns["id"] == .int64s([7]))
         let query = try #require(milvus.state.withLock { $0.queries.first })
@@ -211,7 +211,7 @@ import VDBMUtils
 
     @Test func countReadsCountStar() async throws {
         let (milvus, manager) = try await withDocs()
-        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "count(*)", dataType: 5, column: .int64s([12]))] }
+        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "count(*)", dataType: 5, values: .int64s([12]))] }
         #expect(try await manager.count("docs", filter: "score > 1", deadline: deadline) == 12)
         #expect(milvus.state.withLock { $0.queries.last?.outputFields } == ["count(*)"])
     }
@@ -223,7 +223,7 @@ import VDBMUtils
         milvus.state.withLock {
             $0.searchReply = MilvusResponse.Search(
                 status: .success, numQueries: 2, topK: 2, topks: [2, 1], ids: .int64s([5, 6, 9]), scores: [0.1, 0.2, 0.3],
-                fields: [MilvusFieldData(name: "title", dataType: 21, column: .strings(["a", "b", "c"]))])
+                fields: [MilvusFieldData(name: "title", dataType: 21, values: .strings(["a", "b", "c"]))])
         }
         let results = try await manager.search(SearchRequest(collection: "docs", vectors: Array(repeating: 0.5, count: 8),
                                                              limit: 2, outputFields: ["title"], params: ["ef": 32]),

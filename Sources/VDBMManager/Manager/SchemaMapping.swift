@@ -94,45 +94,31 @@ enum SchemaMapping {
         func mismatch() -> VectorDBError {
             .invalidArgument("field '\(name)' holds \(field.type), not the values given")
         }
-        let column: MilvusFieldData.Column
+        // Values that already have the field's type pass through as they are (no copy); integer
+        // and floating-point widths are converted where Milvus wants another one.
+        let column: FieldValues
         switch (field.type, values) {
-        case (.floatVector, .floatVectors(let dimension, let floats)):
+        case (.floatVector, .floatVectors(let dimension, _)):
             guard dimension == field.dimension else {
                 throw .invalidArgument("field '\(name)' has dimension \(field.dimension ?? 0), vectors have \(dimension)")
             }
-            column = .floatVectors(dim: dimension, values: floats)
-        case (.bool, .bools(let values)): column = .bools(values)
-        case (.int8, .int32s(let values)), (.int16, .int32s(let values)), (.int32, .int32s(let values)): column = .int32s(values)
+            column = values
+        case (.bool, .bools), (.int8, .int32s), (.int16, .int32s), (.int32, .int32s), (.int64, .int64s), (.float, .floats),
+             (.double, .doubles), (.json, .json):
+            column = values
         case (.int8, .int64s(let values)), (.int16, .int64s(let values)), (.int32, .int64s(let values)):
             column = .int32s(values.map { Int32(clamping: $0) })
-        case (.int64, .int64s(let values)): column = .int64s(values)
         case (.int64, .int32s(let values)): column = .int64s(values.map(Int64.init))
-        case (.float, .floats(let values)): column = .floats(values)
         case (.float, .doubles(let values)): column = .floats(values.map(Float.init))
-        case (.double, .doubles(let values)): column = .doubles(values)
         case (.double, .floats(let values)): column = .doubles(values.map(Double.init))
-        case (.varchar, .strings(let values)):
-            if let maxLength = field.maxLength, let long = values.first(where: { $0.utf8.count > maxLength }) {
+        case (.varchar, .strings(let strings)):
+            if let maxLength = field.maxLength, let long = strings.first(where: { $0.utf8.count > maxLength }) {
                 throw .invalidArgument("field '\(name)' allows \(maxLength) bytes; a value has \(long.utf8.count)")
             }
-            column = .strings(values)
-        case (.json, .json(let values)): column = .json(values.map { Array($0.utf8) })
+            column = values
         default: throw mismatch()
         }
-        return MilvusFieldData(name: name, dataType: field.type.milvusNumber, column: column)
-    }
-
-    static func values(_ field: MilvusFieldData) -> FieldValues {
-        switch field.column {
-        case .bools(let values): .bools(values)
-        case .int32s(let values): .int32s(values)
-        case .int64s(let values): .int64s(values)
-        case .floats(let values): .floats(values)
-        case .doubles(let values): .doubles(values)
-        case .strings(let values): .strings(values)
-        case .json(let values): .json(values.map { String(decoding: $0, as: UTF8.self) })
-        case .floatVectors(let dim, let values): .floatVectors(dimension: dim, values: values)
-        }
+        return MilvusFieldData(name: name, dataType: field.type.milvusNumber, values: column)
     }
 
     static func keys(_ ids: MilvusIDs) -> PrimaryKeys {

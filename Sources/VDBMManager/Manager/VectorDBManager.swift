@@ -162,7 +162,7 @@ public actor VectorDBManager {
         let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
                                              params: params, consistencyLevel: consistency?.rawValue, deadline: deadline)
         var result: [String: FieldValues] = [:]
-        for column in columns where fields.contains(column.name) { result[column.name] = SchemaMapping.values(column) }
+        for column in columns where fields.contains(column.name) { result[column.name] = column.values }
         return QueryResult(columns: result)
     }
 
@@ -171,7 +171,7 @@ public actor VectorDBManager {
         try SchemaMapping.validateName(collection, kind: "collection")
         let columns = try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [],
                                              params: [], consistencyLevel: ConsistencyLevel.strong.rawValue, deadline: deadline)
-        guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.column, let count = counts.first
+        guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.values, let count = counts.first
         else { throw .internal("Milvus returned no count") }
         return count
     }
@@ -204,7 +204,7 @@ public actor VectorDBManager {
     static func hits(_ reply: MilvusResponse.Search, queries: Int) -> [[SearchHit]] {
         var results: [[SearchHit]] = []
         var offset = 0
-        let fields = reply.fields.map { ($0.name, SchemaMapping.values($0)) }
+        let fields = reply.fields.map { ($0.name, $0.values) }
         for query in 0..<queries {
             let count = query < reply.topks.count ? Int(reply.topks[query]) : 0
             var hits: [SearchHit] = []

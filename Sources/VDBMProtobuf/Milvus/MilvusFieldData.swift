@@ -1,54 +1,32 @@
 import CVDBMProtos
+import VDBMDomain
 
-/// `milvus.proto.schema.FieldData`: one column of values, as Milvus sends and takes rows.
+/// `milvus.proto.schema.FieldData`: one column of values, as Milvus sends and takes rows. The
+/// values are the domain's `FieldValues` (JSON documents as text, UTF-8 on the wire), so the
+/// manager hands columns through without converting them.
 public struct MilvusFieldData: Sendable, Hashable {
-    /// The values of a column, by type.
-    public enum Column: Sendable, Hashable {
-        case bools([Bool])
-        case int32s([Int32])
-        case int64s([Int64])
-        case floats([Float])
-        case doubles([Double])
-        case strings([String])
-        /// JSON documents, one per row, as UTF-8 bytes.
-        case json([[UInt8]])
-        /// Row after row of `dim` floats.
-        case floatVectors(dim: Int, values: [Float])
-    }
-
     public var name: String
     /// The `DataType` number the column holds.
     public var dataType: Int32
-    public var column: Column
+    public var values: FieldValues
     public var isDynamic: Bool
 
-    public init(name: String, dataType: Int32, column: Column, isDynamic: Bool = false) {
+    public init(name: String, dataType: Int32, values: FieldValues, isDynamic: Bool = false) {
         self.name = name
         self.dataType = dataType
-        self.column = column
+        self.values = values
         self.isDynamic = isDynamic
     }
 
     /// Rows in the column.
-    public var rowCount: Int {
-        switch column {
-        case .bools(let values): values.count
-        case .int32s(let values): values.count
-        case .int64s(let values): values.count
-        case .floats(let values): values.count
-        case .doubles(let values): values.count
-        case .strings(let values): values.count
-        case .json(let values): values.count
-        case .floatVectors(let dim, let values): dim > 0 ? values.count / dim : 0
-        }
-    }
+    public var rowCount: Int { values.count }
 
     func build(in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Schema__FieldData> {
         arena.message(milvus__proto__schema__field_data__init) { message in
             message.type = dataType
             message.field_name = arena.string(name)
             message.is_dynamic = isDynamic ? 1 : 0
-            if case .floatVectors(let dim, let values) = column {
+            if case .floatVectors(let dim, let values) = values {
                 message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS
                 message.vectors = arena.message(milvus__proto__schema__vector_field__init) { vectors in
                     vectors.dim = Int64(dim)
@@ -62,7 +40,7 @@ public struct MilvusFieldData: Sendable, Hashable {
             }
             message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_SCALARS
             message.scalars = arena.message(milvus__proto__schema__scalar_field__init) { scalars in
-                switch column {
+                switch values {
                 case .bools(let values):
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_BOOL_DATA
                     scalars.bool_data = arena.message(milvus__proto__schema__bool_array__init) { array in
@@ -103,7 +81,7 @@ public struct MilvusFieldData: Sendable, Hashable {
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA
                     scalars.json_data = arena.message(milvus__proto__schema__jsonarray__init) { array in
                         array.n_data = values.count
-                        array.data = arena.array(values.map { arena.binary($0) })
+                        array.data = arena.array(values.map { arena.binary(Array($0.utf8)) })
                     }
                 case .floatVectors:
                     break  // handled above
@@ -115,13 +93,13 @@ public struct MilvusFieldData: Sendable, Hashable {
     /// Reads a column; a type vdbm does not know reads as an empty string column named for its type.
     static func read(_ field: UnsafePointer<Milvus__Proto__Schema__FieldData>) -> MilvusFieldData {
         let name = ProtobufC.string(field.pointee.field_name)
-        let column: Column
+        let column: FieldValues
         switch field.pointee.field_case {
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS:
             let vectors = field.pointee.vectors!.pointee
             let values = vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR
                 ? ProtobufC.array(vectors.float_vector.pointee.n_data, vectors.float_vector.pointee.data) : []
-            column = .floatVectors(dim: Int(vectors.dim), values: values)
+            column = .floatVectors(dimension: Int(vectors.dim), values: values)
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_SCALARS:
             let scalars = field.pointee.scalars!.pointee
             switch scalars.data_case {
@@ -138,14 +116,15 @@ public struct MilvusFieldData: Sendable, Hashable {
             case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA:
                 column = .strings(ProtobufC.strings(scalars.string_data.pointee.n_data, scalars.string_data.pointee.data))
             case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA:
-                column = .json(ProtobufC.array(scalars.json_data.pointee.n_data, scalars.json_data.pointee.data).map(ProtobufC.bytes))
+                column = .json(ProtobufC.array(scalars.json_data.pointee.n_data, scalars.json_data.pointee.data)
+                    .map { String(decoding: ProtobufC.bytes($0), as: UTF8.self) })
             default:
                 column = .strings([])
             }
         default:
             column = .strings([])
         }
-        return MilvusFieldData(name: name, dataType: field.pointee.type, column: column,
+        return MilvusFieldData(name: name, dataType: field.pointee.type, values: column,
                                isDynamic: field.pointee.is_dynamic != 0)
     }
 }

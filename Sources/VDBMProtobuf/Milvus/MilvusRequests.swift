@@ -199,40 +199,48 @@ public enum MilvusRequest {
                               consistencyLevel: Int32? = nil) -> [UInt8] {
         let count = dim > 0 ? vectors.count / dim : 0
         let placeholder = placeholderGroup(vectors: vectors, dim: dim)
-        return ProtobufC.pack { arena in
-            arena.message(milvus__proto__milvus__search_request__init) { message in
-                message.collection_name = arena.string(collection)
-                message.n_partition_names = partitions.count
-                message.partition_names = arena.strings(partitions)
-                message.dsl = arena.string(filter)
-                message.dsl_type = 1  // BoolExprV1
-                message.placeholder_group = arena.binary(placeholder)
-                message.n_output_fields = outputFields.count
-                message.output_fields = arena.strings(outputFields)
-                (message.n_search_params, message.search_params) = MilvusKeyValue.build(params, in: arena)
-                message.nq = Int64(count)
-                message.consistency_level = consistencyLevel ?? 0
-                message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+        // The packed placeholder is referenced, not copied, while the request is packed.
+        return placeholder.withUnsafeBytes { placeholderBytes in
+            ProtobufC.pack { arena in
+                arena.message(milvus__proto__milvus__search_request__init) { message in
+                    message.collection_name = arena.string(collection)
+                    message.n_partition_names = partitions.count
+                    message.partition_names = arena.strings(partitions)
+                    message.dsl = arena.string(filter)
+                    message.dsl_type = 1  // BoolExprV1
+                    message.placeholder_group = ProtobufC.borrowing(placeholderBytes)
+                    message.n_output_fields = outputFields.count
+                    message.output_fields = arena.strings(outputFields)
+                    (message.n_search_params, message.search_params) = MilvusKeyValue.build(params, in: arena)
+                    message.nq = Int64(count)
+                    message.consistency_level = consistencyLevel ?? 0
+                    message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+                }
             }
         }
     }
 
     /// `PlaceholderGroup{ "$0", FloatVector, one little-endian float32 blob per query vector }`.
+    /// Each blob refers to its row of `vectors` while the group is packed (no copy per vector;
+    /// Float is little-endian on our targets).
     static func placeholderGroup(vectors: [Float], dim: Int) -> [UInt8] {
         let count = dim > 0 ? vectors.count / dim : 0
-        let blobs: [[UInt8]] = (0..<count).map { row in
-            vectors[(row * dim)..<((row + 1) * dim)].withUnsafeBytes { Array($0) }  // little-endian on our targets
-        }
-        return ProtobufC.pack { arena in
-            let value = arena.message(milvus__proto__common__placeholder_value__init) { value in
-                value.tag = arena.string("$0")
-                value.type = 101  // FloatVector
-                value.n_values = blobs.count
-                value.values = arena.array(blobs.map { arena.binary($0) })
-            }
-            return arena.message(milvus__proto__common__placeholder_group__init) { group in
-                group.n_placeholders = 1
-                group.placeholders = arena.pointers([value])
+        let rowBytes = dim * MemoryLayout<Float>.size
+        return vectors.withUnsafeBytes { raw in
+            ProtobufC.pack { arena in
+                let blobs = (0..<count).map { row in
+                    ProtobufC.borrowing(UnsafeRawBufferPointer(rebasing: raw[(row * rowBytes)..<((row + 1) * rowBytes)]))
+                }
+                let value = arena.message(milvus__proto__common__placeholder_value__init) { value in
+                    value.tag = arena.string("$0")
+                    value.type = 101  // FloatVector
+                    value.n_values = blobs.count
+                    value.values = arena.array(blobs)
+                }
+                return arena.message(milvus__proto__common__placeholder_group__init) { group in
+                    group.n_placeholders = 1
+                    group.placeholders = arena.pointers([value])
+                }
             }
         }
     }
