@@ -23,6 +23,21 @@ public enum FieldValues: Sendable, Hashable {
         }
     }
 
+    /// Rows `rows` as a column of their own.
+    public func rows(_ rows: Range<Int>) -> FieldValues {
+        switch self {
+        case .bools(let values): .bools(Array(values[rows]))
+        case .int32s(let values): .int32s(Array(values[rows]))
+        case .int64s(let values): .int64s(Array(values[rows]))
+        case .floats(let values): .floats(Array(values[rows]))
+        case .doubles(let values): .doubles(Array(values[rows]))
+        case .strings(let values): .strings(Array(values[rows]))
+        case .json(let values): .json(Array(values[rows]))
+        case .floatVectors(let dimension, let values):
+            .floatVectors(dimension: dimension, values: Array(values[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
+        }
+    }
+
     /// The value of row `row`.
     public func value(at row: Int) -> FieldValue {
         switch self {
@@ -68,6 +83,24 @@ public enum PrimaryKeys: Sendable, Hashable {
         switch self {
         case .int64s(let values): values.count
         case .strings(let values): values.count
+        }
+    }
+}
+
+extension PrimaryKeys {
+    /// Keys `rows` on their own.
+    public func rows(_ rows: Range<Int>) -> PrimaryKeys {
+        switch self {
+        case .int64s(let values): .int64s(Array(values[rows]))
+        case .strings(let values): .strings(Array(values[rows]))
+        }
+    }
+
+    /// The key of row `row`.
+    public func key(at row: Int) -> PrimaryKey {
+        switch self {
+        case .int64s(let values): .int64(values[row])
+        case .strings(let values): .string(values[row])
         }
     }
 }
@@ -134,7 +167,31 @@ public struct SearchRequest: Sendable, Hashable {
     }
 }
 
-/// One result of a search.
+/// The hits of one query vector, best first, column by column (as Milvus returns them and as
+/// the API sends them on): keys, distances, and each output field with its own type.
+public struct SearchResults: Sendable, Hashable {
+    public var ids: PrimaryKeys
+    /// The metric's distance or similarity per hit, as Milvus reports it.
+    public var distances: [Float]
+    public var fields: [String: FieldValues]
+
+    public init(ids: PrimaryKeys, distances: [Float], fields: [String: FieldValues] = [:]) {
+        self.ids = ids
+        self.distances = distances
+        self.fields = fields
+    }
+
+    public var count: Int { distances.count }
+
+    /// The same hits one by one (for callers that want rows).
+    public var hits: [SearchHit] {
+        (0..<count).map { row in
+            SearchHit(id: ids.key(at: row), distance: distances[row], fields: fields.mapValues { $0.value(at: row) })
+        }
+    }
+}
+
+/// One result of a search, as a row.
 public struct SearchHit: Sendable, Hashable {
     public var id: PrimaryKey
     /// The metric's distance or similarity, as Milvus reports it.

@@ -35,7 +35,7 @@ struct MilvusFaultTests {
         _ = try await manager.insert(name, entities: Entities(["id": .int64s([1]), "vector": .floatVectors(dimension: 4, values: [1, 2, 3, 4])]),
                                      deadline: .after(.seconds(30)))
         let search = SearchRequest(collection: name, vectors: [1, 2, 3, 4], limit: 1, consistency: .strong)
-        #expect(try await manager.search(search, deadline: .after(.seconds(30)))[0].first?.id == .int64(1))
+        #expect(try await manager.search(search, deadline: .after(.seconds(30)))[0].hits.first?.id == .int64(1))
 
         note("stopping Milvus")
         try milvusScript("stop", kind)
@@ -61,7 +61,7 @@ struct MilvusFaultTests {
         for _ in 0..<120 where !recovered {
             // Milvus Lite comes back with its collections released: load, then search.
             try? await manager.load(name, deadline: .after(.seconds(5)))
-            recovered = (try? await manager.search(search, deadline: .after(.seconds(5))))?[0].first?.id == .int64(1)
+            recovered = (try? await manager.search(search, deadline: .after(.seconds(5))))?[0].hits.first?.id == .int64(1)
             if !recovered { try await Task.sleep(for: .milliseconds(500)) }
         }
         note("recovered: \(recovered)")

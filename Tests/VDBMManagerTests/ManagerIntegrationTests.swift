@@ -99,7 +99,7 @@ struct ManagerIntegrationTests {
         // Each query vector finds its own row first, at distance ~0.
         let results = try await manager.search(SearchRequest(collection: name, vectors: Self.vector(123) + Self.vector(777),
                                                              limit: 5, outputFields: ["title"], params: ["ef": 64]),
-                                               deadline: deadline)
+                                               deadline: deadline).map(\.hits)
         #expect(results.count == 2)
         #expect(results[0].first?.id == .int64(123) && results[1].first?.id == .int64(777))
         #expect(abs(results[0][0].distance) < 1e-4)
@@ -107,7 +107,7 @@ struct ManagerIntegrationTests {
         #expect(results.allSatisfy { $0.count == 5 })
 
         let filtered = try await manager.search(SearchRequest(collection: name, vectors: Self.vector(123), limit: 10,
-                                                              filter: "even == true", params: ["ef": 64]), deadline: deadline)
+                                                              filter: "even == true", params: ["ef": 64]), deadline: deadline).map(\.hits)
         #expect(filtered[0].count == 10)
         #expect(filtered[0].allSatisfy { if case .int64(let id) = $0.id { id % 2 == 0 } else { false } })
 
@@ -152,7 +152,7 @@ struct ManagerIntegrationTests {
         _ = try await manager.insert(name, entities: rows(0..<50), deadline: deadline)
         _ = try await manager.insert(name, entities: rows(50..<60), partition: "recent", deadline: deadline)
         let inPartition = try await manager.search(SearchRequest(collection: name, vectors: Self.vector(3), limit: 20,
-                                                                 params: ["ef": 64], partitions: ["recent"]), deadline: deadline)
+                                                                 params: ["ef": 64], partitions: ["recent"]), deadline: deadline).map(\.hits)
         #expect(inPartition[0].count == 10)
         #expect(inPartition[0].allSatisfy { if case .int64(let id) = $0.id { (50..<60).contains(id) } else { false } })
 

@@ -165,6 +165,7 @@ import VDBMUtils
         let fields = Dictionary(uniqueKeysWithValues: results[0].messages(3).map { ($0.string(1), $0) })
         #expect(fields["title"]?.message(7).strings(1) == ["t0", "u"])
         #expect(fields["n"]?.message(4).int64s(1) == [5, 6])
+        #expect(fields["m"]?.message(3).int64s(1) == [7, 8])  // an INT32 field stays int32s
         let sent = try #require(backend.state.withLock { $0.searches.first })
         #expect(sent == SearchRequest(collection: "docs", vectors: [1, 2, 3, 4, 5, 6, 7, 8], dimension: 4, limit: 2, filter: "id > 1",
                                       outputFields: ["title"], params: ["ef": 64], offset: 1))

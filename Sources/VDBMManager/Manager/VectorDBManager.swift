@@ -177,7 +177,7 @@ public actor VectorDBManager {
     }
 
     /// Searches with one or more query vectors; the hits of each, best first.
-    nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]] {
+    nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
             guard let vectorField = schema.vectorFields.first, let dimension = vectorField.dimension else {
@@ -197,29 +197,26 @@ public actor VectorDBManager {
                                                 filter: request.filter, outputFields: request.outputFields,
                                                 partitions: request.partitions, params: params,
                                                 consistencyLevel: request.consistency?.rawValue, deadline: deadline)
-            return Self.hits(reply, queries: request.vectors.count / dimension)
+            return Self.results(reply, queries: request.vectors.count / dimension)
         }
     }
 
-    static func hits(_ reply: MilvusResponse.Search, queries: Int) -> [[SearchHit]] {
-        var results: [[SearchHit]] = []
-        var offset = 0
-        let fields = reply.fields.map { ($0.name, $0.values) }
+    /// Milvus answers all query vectors in one set of columns, `topks[i]` rows for query `i`:
+    /// cut them into one `SearchResults` per query vector.
+    static func results(_ reply: MilvusResponse.Search, queries: Int) -> [SearchResults] {
+        let ids = SchemaMapping.keys(reply.ids)
+        let rows = min(ids.count, reply.scores.count)
+        var results: [SearchResults] = []
+        var start = 0
         for query in 0..<queries {
             let count = query < reply.topks.count ? Int(reply.topks[query]) : 0
-            var hits: [SearchHit] = []
-            for row in offset..<(offset + count) {
-                let id: PrimaryKey
-                switch reply.ids {
-                case .int64s(let values): id = .int64(values[row])
-                case .strings(let values): id = .string(values[row])
-                }
-                var values: [String: FieldValue] = [:]
-                for (name, column) in fields where row < column.count { values[name] = column.value(at: row) }
-                hits.append(SearchHit(id: id, distance: row < reply.scores.count ? reply.scores[row] : 0, fields: values))
+            let range = min(start, rows)..<min(start + count, rows)
+            var fields: [String: FieldValues] = [:]
+            for field in reply.fields where field.values.count >= range.upperBound {
+                fields[field.name] = field.values.rows(range)
             }
-            results.append(hits)
-            offset += count
+            results.append(SearchResults(ids: ids.rows(range), distances: Array(reply.scores[range]), fields: fields))
+            start += count
         }
         return results
     }

@@ -123,50 +123,22 @@ extension VDBMv1 {
         }
     }
 
-    /// One `SearchResults` per query vector: ids and distances, and each output field as a column
-    /// (integers as int64s, floats as doubles: hits carry values without their field's width).
-    public static func encodeSearch(_ results: [[SearchHit]]) -> [UInt8] {
+    /// One `SearchResults` per query vector: ids, distances, and each output field as a column
+    /// (sorted by name).
+    public static func encodeSearch(_ results: [SearchResults]) -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(vdbm__v1__search_response__init) { message in
                 let built = results.map { hits in
                     arena.message(vdbm__v1__search_results__init) { result in
-                        result.ids = VDBMColumns.build(keys(of: hits), in: arena)
-                        let distances = hits.map(\.distance)
-                        (result.n_distances, result.distances) = (distances.count, arena.array(distances))
-                        let columns = fieldColumns(of: hits).map { VDBMColumns.build(name: $0.0, values: $0.1, in: arena) }
+                        result.ids = VDBMColumns.build(hits.ids, in: arena)
+                        (result.n_distances, result.distances) = (hits.distances.count, arena.array(hits.distances))
+                        let columns = hits.fields.sorted { $0.key < $1.key }.map {
+                            VDBMColumns.build(name: $0.key, values: $0.value, in: arena)
+                        }
                         (result.n_fields, result.fields) = (columns.count, arena.pointers(columns))
                     }
                 }
                 (message.n_results, message.results) = (built.count, arena.pointers(built))
-            }
-        }
-    }
-
-    static func keys(of hits: [SearchHit]) -> PrimaryKeys {
-        if case .string = hits.first?.id {
-            return .strings(hits.map { if case .string(let key) = $0.id { key } else { "" } })
-        }
-        return .int64s(hits.map { if case .int64(let key) = $0.id { key } else { 0 } })
-    }
-
-    /// The hits' field values turned into columns, by field name.
-    static func fieldColumns(of hits: [SearchHit]) -> [(String, FieldValues)] {
-        guard let first = hits.first, !first.fields.isEmpty else { return [] }
-        return first.fields.keys.sorted().map { name in
-            let values = hits.map { $0.fields[name] }
-            switch first.fields[name]! {
-            case .bool: return (name, .bools(values.map { if case .bool(let v) = $0 { v } else { false } }))
-            case .int64: return (name, .int64s(values.map { if case .int64(let v) = $0 { v } else { 0 } }))
-            case .double: return (name, .doubles(values.map { if case .double(let v) = $0 { v } else { 0 } }))
-            case .string: return (name, .strings(values.map { if case .string(let v) = $0 { v } else { "" } }))
-            case .json: return (name, .json(values.map { if case .json(let v) = $0 { v } else { "" } }))
-            case .vector(let vector):
-                let dimension = vector.count
-                let floats = values.flatMap { value -> [Float] in
-                    if case .vector(let v) = value, v.count == dimension { return v }
-                    return [Float](repeating: 0, count: dimension)
-                }
-                return (name, .floatVectors(dimension: dimension, values: floats))
             }
         }
     }

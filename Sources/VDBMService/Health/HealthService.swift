@@ -27,7 +27,7 @@ public struct HealthService: GRPCService {
         do {
             request = try HealthCheckRequest(serializedBytes: bytes)
         } catch {
-            throw GRPCStatus(.invalidArgument, "\(error)")
+            throw ErrorMapping.status(for: error)
         }
         guard let status = registry.status(of: request.service) else {
             throw GRPCStatus(.notFound, "unknown service \(request.service)")

@@ -24,7 +24,7 @@ public protocol VectorDBBackend: Sendable {
     func query(_ collection: String, filter: String, outputFields: [String], limit: Int?, offset: Int, partitions: [String],
                consistency: ConsistencyLevel?, deadline: Deadline) async throws(VectorDBError) -> QueryResult
     func count(_ collection: String, filter: String, deadline: Deadline) async throws(VectorDBError) -> Int64
-    func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]]
+    func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
 
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
                      deadline: Deadline) async throws(VectorDBError)

@@ -92,13 +92,13 @@ final class MockBackend: VectorDBBackend {
         try record("count", "\(collection) \(filter)")
         return 1234
     }
-    func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [[SearchHit]] {
+    func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         state.withLock { $0.searches.append(request) }
         try record("search", request.collection)
         let queries = (request.dimension ?? 1) > 0 ? request.vectors.count / (request.dimension ?? 1) : 0
         return (0..<queries).map { query in
-            [SearchHit(id: .int64(Int64(query * 10)), distance: 0.25, fields: ["title": .string("t\(query)"), "n": .int64(5)]),
-             SearchHit(id: .int64(Int64(query * 10 + 1)), distance: 0.5, fields: ["title": .string("u"), "n": .int64(6)])]
+            SearchResults(ids: .int64s([Int64(query * 10), Int64(query * 10 + 1)]), distances: [0.25, 0.5],
+                          fields: ["title": .strings(["t\(query)", "u"]), "n": .int64s([5, 6]), "m": .int32s([7, 8])])
         }
     }
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
