@@ -33,13 +33,16 @@ VDBM_PATH = "/vdbm.v1.VectorDB/Search"
 
 
 def wait_until_loaded(client):
-    # A Milvus restarted on its data reloads collections by itself, and searches see part of the
-    # data until it is done.
+    # A new collection is searched brute-force until its index is built, and a Milvus restarted
+    # on its data reloads collections by itself (searches see part of the data until it is done):
+    # measure neither.
     for _ in range(600):
-        if "Loaded" in str(client.get_load_state(NAME)["state"]):
+        index = client.describe_index(NAME, client.list_indexes(NAME)[0])
+        built = index.get("state") == "Finished" and index.get("pending_index_rows", 0) == 0
+        if built and "Loaded" in str(client.get_load_state(NAME)["state"]):
             return
         time.sleep(0.5)
-    raise RuntimeError(f"{NAME} is not loaded after 5 minutes")
+    raise RuntimeError(f"{NAME} is not indexed and loaded after 5 minutes")
 
 
 def prepare_collection(client):
