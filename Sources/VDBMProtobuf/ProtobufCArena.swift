@@ -10,13 +10,17 @@ final class ProtobufCArena {
         for allocation in allocations { allocation.deallocate() }
     }
 
-    /// A NUL-terminated copy of `text`.
-    func string(_ text: String) -> UnsafeMutablePointer<CChar> {
-        let bytes = text.utf8CString
-        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-        bytes.withUnsafeBufferPointer { pointer.initialize(from: $0.baseAddress!, count: $0.count) }
-        allocations.append(UnsafeMutableRawPointer(pointer))
-        return pointer
+    /// A copy of `text`'s UTF-8 bytes, as a string field (generated as `bytes`; scripts/gen-protos):
+    /// every byte, an embedded NUL too, and no terminator.
+    func string(_ text: String) -> ProtobufCBinaryData {
+        var text = text
+        return text.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, !utf8.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
+            let pointer = UnsafeMutablePointer<UInt8>.allocate(capacity: utf8.count)
+            pointer.initialize(from: base, count: utf8.count)
+            allocations.append(UnsafeMutableRawPointer(pointer))
+            return ProtobufCBinaryData(len: utf8.count, data: pointer)
+        }
     }
 
     /// A copy of `values` (nil when empty, as protobuf-c expects for a repeated field of length 0).
@@ -28,9 +32,9 @@ final class ProtobufCArena {
         return pointer
     }
 
-    /// An array of C strings.
-    func strings(_ values: [String]) -> UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? {
-        array(values.map { Optional(string($0)) })
+    /// A repeated string field.
+    func strings(_ values: [String]) -> UnsafeMutablePointer<ProtobufCBinaryData>? {
+        array(values.map(string))
     }
 
     /// An array of pointers to messages built in this arena.

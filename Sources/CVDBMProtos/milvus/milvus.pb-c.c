@@ -1678,11 +1678,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_collection_r
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1690,11 +1690,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_collection_r
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1781,11 +1781,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_collection_req
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1793,11 +1793,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_collection_req
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1832,11 +1832,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__has_collection_requ
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__HasCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1844,11 +1844,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__has_collection_requ
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__HasCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1934,11 +1934,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1946,11 +1946,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2045,11 +2045,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     "collection_name",
     12,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2090,11 +2090,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_re
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2140,11 +2140,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_re
     "collection_names",
     2,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_collection_names),
     offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, collection_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2179,11 +2179,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__fie
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__InsertRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2191,11 +2191,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__fie
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__InsertRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2203,11 +2203,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__fie
     "partition_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__InsertRequest, partition_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2270,11 +2270,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__fie
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__UpsertRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2282,11 +2282,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__fie
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__UpsertRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2294,11 +2294,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__fie
     "partition_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__UpsertRequest, partition_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2361,11 +2361,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__fie
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DeleteRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2373,11 +2373,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__fie
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DeleteRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2385,11 +2385,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__fie
     "partition_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DeleteRequest, partition_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2397,11 +2397,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__fie
     "expr",
     5,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DeleteRequest, expr),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2529,11 +2529,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__QueryRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2541,11 +2541,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__QueryRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2553,11 +2553,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     "expr",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__QueryRequest, expr),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2565,11 +2565,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     "output_fields",
     5,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__QueryRequest, n_output_fields),
     offsetof(Milvus__Proto__Milvus__QueryRequest, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2577,11 +2577,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     "partition_names",
     6,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__QueryRequest, n_partition_names),
     offsetof(Milvus__Proto__Milvus__QueryRequest, partition_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2684,11 +2684,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_results__fiel
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__QueryResults, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2696,11 +2696,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_results__fiel
     "output_fields",
     4,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__QueryResults, n_output_fields),
     offsetof(Milvus__Proto__Milvus__QueryResults, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2737,11 +2737,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__SearchRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2749,11 +2749,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__SearchRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2761,11 +2761,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     "partition_names",
     4,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__SearchRequest, n_partition_names),
     offsetof(Milvus__Proto__Milvus__SearchRequest, partition_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2773,11 +2773,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     "dsl",
     5,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__SearchRequest, dsl),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2809,11 +2809,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     "output_fields",
     8,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__SearchRequest, n_output_fields),
     offsetof(Milvus__Proto__Milvus__SearchRequest, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2931,11 +2931,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__fie
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__SearchResults, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2971,11 +2971,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_request__fiel
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__FlushRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2983,11 +2983,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_request__fiel
     "collection_names",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__FlushRequest, n_collection_names),
     offsetof(Milvus__Proto__Milvus__FlushRequest, collection_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3060,11 +3060,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_reques
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateIndexRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3072,11 +3072,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_reques
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateIndexRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3084,11 +3084,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_reques
     "field_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateIndexRequest, field_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3108,11 +3108,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_reques
     "index_name",
     6,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreateIndexRequest, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3150,11 +3150,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_requ
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3162,11 +3162,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_requ
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3174,11 +3174,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_requ
     "field_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, field_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3186,11 +3186,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_requ
     "index_name",
     5,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3278,11 +3278,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__
     "index_name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__IndexDescription, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3314,11 +3314,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__
     "field_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__IndexDescription, field_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3362,11 +3362,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__
     "index_state_fail_reason",
     8,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__IndexDescription, index_state_fail_reason),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3407,11 +3407,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request_
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropIndexRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3419,11 +3419,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request_
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropIndexRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3431,11 +3431,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request_
     "field_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropIndexRequest, field_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3443,11 +3443,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request_
     "index_name",
     5,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropIndexRequest, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3484,11 +3484,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__load_collection_req
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3496,11 +3496,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__load_collection_req
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3548,11 +3548,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__release_collection_
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__ReleaseCollectionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3560,11 +3560,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__release_collection_
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__ReleaseCollectionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3599,11 +3599,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_requ
     "collection_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__GetLoadStateRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3611,11 +3611,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_requ
     "partition_names",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__GetLoadStateRequest, n_partition_names),
     offsetof(Milvus__Proto__Milvus__GetLoadStateRequest, partition_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3623,11 +3623,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_requ
     "db_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__GetLoadStateRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3714,11 +3714,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_re
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreatePartitionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3726,11 +3726,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_re
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreatePartitionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3738,11 +3738,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_re
     "partition_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__CreatePartitionRequest, partition_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3778,11 +3778,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_requ
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropPartitionRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3790,11 +3790,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_requ
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropPartitionRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3802,11 +3802,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_requ
     "partition_name",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DropPartitionRequest, partition_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3842,11 +3842,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_req
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3854,11 +3854,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_req
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3905,11 +3905,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_res
     "partition_names",
     2,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, n_partition_names),
     offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, partition_names),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3944,11 +3944,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_collection_stat
     "db_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__GetCollectionStatisticsRequest, db_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3956,11 +3956,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_collection_stat
     "collection_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__GetCollectionStatisticsRequest, collection_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -4088,11 +4088,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__check_health_respon
     "reasons",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Milvus__CheckHealthResponse, n_reasons),
     offsetof(Milvus__Proto__Milvus__CheckHealthResponse, reasons),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -4158,11 +4158,11 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_version_respons
     "version",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__GetVersionResponse, version),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },

@@ -688,11 +688,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__
     "name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__CollectionSchema, name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -700,11 +700,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__
     "description",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__CollectionSchema, description),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -790,11 +790,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     "name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__FieldSchema, name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -814,11 +814,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     "description",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__FieldSchema, description),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -961,11 +961,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_data__field_d
     "field_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__FieldData, field_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1382,11 +1382,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data_
     "output_fields",
     7,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Schema__SearchResultData, n_output_fields),
     offsetof(Milvus__Proto__Schema__SearchResultData, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1616,11 +1616,11 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__string_array__field
     "data",
     1,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Milvus__Proto__Schema__StringArray, n_data),
     offsetof(Milvus__Proto__Schema__StringArray, data),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },

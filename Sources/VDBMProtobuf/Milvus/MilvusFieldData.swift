@@ -92,7 +92,7 @@ public struct MilvusFieldData: Sendable, Hashable {
 
     /// Reads a column; a type vdbm does not know reads as an empty string column named for its type.
     static func read(_ field: UnsafePointer<Milvus__Proto__Schema__FieldData>) -> MilvusFieldData {
-        let name = ProtobufC.string(field.pointee.field_name)
+        let name = ProtobufC.text(field.pointee.field_name)
         let column: FieldValues
         switch field.pointee.field_case {
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS:
@@ -114,7 +114,7 @@ public struct MilvusFieldData: Sendable, Hashable {
             case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_DOUBLE_DATA:
                 column = .doubles(ProtobufC.array(scalars.double_data.pointee.n_data, scalars.double_data.pointee.data))
             case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA:
-                column = .strings(ProtobufC.strings(scalars.string_data.pointee.n_data, scalars.string_data.pointee.data))
+                column = .strings(ProtobufC.texts(scalars.string_data.pointee.n_data, scalars.string_data.pointee.data))
             case MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA:
                 column = .json(ProtobufC.array(scalars.json_data.pointee.n_data, scalars.json_data.pointee.data)
                     .map { String(decoding: ProtobufC.bytes($0), as: UTF8.self) })
@@ -145,7 +145,7 @@ public enum MilvusIDs: Sendable, Hashable {
         guard let ids else { return .int64s([]) }
         switch ids.pointee.id_field_case {
         case MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_STR_ID:
-            return .strings(ProtobufC.strings(ids.pointee.str_id.pointee.n_data, ids.pointee.str_id.pointee.data))
+            return .strings(ProtobufC.texts(ids.pointee.str_id.pointee.n_data, ids.pointee.str_id.pointee.data))
         case MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_INT_ID:
             return .int64s(ProtobufC.array(ids.pointee.int_id.pointee.n_data, ids.pointee.int_id.pointee.data))
         default:

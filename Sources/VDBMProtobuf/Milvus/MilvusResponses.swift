@@ -60,7 +60,7 @@ public enum MilvusResponse {
             try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowCollectionsResponse",
                                  unpack: milvus__proto__milvus__show_collections_response__unpack) { message in
                 Names(status: MilvusStatus.read(message.pointee.status),
-                      names: ProtobufC.strings(message.pointee.n_collection_names, message.pointee.collection_names))
+                      names: ProtobufC.texts(message.pointee.n_collection_names, message.pointee.collection_names))
             }
         }
 
@@ -68,7 +68,7 @@ public enum MilvusResponse {
             try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowPartitionsResponse",
                                  unpack: milvus__proto__milvus__show_partitions_response__unpack) { message in
                 Names(status: MilvusStatus.read(message.pointee.status),
-                      names: ProtobufC.strings(message.pointee.n_partition_names, message.pointee.partition_names))
+                      names: ProtobufC.texts(message.pointee.n_partition_names, message.pointee.partition_names))
             }
         }
     }
@@ -205,12 +205,12 @@ public enum MilvusResponse {
                 DescribeIndex(status: MilvusStatus.read(message.pointee.status),
                               indexes: ProtobufC.messages(message.pointee.n_index_descriptions,
                                                           message.pointee.index_descriptions) { index in
-                                  IndexDescription(indexName: ProtobufC.string(index.pointee.index_name),
-                                                   fieldName: ProtobufC.string(index.pointee.field_name),
+                                  IndexDescription(indexName: ProtobufC.text(index.pointee.index_name),
+                                                   fieldName: ProtobufC.text(index.pointee.field_name),
                                                    params: MilvusKeyValue.read(index.pointee.n_params, index.pointee.params),
                                                    indexedRows: index.pointee.indexed_rows,
                                                    totalRows: index.pointee.total_rows, state: index.pointee.state,
-                                                   failReason: ProtobufC.string(index.pointee.index_state_fail_reason))
+                                                   failReason: ProtobufC.text(index.pointee.index_state_fail_reason))
                               })
             }
         }
@@ -264,7 +264,7 @@ public enum MilvusResponse {
             self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.CheckHealthResponse",
                                         unpack: milvus__proto__milvus__check_health_response__unpack) { message in
                 Health(status: MilvusStatus.read(message.pointee.status), isHealthy: message.pointee.ishealthy != 0,
-                       reasons: ProtobufC.strings(message.pointee.n_reasons, message.pointee.reasons))
+                       reasons: ProtobufC.texts(message.pointee.n_reasons, message.pointee.reasons))
             }
         }
 
@@ -282,7 +282,7 @@ public enum MilvusResponse {
         public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
             self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.GetVersionResponse",
                                         unpack: milvus__proto__milvus__get_version_response__unpack) { message in
-                Version(status: MilvusStatus.read(message.pointee.status), version: ProtobufC.string(message.pointee.version))
+                Version(status: MilvusStatus.read(message.pointee.status), version: ProtobufC.text(message.pointee.version))
             }
         }
 

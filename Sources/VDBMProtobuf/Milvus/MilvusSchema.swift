@@ -76,15 +76,15 @@ public struct MilvusCollectionSchema: Sendable, Hashable {
     static func read(_ schema: UnsafePointer<Milvus__Proto__Schema__CollectionSchema>) -> MilvusCollectionSchema {
         let fields = ProtobufC.messages(schema.pointee.n_fields, schema.pointee.fields) { field in
             MilvusFieldSchema(
-                fieldID: field.pointee.fieldid, name: ProtobufC.string(field.pointee.name),
-                isPrimaryKey: field.pointee.is_primary_key != 0, description: ProtobufC.string(field.pointee.description),
+                fieldID: field.pointee.fieldid, name: ProtobufC.text(field.pointee.name),
+                isPrimaryKey: field.pointee.is_primary_key != 0, description: ProtobufC.text(field.pointee.description),
                 dataType: field.pointee.data_type,
                 typeParams: MilvusKeyValue.read(field.pointee.n_type_params, field.pointee.type_params),
                 autoID: field.pointee.autoid != 0, isPartitionKey: field.pointee.is_partition_key != 0,
                 nullable: field.pointee.nullable != 0)
         }
-        return MilvusCollectionSchema(name: ProtobufC.string(schema.pointee.name),
-                                      description: ProtobufC.string(schema.pointee.description),
+        return MilvusCollectionSchema(name: ProtobufC.text(schema.pointee.name),
+                                      description: ProtobufC.text(schema.pointee.description),
                                       autoID: schema.pointee.autoid != 0, fields: fields,
                                       enableDynamicField: schema.pointee.enable_dynamic_field != 0)
     }

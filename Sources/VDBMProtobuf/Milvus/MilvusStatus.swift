@@ -25,9 +25,9 @@ public struct MilvusStatus: Sendable, Hashable {
     /// A missing status (an empty response) means success, as in the protocol.
     static func read(_ status: UnsafePointer<Milvus__Proto__Common__Status>?) -> MilvusStatus {
         guard let status else { return .success }
-        return MilvusStatus(errorCode: status.pointee.error_code, reason: ProtobufC.string(status.pointee.reason),
+        return MilvusStatus(errorCode: status.pointee.error_code, reason: ProtobufC.text(status.pointee.reason),
                             code: status.pointee.code, retriable: status.pointee.retriable != 0,
-                            detail: ProtobufC.string(status.pointee.detail))
+                            detail: ProtobufC.text(status.pointee.detail))
     }
 
     static func read(_ status: UnsafeMutablePointer<Milvus__Proto__Common__Status>?) -> MilvusStatus {
@@ -77,6 +77,6 @@ public struct MilvusKeyValue: Sendable, Hashable {
 
     static func read(_ count: Int, _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Milvus__Proto__Common__KeyValuePair>?>?)
         -> [MilvusKeyValue] {
-        ProtobufC.messages(count, pointer) { MilvusKeyValue(ProtobufC.string($0.pointee.key), ProtobufC.string($0.pointee.value)) }
+        ProtobufC.messages(count, pointer) { MilvusKeyValue(ProtobufC.text($0.pointee.key), ProtobufC.text($0.pointee.value)) }
     }
 }

@@ -4,7 +4,7 @@ import VDBMDomain
 /// `vdbm.v1.Column`, `PrimaryKeys` and `Param` to and from Swift values.
 enum VDBMColumns {
     /// A column as the client sent it: `nil` values when its oneof is not set.
-    static func read(_ column: UnsafePointer<Vdbm__V1__Column>) -> VDBMv1.Column {
+    static func read(_ column: UnsafePointer<Vdbm__V1__Column>) throws(ProtobufDecodingError) -> VDBMv1.Column {
         let c = column.pointee
         let values: FieldValues?
         switch c.values_case {
@@ -19,16 +19,16 @@ enum VDBMColumns {
         case VDBM__V1__COLUMN__VALUES_DOUBLES:
             values = .doubles(ProtobufC.array(c.doubles.pointee.n_values, c.doubles.pointee.values))
         case VDBM__V1__COLUMN__VALUES_STRINGS:
-            values = .strings(ProtobufC.strings(c.strings.pointee.n_values, c.strings.pointee.values))
+            values = .strings(try ProtobufC.strings(c.strings.pointee.n_values, c.strings.pointee.values, field: "columns.strings"))
         case VDBM__V1__COLUMN__VALUES_JSON:
-            values = .json(ProtobufC.strings(c.json.pointee.n_values, c.json.pointee.values))
+            values = .json(try ProtobufC.strings(c.json.pointee.n_values, c.json.pointee.values, field: "columns.json"))
         case VDBM__V1__COLUMN__VALUES_VECTORS:
             let vectors = readVectors(c.vectors)
             values = .floatVectors(dimension: vectors.dimension, values: vectors.values)
         default:
             values = nil
         }
-        return VDBMv1.Column(name: ProtobufC.string(c.name), values: values)
+        return VDBMv1.Column(name: try ProtobufC.string(c.name, field: "columns.name"), values: values)
     }
 
     static func readVectors(_ vectors: UnsafeMutablePointer<Vdbm__V1__FloatVectors>?) -> VDBMv1.Vectors {
@@ -37,15 +37,17 @@ enum VDBMColumns {
                               values: ProtobufC.array(vectors.pointee.n_values, vectors.pointee.values))
     }
 
-    static func readKeys(_ keys: UnsafeMutablePointer<Vdbm__V1__PrimaryKeys>?) -> VDBMv1.Keys {
+    static func readKeys(_ keys: UnsafeMutablePointer<Vdbm__V1__PrimaryKeys>?) throws(ProtobufDecodingError) -> VDBMv1.Keys {
         guard let keys else { return VDBMv1.Keys(ints: [], strings: []) }
         return VDBMv1.Keys(ints: ProtobufC.array(keys.pointee.n_int_ids, keys.pointee.int_ids),
-                           strings: ProtobufC.strings(keys.pointee.n_string_ids, keys.pointee.string_ids))
+                           strings: try ProtobufC.strings(keys.pointee.n_string_ids, keys.pointee.string_ids, field: "ids.string_ids"))
     }
 
-    static func readParams(_ count: Int, _ params: UnsafeMutablePointer<UnsafeMutablePointer<Vdbm__V1__Param>?>?)
-        -> [VDBMv1.Param] {
-        ProtobufC.messages(count, params) { VDBMv1.Param(key: ProtobufC.string($0.pointee.key), value: $0.pointee.value) }
+    static func readParams(_ count: Int, _ params: UnsafeMutablePointer<UnsafeMutablePointer<Vdbm__V1__Param>?>?,
+                           field: String) throws(ProtobufDecodingError) -> [VDBMv1.Param] {
+        try ProtobufC.messages(count, params) { param throws(ProtobufDecodingError) in
+            VDBMv1.Param(key: try ProtobufC.string(param.pointee.key, field: field), value: param.pointee.value)
+        }
     }
 
     static func build(name: String, values: FieldValues, in arena: ProtobufCArena) -> UnsafeMutablePointer<Vdbm__V1__Column> {

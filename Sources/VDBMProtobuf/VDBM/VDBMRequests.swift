@@ -130,106 +130,106 @@ extension VDBMv1 {
 
     public static func decodeCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> String {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.CollectionRequest", unpack: vdbm__v1__collection_request__unpack) {
-            ProtobufC.string($0.pointee.collection)
+            message throws(ProtobufDecodingError) in try ProtobufC.string(message.pointee.collection, field: "collection")
         }
     }
 
     public static func decodeCreateCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateCollection {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateCollectionRequest",
-                             unpack: vdbm__v1__create_collection_request__unpack) { message in
+                             unpack: vdbm__v1__create_collection_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            let scalars = ProtobufC.messages(m.n_scalar_fields, m.scalar_fields) { field in
-                ScalarField(name: ProtobufC.string(field.pointee.name), type: field.pointee.type.wireNumber,
+            let scalars = try ProtobufC.messages(m.n_scalar_fields, m.scalar_fields) { field throws(ProtobufDecodingError) in
+                ScalarField(name: try ProtobufC.string(field.pointee.name, field: "scalar_fields.name"), type: field.pointee.type.wireNumber,
                             maxLength: Int(field.pointee.max_length), nullable: field.pointee.nullable != 0)
             }
             return CreateCollection(
-                collection: ProtobufC.string(m.collection), dimension: Int(m.dimension), metric: m.metric.wireNumber,
+                collection: try ProtobufC.string(m.collection, field: "collection"), dimension: Int(m.dimension), metric: m.metric.wireNumber,
                 stringPrimaryKey: m.string_primary_key != 0, autoID: m.auto_id != 0, maxKeyLength: Int(m.max_key_length),
-                primaryKeyField: ProtobufC.string(m.primary_key_field), vectorField: ProtobufC.string(m.vector_field),
-                scalarFields: scalars, description: ProtobufC.string(m.description),
+                primaryKeyField: try ProtobufC.string(m.primary_key_field, field: "primary_key_field"), vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
+                scalarFields: scalars, description: try ProtobufC.string(m.description, field: "description"),
                 enableDynamicFields: m.enable_dynamic_fields != 0, consistency: m.consistency.wireNumber,
-                index: readIndex(m.index), load: m.load != 0)
+                index: try readIndex(m.index), load: m.load != 0)
         }
     }
 
-    static func readIndex(_ index: UnsafeMutablePointer<Vdbm__V1__IndexSpec>?) -> IndexSpec? {
+    static func readIndex(_ index: UnsafeMutablePointer<Vdbm__V1__IndexSpec>?) throws(ProtobufDecodingError) -> IndexSpec? {
         guard let index else { return nil }
-        return IndexSpec(type: ProtobufC.string(index.pointee.type),
-                         params: VDBMColumns.readParams(index.pointee.n_params, index.pointee.params))
+        return IndexSpec(type: try ProtobufC.string(index.pointee.type, field: "index.type"),
+                         params: try VDBMColumns.readParams(index.pointee.n_params, index.pointee.params, field: "index.params.key"))
     }
 
     public static func decodeWrite(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Write {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.WriteRequest", unpack: vdbm__v1__write_request__unpack) { message in
-            Write(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition),
-                  columns: ProtobufC.messages(message.pointee.n_columns, message.pointee.columns, VDBMColumns.read))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.WriteRequest", unpack: vdbm__v1__write_request__unpack) { message throws(ProtobufDecodingError) in
+            Write(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
+                  columns: try ProtobufC.messages(message.pointee.n_columns, message.pointee.columns, VDBMColumns.read))
         }
     }
 
     public static func decodeDelete(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Delete {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DeleteRequest", unpack: vdbm__v1__delete_request__unpack) { message in
-            Delete(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition),
-                   ids: VDBMColumns.readKeys(message.pointee.ids), filter: ProtobufC.string(message.pointee.filter))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DeleteRequest", unpack: vdbm__v1__delete_request__unpack) { message throws(ProtobufDecodingError) in
+            Delete(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
+                   ids: try VDBMColumns.readKeys(message.pointee.ids), filter: try ProtobufC.string(message.pointee.filter, field: "filter"))
         }
     }
 
     public static func decodeGet(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Get {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.GetRequest", unpack: vdbm__v1__get_request__unpack) { message in
-            Get(collection: ProtobufC.string(message.pointee.collection), ids: VDBMColumns.readKeys(message.pointee.ids),
-                outputFields: ProtobufC.strings(message.pointee.n_output_fields, message.pointee.output_fields))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.GetRequest", unpack: vdbm__v1__get_request__unpack) { message throws(ProtobufDecodingError) in
+            Get(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), ids: try VDBMColumns.readKeys(message.pointee.ids),
+                outputFields: try ProtobufC.strings(message.pointee.n_output_fields, message.pointee.output_fields, field: "output_fields"))
         }
     }
 
     public static func decodeQuery(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Query {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.QueryRequest", unpack: vdbm__v1__query_request__unpack) { message in
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.QueryRequest", unpack: vdbm__v1__query_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return Query(collection: ProtobufC.string(m.collection), filter: ProtobufC.string(m.filter),
-                         outputFields: ProtobufC.strings(m.n_output_fields, m.output_fields), limit: Int(m.limit),
-                         offset: Int(m.offset), partitions: ProtobufC.strings(m.n_partitions, m.partitions),
+            return Query(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
+                         outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"), limit: Int(m.limit),
+                         offset: Int(m.offset), partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
                          consistency: m.consistency.wireNumber)
         }
     }
 
     public static func decodeCount(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Count {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CountRequest", unpack: vdbm__v1__count_request__unpack) { message in
-            Count(collection: ProtobufC.string(message.pointee.collection), filter: ProtobufC.string(message.pointee.filter))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CountRequest", unpack: vdbm__v1__count_request__unpack) { message throws(ProtobufDecodingError) in
+            Count(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), filter: try ProtobufC.string(message.pointee.filter, field: "filter"))
         }
     }
 
     public static func decodeSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Search {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchRequest", unpack: vdbm__v1__search_request__unpack) { message in
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchRequest", unpack: vdbm__v1__search_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return Search(collection: ProtobufC.string(m.collection), vectors: VDBMColumns.readVectors(m.vectors),
-                          limit: Int(m.limit), filter: ProtobufC.string(m.filter),
-                          outputFields: ProtobufC.strings(m.n_output_fields, m.output_fields),
-                          params: VDBMColumns.readParams(m.n_params, m.params),
-                          partitions: ProtobufC.strings(m.n_partitions, m.partitions),
+            return Search(collection: try ProtobufC.string(m.collection, field: "collection"), vectors: VDBMColumns.readVectors(m.vectors),
+                          limit: Int(m.limit), filter: try ProtobufC.string(m.filter, field: "filter"),
+                          outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
+                          params: try VDBMColumns.readParams(m.n_params, m.params, field: "params.key"),
+                          partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
                           consistency: m.consistency.wireNumber, offset: Int(m.offset))
         }
     }
 
     public static func decodeCreateIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateIndex {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateIndexRequest", unpack: vdbm__v1__create_index_request__unpack) { message in
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateIndexRequest", unpack: vdbm__v1__create_index_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return CreateIndex(collection: ProtobufC.string(m.collection), field: ProtobufC.string(m.field),
-                               indexName: ProtobufC.string(m.index_name), index: readIndex(m.index), metric: m.metric.wireNumber)
+            return CreateIndex(collection: try ProtobufC.string(m.collection, field: "collection"), field: try ProtobufC.string(m.field, field: "field"),
+                               indexName: try ProtobufC.string(m.index_name, field: "index_name"), index: try readIndex(m.index), metric: m.metric.wireNumber)
         }
     }
 
     public static func decodeDropIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> DropIndex {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DropIndexRequest", unpack: vdbm__v1__drop_index_request__unpack) { message in
-            DropIndex(collection: ProtobufC.string(message.pointee.collection), indexName: ProtobufC.string(message.pointee.index_name))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.DropIndexRequest", unpack: vdbm__v1__drop_index_request__unpack) { message throws(ProtobufDecodingError) in
+            DropIndex(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), indexName: try ProtobufC.string(message.pointee.index_name, field: "index_name"))
         }
     }
 
     public static func decodePartition(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Partition {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.PartitionRequest", unpack: vdbm__v1__partition_request__unpack) { message in
-            Partition(collection: ProtobufC.string(message.pointee.collection), partition: ProtobufC.string(message.pointee.partition))
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.PartitionRequest", unpack: vdbm__v1__partition_request__unpack) { message throws(ProtobufDecodingError) in
+            Partition(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"))
         }
     }
 
     public static func decodeFlush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> [String] {
-        try ProtobufC.decode(bytes, messageType: "vdbm.v1.FlushRequest", unpack: vdbm__v1__flush_request__unpack) { message in
-            ProtobufC.strings(message.pointee.n_collections, message.pointee.collections)
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.FlushRequest", unpack: vdbm__v1__flush_request__unpack) { message throws(ProtobufDecodingError) in
+            try ProtobufC.strings(message.pointee.n_collections, message.pointee.collections, field: "collections")
         }
     }
 }

@@ -37,7 +37,7 @@ struct  Milvus__Proto__Common__Status
    * legacy ErrorCode enum: 0 Success, 49 RateLimit, ...
    */
   int32_t error_code;
-  char *reason;
+  ProtobufCBinaryData reason;
   /*
    * the newer numeric error code
    */
@@ -46,22 +46,22 @@ struct  Milvus__Proto__Common__Status
    * Milvus says the call may be repeated
    */
   protobuf_c_boolean retriable;
-  char *detail;
+  ProtobufCBinaryData detail;
 };
 #define MILVUS__PROTO__COMMON__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__status__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+    , 0, {0,NULL}, 0, 0, {0,NULL} }
 
 
 struct  Milvus__Proto__Common__KeyValuePair
 {
   ProtobufCMessage base;
-  char *key;
-  char *value;
+  ProtobufCBinaryData key;
+  ProtobufCBinaryData value;
 };
 #define MILVUS__PROTO__COMMON__KEY_VALUE_PAIR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__key_value_pair__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -84,7 +84,7 @@ struct  Milvus__Proto__Common__PlaceholderValue
   /*
    * "$0"
    */
-  char *tag;
+  ProtobufCBinaryData tag;
   /*
    * PlaceholderType: 101 FloatVector
    */
@@ -97,7 +97,7 @@ struct  Milvus__Proto__Common__PlaceholderValue
 };
 #define MILVUS__PROTO__COMMON__PLACEHOLDER_VALUE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__placeholder_value__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , {0,NULL}, 0, 0,NULL }
 
 
 /* Milvus__Proto__Common__Status methods */

@@ -64,8 +64,8 @@ typedef struct Milvus__Proto__Milvus__GetVersionResponse Milvus__Proto__Milvus__
 struct  Milvus__Proto__Milvus__CreateCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
   /*
    * a serialized .milvus.proto.schema.CollectionSchema
    */
@@ -80,29 +80,29 @@ struct  Milvus__Proto__Milvus__CreateCollectionRequest
 };
 #define MILVUS__PROTO__MILVUS__CREATE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, {0,NULL}, 0, 0, 0,NULL }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0, 0, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__DropCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__DROP_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__HasCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__HAS_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__has_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__BoolResponse
@@ -119,12 +119,12 @@ struct  Milvus__Proto__Milvus__BoolResponse
 struct  Milvus__Proto__Milvus__DescribeCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DescribeCollectionResponse
@@ -135,21 +135,21 @@ struct  Milvus__Proto__Milvus__DescribeCollectionResponse
   int64_t collectionid;
   int32_t shards_num;
   int32_t consistency_level;
-  char *collection_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_COLLECTION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_collection_response__descriptor) \
-    , NULL, NULL, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , NULL, NULL, 0, 0, 0, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowCollectionsRequest
 {
   ProtobufCMessage base;
-  char *db_name;
+  ProtobufCBinaryData db_name;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_COLLECTIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_collections_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowCollectionsResponse
@@ -157,7 +157,7 @@ struct  Milvus__Proto__Milvus__ShowCollectionsResponse
   ProtobufCMessage base;
   Milvus__Proto__Common__Status *status;
   size_t n_collection_names;
-  char **collection_names;
+  ProtobufCBinaryData *collection_names;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_COLLECTIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_collections_response__descriptor) \
@@ -167,44 +167,44 @@ struct  Milvus__Proto__Milvus__ShowCollectionsResponse
 struct  Milvus__Proto__Milvus__InsertRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *partition_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData partition_name;
   size_t n_fields_data;
   Milvus__Proto__Schema__FieldData **fields_data;
   uint32_t num_rows;
 };
 #define MILVUS__PROTO__MILVUS__INSERT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__insert_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0 }
 
 
 struct  Milvus__Proto__Milvus__UpsertRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *partition_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData partition_name;
   size_t n_fields_data;
   Milvus__Proto__Schema__FieldData **fields_data;
   uint32_t num_rows;
 };
 #define MILVUS__PROTO__MILVUS__UPSERT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__upsert_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0 }
 
 
 struct  Milvus__Proto__Milvus__DeleteRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *partition_name;
-  char *expr;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData partition_name;
+  ProtobufCBinaryData expr;
 };
 #define MILVUS__PROTO__MILVUS__DELETE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__delete_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__MutationResult
@@ -224,13 +224,13 @@ struct  Milvus__Proto__Milvus__MutationResult
 struct  Milvus__Proto__Milvus__QueryRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *expr;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData expr;
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
   size_t n_partition_names;
-  char **partition_names;
+  ProtobufCBinaryData *partition_names;
   /*
    * limit, offset
    */
@@ -241,7 +241,7 @@ struct  Milvus__Proto__Milvus__QueryRequest
 };
 #define MILVUS__PROTO__MILVUS__QUERY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__query_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__QueryResults
@@ -250,26 +250,26 @@ struct  Milvus__Proto__Milvus__QueryResults
   Milvus__Proto__Common__Status *status;
   size_t n_fields_data;
   Milvus__Proto__Schema__FieldData **fields_data;
-  char *collection_name;
+  ProtobufCBinaryData collection_name;
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
 };
 #define MILVUS__PROTO__MILVUS__QUERY_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__query_results__descriptor) \
-    , NULL, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , NULL, 0,NULL, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__SearchRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
   size_t n_partition_names;
-  char **partition_names;
+  ProtobufCBinaryData *partition_names;
   /*
    * the filter expression
    */
-  char *dsl;
+  ProtobufCBinaryData dsl;
   /*
    * a serialized .milvus.proto.common.PlaceholderGroup
    */
@@ -279,7 +279,7 @@ struct  Milvus__Proto__Milvus__SearchRequest
    */
   int32_t dsl_type;
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
   /*
    * anns_field, topk, metric_type, params, ...
    */
@@ -291,7 +291,7 @@ struct  Milvus__Proto__Milvus__SearchRequest
 };
 #define MILVUS__PROTO__MILVUS__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0 }
+    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__SearchResults
@@ -299,23 +299,23 @@ struct  Milvus__Proto__Milvus__SearchResults
   ProtobufCMessage base;
   Milvus__Proto__Common__Status *status;
   Milvus__Proto__Schema__SearchResultData *results;
-  char *collection_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__SEARCH_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_results__descriptor) \
-    , NULL, NULL, (char *)protobuf_c_empty_string }
+    , NULL, NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__FlushRequest
 {
   ProtobufCMessage base;
-  char *db_name;
+  ProtobufCBinaryData db_name;
   size_t n_collection_names;
-  char **collection_names;
+  ProtobufCBinaryData *collection_names;
 };
 #define MILVUS__PROTO__MILVUS__FLUSH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__flush_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__FlushResponse
@@ -331,32 +331,32 @@ struct  Milvus__Proto__Milvus__FlushResponse
 struct  Milvus__Proto__Milvus__CreateIndexRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *field_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData field_name;
   /*
    * index_type, metric_type, params
    */
   size_t n_extra_params;
   Milvus__Proto__Common__KeyValuePair **extra_params;
-  char *index_name;
+  ProtobufCBinaryData index_name;
 };
 #define MILVUS__PROTO__MILVUS__CREATE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_index_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DescribeIndexRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *field_name;
-  char *index_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData field_name;
+  ProtobufCBinaryData index_name;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_index_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DescribeIndexResponse
@@ -374,71 +374,71 @@ struct  Milvus__Proto__Milvus__DescribeIndexResponse
 struct  Milvus__Proto__Milvus__IndexDescription
 {
   ProtobufCMessage base;
-  char *index_name;
+  ProtobufCBinaryData index_name;
   int64_t indexid;
   size_t n_params;
   Milvus__Proto__Common__KeyValuePair **params;
-  char *field_name;
+  ProtobufCBinaryData field_name;
   int64_t indexed_rows;
   int64_t total_rows;
   /*
    * 0 None, 1 Unissued, 2 InProgress, 3 Finished, 4 Failed
    */
   int32_t state;
-  char *index_state_fail_reason;
+  ProtobufCBinaryData index_state_fail_reason;
 };
 #define MILVUS__PROTO__MILVUS__INDEX_DESCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__index_description__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string }
+    , {0,NULL}, 0, 0,NULL, {0,NULL}, 0, 0, 0, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DropIndexRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *field_name;
-  char *index_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData field_name;
+  ProtobufCBinaryData index_name;
 };
 #define MILVUS__PROTO__MILVUS__DROP_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_index_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__LoadCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
   int32_t replica_number;
 };
 #define MILVUS__PROTO__MILVUS__LOAD_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__load_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , {0,NULL}, {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Milvus__ReleaseCollectionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__RELEASE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__release_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetLoadStateRequest
 {
   ProtobufCMessage base;
-  char *collection_name;
+  ProtobufCBinaryData collection_name;
   size_t n_partition_names;
-  char **partition_names;
-  char *db_name;
+  ProtobufCBinaryData *partition_names;
+  ProtobufCBinaryData db_name;
 };
 #define MILVUS__PROTO__MILVUS__GET_LOAD_STATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_load_state_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , {0,NULL}, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetLoadStateResponse
@@ -458,36 +458,36 @@ struct  Milvus__Proto__Milvus__GetLoadStateResponse
 struct  Milvus__Proto__Milvus__CreatePartitionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *partition_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData partition_name;
 };
 #define MILVUS__PROTO__MILVUS__CREATE_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_partition_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DropPartitionRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
-  char *partition_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  ProtobufCBinaryData partition_name;
 };
 #define MILVUS__PROTO__MILVUS__DROP_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_partition_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowPartitionsRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_PARTITIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_partitions_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowPartitionsResponse
@@ -495,7 +495,7 @@ struct  Milvus__Proto__Milvus__ShowPartitionsResponse
   ProtobufCMessage base;
   Milvus__Proto__Common__Status *status;
   size_t n_partition_names;
-  char **partition_names;
+  ProtobufCBinaryData *partition_names;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_PARTITIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_partitions_response__descriptor) \
@@ -505,12 +505,12 @@ struct  Milvus__Proto__Milvus__ShowPartitionsResponse
 struct  Milvus__Proto__Milvus__GetCollectionStatisticsRequest
 {
   ProtobufCMessage base;
-  char *db_name;
-  char *collection_name;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
 };
 #define MILVUS__PROTO__MILVUS__GET_COLLECTION_STATISTICS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_collection_statistics_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetCollectionStatisticsResponse
@@ -543,7 +543,7 @@ struct  Milvus__Proto__Milvus__CheckHealthResponse
   Milvus__Proto__Common__Status *status;
   protobuf_c_boolean ishealthy;
   size_t n_reasons;
-  char **reasons;
+  ProtobufCBinaryData *reasons;
 };
 #define MILVUS__PROTO__MILVUS__CHECK_HEALTH_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__check_health_response__descriptor) \
@@ -563,11 +563,11 @@ struct  Milvus__Proto__Milvus__GetVersionResponse
 {
   ProtobufCMessage base;
   Milvus__Proto__Common__Status *status;
-  char *version;
+  ProtobufCBinaryData version;
 };
 #define MILVUS__PROTO__MILVUS__GET_VERSION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_version_response__descriptor) \
-    , NULL, (char *)protobuf_c_empty_string }
+    , NULL, {0,NULL} }
 
 
 /* Milvus__Proto__Milvus__CreateCollectionRequest methods */

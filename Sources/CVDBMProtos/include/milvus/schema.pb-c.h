@@ -41,8 +41,8 @@ typedef struct Milvus__Proto__Schema__JSONArray Milvus__Proto__Schema__JSONArray
 struct  Milvus__Proto__Schema__CollectionSchema
 {
   ProtobufCMessage base;
-  char *name;
-  char *description;
+  ProtobufCBinaryData name;
+  ProtobufCBinaryData description;
   protobuf_c_boolean autoid;
   size_t n_fields;
   Milvus__Proto__Schema__FieldSchema **fields;
@@ -50,16 +50,16 @@ struct  Milvus__Proto__Schema__CollectionSchema
 };
 #define MILVUS__PROTO__SCHEMA__COLLECTION_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__collection_schema__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, 0, 0,NULL, 0 }
 
 
 struct  Milvus__Proto__Schema__FieldSchema
 {
   ProtobufCMessage base;
   int64_t fieldid;
-  char *name;
+  ProtobufCBinaryData name;
   protobuf_c_boolean is_primary_key;
-  char *description;
+  ProtobufCBinaryData description;
   int32_t data_type;
   /*
    * dim, max_length
@@ -75,7 +75,7 @@ struct  Milvus__Proto__Schema__FieldSchema
 };
 #define MILVUS__PROTO__SCHEMA__FIELD_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__field_schema__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
+    , 0, {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
 
 
 typedef enum {
@@ -92,7 +92,7 @@ struct  Milvus__Proto__Schema__FieldData
 {
   ProtobufCMessage base;
   int32_t type;
-  char *field_name;
+  ProtobufCBinaryData field_name;
   int64_t field_id;
   protobuf_c_boolean is_dynamic;
   size_t n_valid_data;
@@ -105,7 +105,7 @@ struct  Milvus__Proto__Schema__FieldData
 };
 #define MILVUS__PROTO__SCHEMA__FIELD_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__field_data__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD__NOT_SET, {0} }
+    , 0, {0,NULL}, 0, 0, 0,NULL, MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD__NOT_SET, {0} }
 
 
 typedef enum {
@@ -203,7 +203,7 @@ struct  Milvus__Proto__Schema__SearchResultData
   size_t n_topks;
   int64_t *topks;
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
 };
 #define MILVUS__PROTO__SCHEMA__SEARCH_RESULT_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__search_result_data__descriptor) \
@@ -269,7 +269,7 @@ struct  Milvus__Proto__Schema__StringArray
 {
   ProtobufCMessage base;
   size_t n_data;
-  char **data;
+  ProtobufCBinaryData *data;
 };
 #define MILVUS__PROTO__SCHEMA__STRING_ARRAY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__string_array__descriptor) \

@@ -698,11 +698,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__string_values__field_descriptors
     "values",
     1,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__StringValues, n_values),
     offsetof(Vdbm__V1__StringValues, values),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -787,11 +787,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__column__field_descriptors[9] =
     "name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__Column, name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -941,11 +941,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__primary_keys__field_descriptors[
     "string_ids",
     2,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__PrimaryKeys, n_string_ids),
     offsetof(Vdbm__V1__PrimaryKeys, string_ids),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -980,11 +980,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__param__field_descriptors[2] =
     "key",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__Param, key),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1031,11 +1031,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__key_value__field_descriptors[2] 
     "key",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__KeyValue, key),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1043,11 +1043,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__key_value__field_descriptors[2] 
     "value",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__KeyValue, value),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },

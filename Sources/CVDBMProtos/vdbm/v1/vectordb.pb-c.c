@@ -1471,11 +1471,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__collection_request__field_descri
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CollectionRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1549,11 +1549,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__scalar_field__field_descriptors[
     "name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__ScalarField, name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1626,11 +1626,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__index_spec__field_descriptors[2]
     "type",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__IndexSpec, type),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1677,11 +1677,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateCollectionRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1749,11 +1749,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     "primary_key_field",
     7,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateCollectionRequest, primary_key_field),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1761,11 +1761,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     "vector_field",
     8,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateCollectionRequest, vector_field),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1785,11 +1785,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     "description",
     10,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateCollectionRequest, description),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1940,11 +1940,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__list_collections_response__field
     "collections",
     1,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__ListCollectionsResponse, n_collections),
     offsetof(Vdbm__V1__ListCollectionsResponse, collections),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -1978,11 +1978,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__field_description__field_descrip
     "name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__FieldDescription, name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2107,11 +2107,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__index_description__field_descrip
     "index_name",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__IndexDescription, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2119,11 +2119,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__index_description__field_descrip
     "field",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__IndexDescription, field),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2210,11 +2210,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__describe_collection_response__fi
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DescribeCollectionResponse, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2222,11 +2222,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__describe_collection_response__fi
     "description",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DescribeCollectionResponse, description),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2326,11 +2326,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__write_request__field_descriptors
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__WriteRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2338,11 +2338,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__write_request__field_descriptors
     "partition",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__WriteRequest, partition),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2441,11 +2441,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptor
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DeleteRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2453,11 +2453,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptor
     "partition",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DeleteRequest, partition),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2477,11 +2477,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptor
     "filter",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DeleteRequest, filter),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2518,11 +2518,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__get_request__field_descriptors[3
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__GetRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2542,11 +2542,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__get_request__field_descriptors[3
     "output_fields",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__GetRequest, n_output_fields),
     offsetof(Vdbm__V1__GetRequest, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2582,11 +2582,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__QueryRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2594,11 +2594,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors
     "filter",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__QueryRequest, filter),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2606,11 +2606,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors
     "output_fields",
     3,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__QueryRequest, n_output_fields),
     offsetof(Vdbm__V1__QueryRequest, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2642,11 +2642,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors
     "partitions",
     6,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__QueryRequest, n_partitions),
     offsetof(Vdbm__V1__QueryRequest, partitions),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2749,11 +2749,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CountRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2761,11 +2761,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors
     "filter",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CountRequest, filter),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2838,11 +2838,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__SearchRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2874,11 +2874,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     "filter",
     4,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__SearchRequest, filter),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2886,11 +2886,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     "output_fields",
     5,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__SearchRequest, n_output_fields),
     offsetof(Vdbm__V1__SearchRequest, output_fields),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -2910,11 +2910,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     "partitions",
     7,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__SearchRequest, n_partitions),
     offsetof(Vdbm__V1__SearchRequest, partitions),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3082,11 +3082,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_desc
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateIndexRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3094,11 +3094,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_desc
     "field",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateIndexRequest, field),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3106,11 +3106,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_desc
     "index_name",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__CreateIndexRequest, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3172,11 +3172,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__drop_index_request__field_descri
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DropIndexRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3184,11 +3184,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__drop_index_request__field_descri
     "index_name",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__DropIndexRequest, index_name),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3299,11 +3299,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__partition_request__field_descrip
     "collection",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__PartitionRequest, collection),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3311,11 +3311,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__partition_request__field_descrip
     "partition",
     2,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__PartitionRequest, partition),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3350,11 +3350,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__list_partitions_response__field_
     "partitions",
     1,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__ListPartitionsResponse, n_partitions),
     offsetof(Vdbm__V1__ListPartitionsResponse, partitions),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3388,11 +3388,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__flush_request__field_descriptors
     "collections",
     1,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__FlushRequest, n_collections),
     offsetof(Vdbm__V1__FlushRequest, collections),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3521,11 +3521,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[4
     "version",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__ServerInfo, version),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3533,11 +3533,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[4
     "milvus_endpoints",
     2,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     offsetof(Vdbm__V1__ServerInfo, n_milvus_endpoints),
     offsetof(Vdbm__V1__ServerInfo, milvus_endpoints),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
@@ -3545,11 +3545,11 @@ static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[4
     "milvus_version",
     3,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_STRING,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Vdbm__V1__ServerInfo, milvus_version),
     NULL,
-    &protobuf_c_empty_string,
+    NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },

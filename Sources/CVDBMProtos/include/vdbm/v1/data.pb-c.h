@@ -152,7 +152,7 @@ struct  Vdbm__V1__StringValues
 {
   ProtobufCMessage base;
   size_t n_values;
-  char **values;
+  ProtobufCBinaryData *values;
 };
 #define VDBM__V1__STRING_VALUES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__string_values__descriptor) \
@@ -196,7 +196,7 @@ struct  Vdbm__V1__Column
   /*
    * The field's name in the collection.
    */
-  char *name;
+  ProtobufCBinaryData name;
   Vdbm__V1__Column__ValuesCase values_case;
   union {
     Vdbm__V1__BoolValues *bools;
@@ -211,7 +211,7 @@ struct  Vdbm__V1__Column
 };
 #define VDBM__V1__COLUMN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__column__descriptor) \
-    , (char *)protobuf_c_empty_string, VDBM__V1__COLUMN__VALUES__NOT_SET, {0} }
+    , {0,NULL}, VDBM__V1__COLUMN__VALUES__NOT_SET, {0} }
 
 
 /*
@@ -224,7 +224,7 @@ struct  Vdbm__V1__PrimaryKeys
   size_t n_int_ids;
   int64_t *int_ids;
   size_t n_string_ids;
-  char **string_ids;
+  ProtobufCBinaryData *string_ids;
 };
 #define VDBM__V1__PRIMARY_KEYS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__primary_keys__descriptor) \
@@ -237,12 +237,12 @@ struct  Vdbm__V1__PrimaryKeys
 struct  Vdbm__V1__Param
 {
   ProtobufCMessage base;
-  char *key;
+  ProtobufCBinaryData key;
   int64_t value;
 };
 #define VDBM__V1__PARAM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__param__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , {0,NULL}, 0 }
 
 
 /*
@@ -251,12 +251,12 @@ struct  Vdbm__V1__Param
 struct  Vdbm__V1__KeyValue
 {
   ProtobufCMessage base;
-  char *key;
-  char *value;
+  ProtobufCBinaryData key;
+  ProtobufCBinaryData value;
 };
 #define VDBM__V1__KEY_VALUE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__key_value__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 /* Vdbm__V1__BoolValues methods */

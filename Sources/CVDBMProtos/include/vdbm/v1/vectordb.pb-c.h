@@ -90,11 +90,11 @@ struct  Vdbm__V1__Empty
 struct  Vdbm__V1__CollectionRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
 };
 #define VDBM__V1__COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string }
+    , {0,NULL} }
 
 
 /*
@@ -103,7 +103,7 @@ struct  Vdbm__V1__CollectionRequest
 struct  Vdbm__V1__ScalarField
 {
   ProtobufCMessage base;
-  char *name;
+  ProtobufCBinaryData name;
   Vdbm__V1__ScalarField__Type type;
   /*
    * Longest string in bytes (TYPE_STRING only), 1 to 65535.
@@ -116,7 +116,7 @@ struct  Vdbm__V1__ScalarField
 };
 #define VDBM__V1__SCALAR_FIELD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__scalar_field__descriptor) \
-    , (char *)protobuf_c_empty_string, VDBM__V1__SCALAR_FIELD__TYPE__TYPE_UNSPECIFIED, 0, 0 }
+    , {0,NULL}, VDBM__V1__SCALAR_FIELD__TYPE__TYPE_UNSPECIFIED, 0, 0 }
 
 
 /*
@@ -128,7 +128,7 @@ struct  Vdbm__V1__IndexSpec
   /*
    * HNSW, IVF_FLAT, IVF_SQ8, FLAT, AUTOINDEX, ... as Milvus names them.
    */
-  char *type;
+  ProtobufCBinaryData type;
   /*
    * e.g. {"M", 16}, {"efConstruction", 200} for HNSW; {"nlist", 128} for IVF.
    */
@@ -137,7 +137,7 @@ struct  Vdbm__V1__IndexSpec
 };
 #define VDBM__V1__INDEX_SPEC__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__index_spec__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL }
+    , {0,NULL}, 0,NULL }
 
 
 struct  Vdbm__V1__CreateCollectionRequest
@@ -146,7 +146,7 @@ struct  Vdbm__V1__CreateCollectionRequest
   /*
    * Letters, digits and underscores, starting with a letter or underscore; at most 255 bytes.
    */
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * Vector dimension, 1 to 32768.
    */
@@ -167,11 +167,11 @@ struct  Vdbm__V1__CreateCollectionRequest
   /*
    * Field names; default "id" and "vector".
    */
-  char *primary_key_field;
-  char *vector_field;
+  ProtobufCBinaryData primary_key_field;
+  ProtobufCBinaryData vector_field;
   size_t n_scalar_fields;
   Vdbm__V1__ScalarField **scalar_fields;
-  char *description;
+  ProtobufCBinaryData description;
   /*
    * Rows may carry fields that are not in the schema (Milvus dynamic fields).
    */
@@ -188,7 +188,7 @@ struct  Vdbm__V1__CreateCollectionRequest
 };
 #define VDBM__V1__CREATE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__create_collection_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0 }
+    , {0,NULL}, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0 }
 
 
 struct  Vdbm__V1__HasCollectionResponse
@@ -214,7 +214,7 @@ struct  Vdbm__V1__ListCollectionsResponse
 {
   ProtobufCMessage base;
   size_t n_collections;
-  char **collections;
+  ProtobufCBinaryData *collections;
 };
 #define VDBM__V1__LIST_COLLECTIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__list_collections_response__descriptor) \
@@ -227,7 +227,7 @@ struct  Vdbm__V1__ListCollectionsResponse
 struct  Vdbm__V1__FieldDescription
 {
   ProtobufCMessage base;
-  char *name;
+  ProtobufCBinaryData name;
   Vdbm__V1__FieldType type;
   /*
    * Milvus's own type number (useful when type is FIELD_TYPE_UNSPECIFIED).
@@ -247,7 +247,7 @@ struct  Vdbm__V1__FieldDescription
 };
 #define VDBM__V1__FIELD_DESCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__field_description__descriptor) \
-    , (char *)protobuf_c_empty_string, VDBM__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, 0, 0, 0, 0, 0, 0 }
+    , {0,NULL}, VDBM__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -256,8 +256,8 @@ struct  Vdbm__V1__FieldDescription
 struct  Vdbm__V1__IndexDescription
 {
   ProtobufCMessage base;
-  char *index_name;
-  char *field;
+  ProtobufCBinaryData index_name;
+  ProtobufCBinaryData field;
   /*
    * Milvus's parameters as text, e.g. index_type=HNSW, metric_type=L2, M=16.
    */
@@ -272,14 +272,14 @@ struct  Vdbm__V1__IndexDescription
 };
 #define VDBM__V1__INDEX_DESCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__index_description__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0 }
+    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0, 0 }
 
 
 struct  Vdbm__V1__DescribeCollectionResponse
 {
   ProtobufCMessage base;
-  char *collection;
-  char *description;
+  ProtobufCBinaryData collection;
+  ProtobufCBinaryData description;
   size_t n_fields;
   Vdbm__V1__FieldDescription **fields;
   Vdbm__V1__ConsistencyLevel consistency;
@@ -290,7 +290,7 @@ struct  Vdbm__V1__DescribeCollectionResponse
 };
 #define VDBM__V1__DESCRIBE_COLLECTION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__describe_collection_response__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, VDBM__V1__LOAD_STATE__LOAD_STATE_NOT_EXIST, 0,NULL }
+    , {0,NULL}, {0,NULL}, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, VDBM__V1__LOAD_STATE__LOAD_STATE_NOT_EXIST, 0,NULL }
 
 
 /*
@@ -300,17 +300,17 @@ struct  Vdbm__V1__DescribeCollectionResponse
 struct  Vdbm__V1__WriteRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * Empty: the default partition.
    */
-  char *partition;
+  ProtobufCBinaryData partition;
   size_t n_columns;
   Vdbm__V1__Column **columns;
 };
 #define VDBM__V1__WRITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__write_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , {0,NULL}, {0,NULL}, 0,NULL }
 
 
 struct  Vdbm__V1__MutationResponse
@@ -337,57 +337,57 @@ struct  Vdbm__V1__MutationResponse
 struct  Vdbm__V1__DeleteRequest
 {
   ProtobufCMessage base;
-  char *collection;
-  char *partition;
+  ProtobufCBinaryData collection;
+  ProtobufCBinaryData partition;
   Vdbm__V1__PrimaryKeys *ids;
   /*
    * A Milvus boolean expression, e.g. `age > 30 and city == "Paris"`.
    */
-  char *filter;
+  ProtobufCBinaryData filter;
 };
 #define VDBM__V1__DELETE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__delete_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, NULL, {0,NULL} }
 
 
 struct  Vdbm__V1__GetRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   Vdbm__V1__PrimaryKeys *ids;
   /*
    * Fields to return; empty: every scalar field and the key (no vectors unless named).
    */
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
 };
 #define VDBM__V1__GET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__get_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, 0,NULL }
+    , {0,NULL}, NULL, 0,NULL }
 
 
 struct  Vdbm__V1__QueryRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * A Milvus boolean expression; required.
    */
-  char *filter;
+  ProtobufCBinaryData filter;
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
   /*
    * 0: no limit (Milvus may then refuse large results); at most 16384 with offset.
    */
   uint32_t limit;
   uint32_t offset;
   size_t n_partitions;
-  char **partitions;
+  ProtobufCBinaryData *partitions;
   Vdbm__V1__ConsistencyLevel consistency;
 };
 #define VDBM__V1__QUERY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__query_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED }
+    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED }
 
 
 /*
@@ -408,15 +408,15 @@ struct  Vdbm__V1__QueryResponse
 struct  Vdbm__V1__CountRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * Empty: every row.
    */
-  char *filter;
+  ProtobufCBinaryData filter;
 };
 #define VDBM__V1__COUNT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__count_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__CountResponse
@@ -432,7 +432,7 @@ struct  Vdbm__V1__CountResponse
 struct  Vdbm__V1__SearchRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * One or many query vectors, packed; dimension must be the collection's.
    */
@@ -444,19 +444,19 @@ struct  Vdbm__V1__SearchRequest
   /*
    * A Milvus boolean expression that hits must match; empty: no filter.
    */
-  char *filter;
+  ProtobufCBinaryData filter;
   /*
    * Fields to return with each hit.
    */
   size_t n_output_fields;
-  char **output_fields;
+  ProtobufCBinaryData *output_fields;
   /*
    * Index search parameters, e.g. {"ef", 64} for HNSW or {"nprobe", 16} for IVF.
    */
   size_t n_params;
   Vdbm__V1__Param **params;
   size_t n_partitions;
-  char **partitions;
+  ProtobufCBinaryData *partitions;
   Vdbm__V1__ConsistencyLevel consistency;
   /*
    * Hits to skip per query vector (paging).
@@ -465,7 +465,7 @@ struct  Vdbm__V1__SearchRequest
 };
 #define VDBM__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_request__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0 }
+    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0 }
 
 
 /*
@@ -508,15 +508,15 @@ struct  Vdbm__V1__SearchResponse
 struct  Vdbm__V1__CreateIndexRequest
 {
   ProtobufCMessage base;
-  char *collection;
+  ProtobufCBinaryData collection;
   /*
    * The vector field; empty: the collection's only vector field.
    */
-  char *field;
+  ProtobufCBinaryData field;
   /*
    * Empty: the field's name.
    */
-  char *index_name;
+  ProtobufCBinaryData index_name;
   Vdbm__V1__IndexSpec *index;
   /*
    * Unspecified: the metric the collection was created with is not known to Milvus at
@@ -526,18 +526,18 @@ struct  Vdbm__V1__CreateIndexRequest
 };
 #define VDBM__V1__CREATE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__create_index_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, VDBM__V1__METRIC__METRIC_UNSPECIFIED }
+    , {0,NULL}, {0,NULL}, {0,NULL}, NULL, VDBM__V1__METRIC__METRIC_UNSPECIFIED }
 
 
 struct  Vdbm__V1__DropIndexRequest
 {
   ProtobufCMessage base;
-  char *collection;
-  char *index_name;
+  ProtobufCBinaryData collection;
+  ProtobufCBinaryData index_name;
 };
 #define VDBM__V1__DROP_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__drop_index_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__DescribeIndexesResponse
@@ -564,19 +564,19 @@ struct  Vdbm__V1__LoadStateResponse
 struct  Vdbm__V1__PartitionRequest
 {
   ProtobufCMessage base;
-  char *collection;
-  char *partition;
+  ProtobufCBinaryData collection;
+  ProtobufCBinaryData partition;
 };
 #define VDBM__V1__PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__partition_request__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__ListPartitionsResponse
 {
   ProtobufCMessage base;
   size_t n_partitions;
-  char **partitions;
+  ProtobufCBinaryData *partitions;
 };
 #define VDBM__V1__LIST_PARTITIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__list_partitions_response__descriptor) \
@@ -587,7 +587,7 @@ struct  Vdbm__V1__FlushRequest
 {
   ProtobufCMessage base;
   size_t n_collections;
-  char **collections;
+  ProtobufCBinaryData *collections;
 };
 #define VDBM__V1__FLUSH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__flush_request__descriptor) \
@@ -634,18 +634,18 @@ struct  Vdbm__V1__PoolState
 struct  Vdbm__V1__ServerInfo
 {
   ProtobufCMessage base;
-  char *version;
+  ProtobufCBinaryData version;
   size_t n_milvus_endpoints;
-  char **milvus_endpoints;
+  ProtobufCBinaryData *milvus_endpoints;
   /*
    * Empty when Milvus could not be asked.
    */
-  char *milvus_version;
+  ProtobufCBinaryData milvus_version;
   Vdbm__V1__PoolState *pool;
 };
 #define VDBM__V1__SERVER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__server_info__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, NULL }
+    , {0,NULL}, 0,NULL, {0,NULL}, NULL }
 
 
 /* Vdbm__V1__Empty methods */
