@@ -84,11 +84,12 @@ public final class MilvusClient: MilvusAPI {
             switch failure {
             case .call(let error):
                 callFailure = error
-            case .status(let status) where status.retriable || status.errorCode == 49:
-                callFailure = .retriable(code: Int(status.code), reason: status.reason)
+            case .status(let status) where status.retriable || status.errorCode == MilvusErrorCode.Legacy.rateLimit:
+                callFailure = .retriable(code: Int(status.code), reason: MilvusErrorMapping.shortReason(status))
             case .status(let status):
-                let error = VectorDBError.from(status)
-                log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)")
+                let error = VectorDBError.from(status, collection: collection)
+                log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)",
+                    milvusReason: status.reason)
                 throw error
             }
             let decision = budget.withLock { budget in retry.decide(after: callFailure, budget: &budget) }
@@ -116,13 +117,17 @@ public final class MilvusClient: MilvusAPI {
         }
     }
 
+    /// One debug line per call; `milvusReason` is Milvus's whole reason text (clients get its
+    /// first line, bounded).
     private func log(_ method: String, _ collection: String?, attempt: Int, since started: ContinuousClock.Instant,
-                     outcome: String, stop: String? = nil) {
-        logger.debug("milvus call", metadata: [
+                     outcome: String, stop: String? = nil, milvusReason: String? = nil) {
+        var metadata: Logger.Metadata = [
             "milvus_method": "\(method)", "collection": "\(collection ?? "")", "attempts": "\(attempt)",
             "duration_ms": .stringConvertible((started.duration(to: .now).inMilliseconds * 1000).rounded() / 1000),
             "outcome": "\(outcome)", "stopped_because": "\(stop ?? "")",
-        ])
+        ]
+        if let milvusReason { metadata["milvus_reason"] = "\(milvusReason)" }
+        logger.debug("milvus call", metadata: metadata)
     }
 
     private func statusOnly(_ method: String, collection: String?, _ request: [UInt8], idempotency: Idempotency,

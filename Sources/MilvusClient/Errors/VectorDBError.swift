@@ -6,6 +6,9 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
     case notFound(String)
     case alreadyExists(String)
     case invalidArgument(String)
+    /// The request is valid but the collection is not in the state it needs (not loaded, a
+    /// loaded partition to drop).
+    case failedPrecondition(String)
     /// Milvus cannot be reached, or the call failed in a way that may succeed later.
     case unavailable(String)
     case deadlineExceeded(String)
@@ -24,6 +27,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notFound(let text): "not found: \(text)"
         case .alreadyExists(let text): "already exists: \(text)"
         case .invalidArgument(let text): "invalid argument: \(text)"
+        case .failedPrecondition(let text): "failed precondition: \(text)"
         case .unavailable(let text): "Milvus unavailable: \(text)"
         case .deadlineExceeded(let text): "deadline exceeded: \(text)"
         case .rateLimited(let text): "rate limited by Milvus: \(text)"
@@ -35,33 +39,9 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The error a failed Milvus `Status` stands for. Milvus 2.3 fills the legacy `error_code`,
-    /// newer servers the numeric `code`; both are read, and the reason text decides the rest.
-    public static func from(_ status: MilvusStatus) -> VectorDBError {
-        let reason = status.reason.isEmpty ? status.detail : status.reason
-        let lower = reason.lowercased()
-        switch (status.errorCode, status.code) {
-        case (4, _), (_, 100), (25, _), (_, 700), (_, 200):
-            return .notFound(reason)
-        case (49, _), (_, 8):
-            return .rateLimited(reason)
-        case (3, _), (_, 1700...1799):
-            return .permissionDenied(reason)
-        case (5, _), (8, _), (_, 1100):
-            return .invalidArgument(reason)
-        default:
-            break
-        }
-        if lower.contains("not found") || lower.contains("not exist") || lower.contains("doesn't exist") {
-            return .notFound(reason)
-        }
-        if lower.contains("already exist") || lower.contains("duplicate") {
-            return .alreadyExists(reason)
-        }
-        if lower.contains("invalid") || lower.contains("illegal") || lower.contains("cannot parse") {
-            return .invalidArgument(reason)
-        }
-        return .milvus(code: status.code != 0 ? status.code : status.errorCode, reason: reason)
+    /// The error a failed Milvus `Status` stands for: `MilvusErrorMapping`'s one table.
+    public static func from(_ status: MilvusStatus, collection: String? = nil) -> VectorDBError {
+        MilvusErrorMapping.error(for: status, collection: collection)
     }
 
     /// The error a transport-level failure stands for, once retries are over.
