@@ -98,12 +98,16 @@ public struct CollectionSchemaInfo: Sendable, Hashable {
     public var description: String
     public var fields: [FieldInfo]
     public var consistency: ConsistencyLevel
+    /// Rows may carry fields that are not in the schema (Milvus keeps them in its `$meta` JSON).
+    public var dynamicFields: Bool
 
-    public init(name: String, description: String = "", fields: [FieldInfo], consistency: ConsistencyLevel = .session) {
+    public init(name: String, description: String = "", fields: [FieldInfo], consistency: ConsistencyLevel = .session,
+                dynamicFields: Bool = false) {
         self.name = name
         self.description = description
         self.fields = fields
         self.consistency = consistency
+        self.dynamicFields = dynamicFields
     }
 
     public var primaryKey: FieldInfo? { fields.first { $0.isPrimaryKey } }

@@ -19,6 +19,8 @@ final class MockMilvus: MilvusAPI {
         var queryReply: [MilvusFieldData] = []
         var indexes: [MilvusResponse.IndexDescription] = []
         var loadStates: [Int32] = [3]
+        var partitions: [String] = ["_default"]
+        var version = "v2.3.5"
         /// Errors to throw once from the named method, first in first out.
         var failures: [String: [VectorDBError]] = [:]
     }
@@ -41,7 +43,7 @@ final class MockMilvus: MilvusAPI {
 
     func version(deadline: Deadline) async throws(VectorDBError) -> String {
         try record("version")
-        return "v2.3.5"
+        return state.withLock { $0.version }
     }
 
     func isHealthy(deadline: Deadline) async throws(VectorDBError) -> Bool {
@@ -139,7 +141,10 @@ final class MockMilvus: MilvusAPI {
         return indexes
     }
 
-    func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError) { try record("dropIndex") }
+    func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("dropIndex")
+        state.withLock { $0.indexes.removeAll { $0.indexName == indexName } }
+    }
 
     func load(_ collection: String, deadline: Deadline) async throws(VectorDBError) { try record("load") }
 
@@ -152,14 +157,16 @@ final class MockMilvus: MilvusAPI {
 
     func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
         try record("createPartition")
+        state.withLock { $0.partitions.append(partition) }
     }
 
     func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
         try record("dropPartition")
+        state.withLock { $0.partitions.removeAll { $0 == partition } }
     }
 
     func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String] {
         try record("listPartitions")
-        return ["_default"]
+        return state.withLock { $0.partitions }
     }
 }

@@ -52,7 +52,8 @@ import VDBMUtils
         milvus.state.withLock { $0.loadStates = [2, 2, 3] }
         try await manager(milvus).createCollection(docsSpec(index: .hnsw(m: 8, efConstruction: 64), load: true),
                                                    deadline: deadline)
-        #expect(milvus.calls == ["hasCollection", "createCollection", "createIndex", "load", "loadState", "loadState", "loadState"])
+        #expect(milvus.calls == ["hasCollection", "createCollection", "describeCollection", "createIndex", "load", "loadState", "loadState",
+                                "loadState"])
         let params = milvus.state.withLock { $0.indexes[0].params }
         #expect(params.contains(MilvusKeyValue("metric_type", "COSINE")))
         #expect(params.contains(MilvusKeyValue("params", #"{"M": 8, "efConstruction": 64}"#)))
@@ -137,8 +138,43 @@ import VDBMUtils
     }
 
     @Test(arguments: [
+        ("small", FieldValues.int64s([1, 1 << 40 + 3]), "column 'small' row 1: 1099511627779 is outside INT32's range -2147483648...2147483647"),
+        ("small", FieldValues.int64s([-(1 << 40), 0]), "column 'small' row 0: -1099511627776 is outside INT32's range"),
+        ("ratio", FieldValues.doubles([0.5, 1e300]), "column 'ratio' row 1: 1e+300 is outside FLOAT's range"),
+    ])
+    func valuesThatDoNotFitTheirFieldAreRefusedNotNarrowed(field: String, values: FieldValues, message: String) async throws {
+        let milvus = MockMilvus()
+        let manager = manager(milvus)
+        try await manager.createCollection(CollectionSpec(name: "narrow", dimension: 2, scalarFields: [
+            ScalarFieldSpec(name: "small", type: .int32), ScalarFieldSpec(name: "ratio", type: .float),
+        ]), deadline: deadline)
+        var columns: [String: FieldValues] = ["id": .int64s([1, 2]), "vector": .floatVectors(dimension: 2, values: [1, 2, 3, 4]),
+                                              "small": .int32s([1, 2]), "ratio": .floats([1, 2])]
+        columns[field] = values
+        await #expect {
+            try await manager.insert("narrow", entities: Entities(columns), deadline: deadline)
+        } throws: { error in
+            guard case .invalidArgument(let text) = error as? VectorDBError else { return false }
+            return text.contains(message)
+        }
+        #expect(milvus.calls("insert") == 0)
+    }
+
+    @Test func doublesThatOnlyLosePrecisionAsFloatsAreAccepted() async throws {
+        let milvus = MockMilvus()
+        let manager = manager(milvus)
+        try await manager.createCollection(CollectionSpec(name: "narrow", dimension: 2, scalarFields: [
+            ScalarFieldSpec(name: "ratio", type: .float),
+        ]), deadline: deadline)
+        let columns: [String: FieldValues] = ["id": .int64s([1]), "vector": .floatVectors(dimension: 2, values: [1, 2]),
+                                              "ratio": .doubles([0.1234567890123])]
+        #expect(try await manager.insert("narrow", entities: Entities(columns), deadline: deadline).count == 1)
+    }
+
+    @Test(arguments: [
         ("vector", FieldValues.floatVectors(dimension: 3, values: [1, 2, 3]), "dimension 4"),
-        ("title", FieldValues.int64s([1]), "holds"),
+        ("title", FieldValues.int64s([1]), "field 'title' is VARCHAR: send its values as strings, not int64s"),
+        ("vector", FieldValues.floats([Float](repeating: 1, count: 4)), "field 'vector' is FLOAT_VECTOR: send its values as vectors"),
         ("title", FieldValues.strings(["far too long"]), "allows 8 bytes"),
     ])
     func badColumnsAreInvalidArguments(field: String, values: FieldValues, message: String) async throws {
@@ -278,7 +314,7 @@ import VDBMUtils
     @Test func partitionsAndIndexesPassThrough() async throws {
         let (milvus, manager) = try await withDocs()
         try await manager.createPartition("docs", partition: "p1", deadline: deadline)
-        #expect(try await manager.listPartitions("docs", deadline: deadline) == ["_default"])
+        #expect(try await manager.listPartitions("docs", deadline: deadline) == ["_default", "p1"])
         try await manager.dropPartition("docs", partition: "p1", deadline: deadline)
         try await manager.createIndex("docs", field: "vector", indexName: "v", index: IndexSpec(type: "FLAT"), metric: .l2,
                                       deadline: deadline)
@@ -286,22 +322,51 @@ import VDBMUtils
         try await manager.dropIndex("docs", indexName: "v", deadline: deadline)
         try await manager.release("docs", deadline: deadline)
         try await manager.flush(["docs"], deadline: deadline)
-        #expect(milvus.calls.suffix(8) == ["createPartition", "listPartitions", "dropPartition", "createIndex",
-                                           "describeIndexes", "dropIndex", "release", "flush"])
+        #expect(milvus.calls.suffix(12) == ["listPartitions", "createPartition", "listPartitions", "listPartitions", "dropPartition",
+                                            "describeCollection", "createIndex", "describeIndexes", "describeIndexes", "dropIndex",
+                                            "release", "flush"])
+    }
+
+    @Test func partitionsAndIndexesThatMilvusWouldSilentlyAcceptAreErrors() async throws {
+        let (milvus, manager) = try await withDocs()
+        try await manager.createPartition("docs", partition: "p1", deadline: deadline)
+        await #expect(throws: VectorDBError.alreadyExists("collection 'docs' already has partition 'p1'")) {
+            try await manager.createPartition("docs", partition: "p1", deadline: deadline)
+        }
+        await #expect(throws: VectorDBError.notFound("collection 'docs' has no partition 'p2'")) {
+            try await manager.dropPartition("docs", partition: "p2", deadline: deadline)
+        }
+        await #expect(throws: VectorDBError.invalidArgument("the _default partition cannot be dropped")) {
+            try await manager.dropPartition("docs", partition: "_default", deadline: deadline)
+        }
+        await #expect(throws: VectorDBError.notFound("collection 'docs' has no index 'nope_idx'")) {
+            try await manager.dropIndex("docs", indexName: "nope_idx", deadline: deadline)
+        }
+        await #expect(throws: VectorDBError.invalidArgument("collection 'docs' has no field 'nope_field' to index")) {
+            try await manager.createIndex("docs", field: "nope_field", indexName: "x", index: IndexSpec(type: "FLAT"),
+                                          metric: .l2, deadline: deadline)
+        }
+        #expect(milvus.calls("createPartition") == 1)
+        #expect(milvus.calls("dropPartition") == 0)
+        #expect(milvus.calls("dropIndex") == 0)
+        #expect(milvus.calls("createIndex") == 0)
+    }
+
+    @Test func nullableFieldsNeedMilvus24() async throws {
+        let milvus = MockMilvus()
+        let manager = manager(milvus)
+        let spec = CollectionSpec(name: "n", dimension: 2, scalarFields: [ScalarFieldSpec(name: "tag", type: .int64, nullable: true)])
+        await #expect(throws: VectorDBError.invalidArgument("field 'tag' is nullable, which needs Milvus 2.4 or newer; this Milvus is v2.3.5")) {
+            try await manager.createCollection(spec, deadline: deadline)
+        }
+        #expect(milvus.calls("createCollection") == 0)
+        milvus.state.withLock { $0.version = "v2.4.1" }
+        try await manager.createCollection(spec, deadline: deadline)
+        #expect(milvus.calls("createCollection") == 1)
     }
 }
 
 @Suite struct VectorDBErrorMappingTests {
-    @Test func milvusStatusesMapToTypedErrors() {
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 4, reason: "collection not found")) == .notFound("collection not found"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 1, reason: "x", code: 100)) == .notFound("x"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 49, reason: "rate")) == .rateLimited("rate"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 5, reason: "bad")) == .invalidArgument("bad"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 3, reason: "no")) == .permissionDenied("no"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 1, reason: "collection already exists")) == .alreadyExists("collection already exists"))
-        #expect(VectorDBError.from(MilvusStatus(errorCode: 1, reason: "boom", code: 65535)) == .milvus(code: 65535, reason: "boom"))
-    }
-
     @Test func transportFailuresMapToTypedErrors() {
         #expect(VectorDBError.from(CallFailure.notProcessed("refused")) == .unavailable("refused"))
         #expect(VectorDBError.from(CallFailure.unavailable("lost")) == .unavailable("lost"))

@@ -61,26 +61,54 @@ enum SchemaMapping {
                       maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
                       nullable: field.nullable)
         }
-        return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "", fields: fields,
-                                    consistency: ConsistencyLevel(rawValue: described.consistencyLevel) ?? .session)
+        return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "",
+                                    fields: fields.filter { !$0.name.hasPrefix("$") },
+                                    consistency: ConsistencyLevel(rawValue: described.consistencyLevel) ?? .session,
+                                    dynamicFields: described.schema?.enableDynamicField ?? false)
     }
 
     /// The columns Milvus expects for `entities` under `schema`.
     static func columns(_ entities: Entities, schema: CollectionSchemaInfo, upsert: Bool) throws(VectorDBError) -> [MilvusFieldData] {
-        let rows = entities.rowCount
-        guard rows > 0 else { throw .invalidArgument("no rows to \(upsert ? "upsert" : "insert")") }
+        let sorted = entities.columns.sorted(by: { $0.key < $1.key })
+        guard let (first, firstValues) = sorted.first, firstValues.count > 0 else {
+            throw .invalidArgument("no rows to \(upsert ? "upsert" : "insert")")
+        }
+        let rows = firstValues.count
         var columns: [MilvusFieldData] = []
-        for (name, values) in entities.columns.sorted(by: { $0.key < $1.key }) {
+        var extras: [(name: String, values: FieldValues)] = []
+        var meta: [String]?
+        for (name, values) in sorted {
             guard let field = schema.field(name) else {
-                throw .invalidArgument("collection '\(schema.name)' has no field '\(name)'")
+                guard schema.dynamicFields else {
+                    throw .invalidArgument("collection '\(schema.name)' has no field '\(name)' (and was created without "
+                                           + "enable_dynamic_fields)")
+                }
+                guard values.count == rows else {
+                    throw .invalidArgument("column '\(name)' has \(values.count) rows, column '\(first)' has \(rows)")
+                }
+                if name == DynamicFields.metaField {
+                    guard case .json(let documents) = values else {
+                        throw .invalidArgument("column '\(name)' holds the dynamic fields: send it as json objects")
+                    }
+                    meta = documents
+                } else {
+                    extras.append((name, values))
+                }
+                continue
             }
             if field.isPrimaryKey && field.autoID && !upsert {
                 throw .invalidArgument("field '\(name)' is an auto-generated key: leave it out of inserts")
             }
+            // The type first: a column of the wrong kind (floats for a vector field) also has the
+            // wrong row count, and the type is what the caller must fix.
+            let converted = try column(name: name, values: values, field: field)
             guard values.count == rows else {
-                throw .invalidArgument("column '\(name)' has \(values.count) rows, other columns \(rows)")
+                throw .invalidArgument("column '\(name)' has \(values.count) rows, column '\(first)' has \(rows)")
             }
-            columns.append(try column(name: name, values: values, field: field))
+            columns.append(converted)
+        }
+        if meta != nil || !extras.isEmpty {
+            columns.append(try DynamicFields.metaColumn(extras: extras, meta: meta, rows: rows))
         }
         for field in schema.fields where entities.columns[field.name] == nil {
             if field.isPrimaryKey && field.autoID && !upsert { continue }
@@ -92,7 +120,8 @@ enum SchemaMapping {
 
     private static func column(name: String, values: FieldValues, field: FieldInfo) throws(VectorDBError) -> MilvusFieldData {
         func mismatch() -> VectorDBError {
-            .invalidArgument("field '\(name)' holds \(field.type), not the values given")
+            .invalidArgument("field '\(name)' is \(field.type.typeName): send its values as "
+                + "\(field.type.columnKind), not \(values.columnKind)")
         }
         // Values that already have the field's type pass through as they are (no copy); integer
         // and floating-point widths are converted where Milvus wants another one.
@@ -103,13 +132,31 @@ enum SchemaMapping {
                 throw .invalidArgument("field '\(name)' has dimension \(field.dimension ?? 0), vectors have \(dimension)")
             }
             column = values
-        case (.bool, .bools), (.int8, .int32s), (.int16, .int32s), (.int32, .int32s), (.int64, .int64s), (.float, .floats),
-             (.double, .doubles), (.json, .json):
+        case (.bool, .bools), (.int32, .int32s), (.int64, .int64s), (.float, .floats), (.double, .doubles):
             column = values
+        case (.json, .json(let documents)):
+            // Milvus would answer "IO failed: invalid character ..." without saying where.
+            for (row, document) in documents.enumerated() {
+                do {
+                    _ = try JSONValue(parsing: document)
+                } catch {
+                    throw .invalidArgument("column '\(name)' row \(row) is not valid JSON: \(error)")
+                }
+            }
+            column = values
+        case (.int8, .int32s(let values)), (.int16, .int32s(let values)):
+            try checkRange(values, of: field)
+            column = .int32s(values)
         case (.int8, .int64s(let values)), (.int16, .int64s(let values)), (.int32, .int64s(let values)):
-            column = .int32s(values.map { Int32(clamping: $0) })
+            try checkRange(values, of: field)
+            column = .int32s(values.map { Int32(truncatingIfNeeded: $0) })
         case (.int64, .int32s(let values)): column = .int64s(values.map(Int64.init))
-        case (.float, .doubles(let values)): column = .floats(values.map(Float.init))
+        case (.float, .doubles(let values)):
+            // Precision may go (a FLOAT holds about 7 digits); magnitude may not.
+            if let row = values.firstIndex(where: { $0.isFinite && !Float($0).isFinite }) {
+                throw .invalidArgument("column '\(name)' row \(row): \(values[row]) is outside FLOAT's range (about ±3.4e38)")
+            }
+            column = .floats(values.map(Float.init))
         case (.double, .floats(let values)): column = .doubles(values.map(Double.init))
         case (.varchar, .strings(let strings)):
             if let maxLength = field.maxLength, let long = strings.first(where: { $0.utf8.count > maxLength }) {
@@ -119,6 +166,40 @@ enum SchemaMapping {
         default: throw mismatch()
         }
         return MilvusFieldData(name: name, dataType: field.type.milvusNumber, values: column)
+    }
+
+    /// Integers bound for an INT8, INT16 or INT32 field must fit it: Milvus would store them cut.
+    private static func checkRange<Value: BinaryInteger>(_ values: [Value], of field: FieldInfo) throws(VectorDBError) {
+        let range: ClosedRange<Int64>
+        switch field.type {
+        case .int8: range = Int64(Int8.min)...Int64(Int8.max)
+        case .int16: range = Int64(Int16.min)...Int64(Int16.max)
+        case .int32: range = Int64(Int32.min)...Int64(Int32.max)
+        default: return
+        }
+        if let row = values.firstIndex(where: { !range.contains(Int64($0)) }) {
+            throw .invalidArgument("column '\(field.name)' row \(row): \(values[row]) is outside \(field.type.typeName)'s range \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    /// What to ask Milvus for when a caller names `requested` output fields (every field when
+    /// empty), and which of them are dynamic fields to unpack from `$meta`. A name the collection
+    /// does not have is an error, unless the collection takes dynamic fields.
+    static func outputFields(_ requested: [String], schema: CollectionSchemaInfo) throws(VectorDBError)
+        -> (milvus: [String], dynamic: [String], keepMeta: Bool) {
+        guard !requested.isEmpty else {
+            let all = schema.fields.map(\.name)
+            return schema.dynamicFields ? (all + [DynamicFields.metaField], [], true) : (all, [], false)
+        }
+        var dynamic: [String] = []
+        var keepMeta = false
+        for name in requested where schema.field(name) == nil {
+            guard schema.dynamicFields else {
+                throw .invalidArgument("collection '\(schema.name)' has no field '\(name)' (named in output_fields)")
+            }
+            if name == DynamicFields.metaField { keepMeta = true } else { dynamic.append(name) }
+        }
+        return (requested, dynamic, keepMeta)
     }
 
     static func keys(_ ids: MilvusIDs) -> PrimaryKeys {
@@ -149,5 +230,54 @@ enum SchemaMapping {
     /// `{"ef": 64}` from integer parameters, keys sorted so requests are stable.
     static func jsonObject(_ params: [String: Int]) -> String {
         "{" + params.keys.sorted().map { "\"\($0)\": \(params[$0]!)" }.joined(separator: ", ") + "}"
+    }
+}
+
+// The names of the API's `Column` value kinds, for messages that say which one a field takes.
+extension FieldType {
+    /// Milvus's name of the type, for messages.
+    fileprivate var typeName: String {
+        switch self {
+        case .bool: "BOOL"
+        case .int8: "INT8"
+        case .int16: "INT16"
+        case .int32: "INT32"
+        case .int64: "INT64"
+        case .float: "FLOAT"
+        case .double: "DOUBLE"
+        case .varchar: "VARCHAR"
+        case .json: "JSON"
+        case .floatVector: "FLOAT_VECTOR"
+        case .other(let number): "type \(number)"
+        }
+    }
+
+    fileprivate var columnKind: String {
+        switch self {
+        case .bool: "bools"
+        case .int8, .int16, .int32: "int32s (or int64s)"
+        case .int64: "int64s (or int32s)"
+        case .float: "floats (or doubles)"
+        case .double: "doubles (or floats)"
+        case .varchar: "strings"
+        case .json: "json"
+        case .floatVector: "vectors (packed, with their dimension)"
+        case .other: "a kind vdbm cannot write yet"
+        }
+    }
+}
+
+extension FieldValues {
+    fileprivate var columnKind: String {
+        switch self {
+        case .bools: "bools"
+        case .int32s: "int32s"
+        case .int64s: "int64s"
+        case .floats: "floats"
+        case .doubles: "doubles"
+        case .strings: "strings"
+        case .json: "json"
+        case .floatVectors: "vectors"
+        }
     }
 }

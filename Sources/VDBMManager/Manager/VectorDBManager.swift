@@ -31,6 +31,14 @@ public actor VectorDBManager {
         if spec.load && spec.index == nil {
             throw .invalidArgument("loading a new collection needs an index: give one, or leave load off")
         }
+        if let nullable = spec.scalarFields.first(where: \.nullable) {
+            // Milvus before 2.4 does not know the flag and would create the field NOT NULL.
+            let version = try await milvus.version(deadline: deadline)
+            guard MilvusVersion(version).map({ $0 >= MilvusVersion(major: 2, minor: 4) }) ?? true else {
+                throw .invalidArgument("field '\(nullable.name)' is nullable, which needs Milvus 2.4 or newer; "
+                                       + "this Milvus is \(version)")
+            }
+        }
         if try await milvus.hasCollection(spec.name, deadline: deadline) {
             throw .alreadyExists("collection '\(spec.name)' already exists")
         }
@@ -38,7 +46,8 @@ public actor VectorDBManager {
                                           deadline: deadline)
         schemas[spec.name] = nil
         if let index = spec.index {
-            try await createIndex(spec.name, field: spec.vectorField, indexName: "\(spec.vectorField)_index",
+            // Named after its field, as `createIndex` names an index by default.
+            try await createIndex(spec.name, field: spec.vectorField, indexName: spec.vectorField,
                                   index: index, metric: spec.metric, deadline: deadline)
         }
         if spec.load {
@@ -156,14 +165,16 @@ public actor VectorDBManager {
         } else if filter.allSatisfy(\.isWhitespace) {
             throw .invalidArgument("a query without a filter needs a limit")
         }
-        var fields = outputFields.isEmpty ? schema.fields.map(\.name) : outputFields
+        var (fields, dynamic, keepMeta) = try SchemaMapping.outputFields(outputFields, schema: schema)
         // Rows always come back with their key, so a caller can tell them apart.
         if let key = schema.primaryKey?.name, !fields.contains(key) { fields.append(key) }
         let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
                                              params: params, consistencyLevel: consistency?.rawValue, deadline: deadline)
         var result: [String: FieldValues] = [:]
-        for column in columns where fields.contains(column.name) { result[column.name] = column.values }
-        return QueryResult(columns: result)
+        for column in columns where fields.contains(column.name) || column.name == DynamicFields.metaField {
+            result[column.name] = column.values
+        }
+        return QueryResult(columns: DynamicFields.unpack(result, names: dynamic, keepMeta: keepMeta))
     }
 
     /// The number of rows (matching `filter`, when given), strongly consistent.
@@ -193,11 +204,18 @@ public actor VectorDBManager {
             let params = [MilvusKeyValue("anns_field", vectorField.name), MilvusKeyValue("topk", "\(request.limit)"),
                           MilvusKeyValue("params", SchemaMapping.jsonObject(request.params)),
                           MilvusKeyValue("offset", "\(request.offset)"), MilvusKeyValue("round_decimal", "-1")]
+            let (_, dynamic, keepMeta) = try SchemaMapping.outputFields(request.outputFields, schema: schema)
             let reply = try await milvus.search(request.collection, vectors: request.vectors, dim: dimension,
                                                 filter: request.filter, outputFields: request.outputFields,
                                                 partitions: request.partitions, params: params,
                                                 consistencyLevel: request.consistency?.rawValue, deadline: deadline)
-            return Self.results(reply, queries: request.vectors.count / dimension)
+            let results = Self.results(reply, queries: request.vectors.count / dimension)
+            guard !dynamic.isEmpty || !keepMeta else { return results }
+            return results.map { result in
+                var result = result
+                result.fields = DynamicFields.unpack(result.fields, names: dynamic, keepMeta: keepMeta)
+                return result
+            }
         }
     }
 
@@ -228,6 +246,11 @@ public actor VectorDBManager {
         try SchemaMapping.validateName(collection, kind: "collection")
         try SchemaMapping.validateName(field, kind: "field")
         try SchemaMapping.validateName(indexName, kind: "index")
+        // Milvus 2.3.5 answers an unknown field with its catch-all code: check the schema first.
+        let schema = try await schema(of: collection, deadline: deadline, refresh: true)
+        guard schema.field(field) != nil else {
+            throw .invalidArgument("collection '\(collection)' has no field '\(field)' to index")
+        }
         try await milvus.createIndex(collection, field: field, indexName: indexName, params: [
             MilvusKeyValue("index_type", index.type), MilvusKeyValue("metric_type", metric.rawValue),
             MilvusKeyValue("params", SchemaMapping.jsonObject(index.params)),
@@ -249,8 +272,12 @@ public actor VectorDBManager {
         }
     }
 
+    /// Drops an index; one that does not exist is `notFound` (Milvus 2.3.5 answers OK).
     public func dropIndex(_ collection: String, indexName: String, deadline: Deadline) async throws(VectorDBError) {
         try SchemaMapping.validateName(collection, kind: "collection")
+        guard try await indexes(of: collection, deadline: deadline).contains(where: { $0.name == indexName }) else {
+            throw .notFound("collection '\(collection)' has no index '\(indexName)'")
+        }
         try await milvus.dropIndex(collection, indexName: indexName, deadline: deadline)
     }
 
@@ -279,14 +306,28 @@ public actor VectorDBManager {
     public func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
         try SchemaMapping.validateName(collection, kind: "collection")
         try SchemaMapping.validateName(partition, kind: "partition")
+        // Milvus 2.3.5 answers OK to an existing partition; vdbm says so, as for collections.
+        if try await milvus.listPartitions(collection, deadline: deadline).contains(partition) {
+            throw .alreadyExists("collection '\(collection)' already has partition '\(partition)'")
+        }
         try await milvus.createPartition(collection, partition: partition, deadline: deadline)
     }
 
     public func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
         try SchemaMapping.validateName(collection, kind: "collection")
         try SchemaMapping.validateName(partition, kind: "partition")
+        guard partition != Self.defaultPartition else {
+            throw .invalidArgument("the \(Self.defaultPartition) partition cannot be dropped")
+        }
+        // Milvus 2.3.5 answers OK to a partition that does not exist.
+        guard try await milvus.listPartitions(collection, deadline: deadline).contains(partition) else {
+            throw .notFound("collection '\(collection)' has no partition '\(partition)'")
+        }
         try await milvus.dropPartition(collection, partition: partition, deadline: deadline)
     }
+
+    /// The partition every collection has, which cannot be dropped.
+    static let defaultPartition = "_default"
 
     public func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String] {
         try SchemaMapping.validateName(collection, kind: "collection")

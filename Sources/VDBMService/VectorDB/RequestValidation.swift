@@ -20,9 +20,19 @@ struct RequestValidation {
     }
 
     func filter(_ filter: String) throws(GRPCStatus) {
+        if let problem = Names.nulProblem(in: filter, what: "filter") { throw invalid(problem) }
         let bytes = filter.utf8.count
         if bytes > limits.maxFilterBytes {
             throw invalid("filter is \(bytes) bytes; at most \(limits.maxFilterBytes) are allowed")
+        }
+    }
+
+    /// Names in `output_fields`: not empty, no NUL. (Whether the collection has them is checked
+    /// against its schema in the manager.)
+    func outputFields(_ fields: [String]) throws(GRPCStatus) {
+        for field in fields {
+            if field.isEmpty { throw invalid("output_fields has an empty name") }
+            if let problem = Names.nulProblem(in: field, what: "output_fields name") { throw invalid(problem) }
         }
     }
 
@@ -50,6 +60,7 @@ struct RequestValidation {
 
     func index(_ spec: VDBMv1.IndexSpec) throws(GRPCStatus) -> IndexSpec {
         guard !spec.type.isEmpty else { throw invalid("index.type is empty (e.g. HNSW, IVF_FLAT, FLAT, AUTOINDEX)") }
+        if let problem = Names.nulProblem(in: spec.type, what: "index.type") { throw invalid(problem) }
         return IndexSpec(type: spec.type, params: try params(spec.params, what: "index.params"))
     }
 
@@ -103,8 +114,14 @@ struct RequestValidation {
         try name(keyField, kind: "primary_key_field")
         try name(vectorField, kind: "vector_field")
         var scalars: [ScalarFieldSpec] = []
+        if !request.stringPrimaryKey && request.maxKeyLength != 0 {
+            throw invalid("max_key_length is for a string primary key; the key is INT64 (set string_primary_key, or leave it 0)")
+        }
         for field in request.scalarFields {
             try name(field.name, kind: "field")
+            if field.maxLength != 0 && field.type != 6 {
+                throw invalid("scalar field '\(field.name)': max_length is for STRING fields only")
+            }
             let type: ScalarType
             switch VDBMv1.scalarType(field.type, maxLength: field.maxLength) {
             case .unspecified: throw invalid("scalar field '\(field.name)' has no type")
@@ -134,7 +151,8 @@ struct RequestValidation {
         var columns: [String: FieldValues] = [:]
         var rows: Int?
         for column in request.columns {
-            try name(column.name, kind: "column")
+            // `$meta` is Milvus's column of dynamic fields, which a caller may send as JSON objects.
+            if column.name != "$meta" { try name(column.name, kind: "column") }
             guard let values = column.values else { throw invalid("column '\(column.name)' has no values") }
             if case .floatVectors(let dimension, let floats) = values {
                 guard dimension > 0, floats.count % dimension == 0 else {
@@ -145,10 +163,9 @@ struct RequestValidation {
             guard columns.updateValue(values, forKey: column.name) == nil else {
                 throw invalid("column '\(column.name)' is given twice")
             }
-            if let rows, rows != values.count {
-                throw invalid("column '\(column.name)' has \(values.count) rows; the columns before it have \(rows)")
-            }
-            rows = values.count
+            // Equal row counts are checked in the manager, against the schema: a column of the wrong
+            // kind (floats for a vector field) is reported as that, not as a row count.
+            rows = max(rows ?? 0, values.count)
         }
         guard let rows, rows > 0 else { throw invalid("the columns hold no rows") }
         guard rows <= limits.maxBatchRows else {
@@ -176,7 +193,7 @@ struct RequestValidation {
             throw invalid("limit + offset is \(limit + request.offset); at most \(RequestLimits.maxTopK)")
         }
         try filter(request.filter)
-        for field in request.outputFields where field.isEmpty { throw invalid("output_fields has an empty name") }
+        try outputFields(request.outputFields)
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
         return SearchRequest(collection: request.collection, vectors: vectors.values, dimension: vectors.dimension,
                              limit: limit, filter: request.filter, outputFields: request.outputFields,
@@ -195,7 +212,7 @@ struct RequestValidation {
         }
         if request.limit == 0 && request.offset > 0 { throw invalid("offset needs a limit") }
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
-        for field in request.outputFields where field.isEmpty { throw invalid("output_fields has an empty name") }
+        try outputFields(request.outputFields)
         return (request.limit == 0 ? nil : request.limit, try consistency(request.consistency))
     }
 }

@@ -129,6 +129,7 @@ public struct VectorDBService: GRPCService {
                 let request = try VDBMv1.decodeGet(bytes)
                 try check.name(request.collection, kind: "collection")
                 let ids = try check.keys(request.ids, what: "ids")
+                try check.outputFields(request.outputFields)
                 return VDBMv1.encodeQuery(try await backend.get(request.collection, ids: ids,
                                                                 outputFields: request.outputFields, deadline: deadline))
             },
