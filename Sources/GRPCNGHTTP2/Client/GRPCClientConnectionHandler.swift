@@ -20,6 +20,11 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var flushScheduled = false
     private var keepaliveTimer: Scheduled<Void>?
     private var pingTimeout: Scheduled<Void>?
+    /// Whether a response has come back on this connection. Until one has, keepalive PINGs are
+    /// not sent: Milvus 2.3.5 answers none on a connection that has carried no call (its port
+    /// multiplexer holds the connection until a request's headers arrive), so an unanswered PING
+    /// there proves nothing.
+    private var hasAnswered = false
 
     init(configuration: GRPCClientConfiguration, state: GRPCClientConnection.SharedState, logger: Logger) {
         self.configuration = configuration
@@ -168,6 +173,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         stream.timer?.cancel()
         state.callFinished()
+        if !stream.responseHeaders.isEmpty { hasAnswered = true }
         let refused = goAwayLastStreamID.map { streamID > $0 } ?? false
         switch stream.outcome(errorCode: errorCode, refusedByGoAway: refused) {
         case .success(let response): stream.promise.succeed(response)
@@ -223,6 +229,11 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         keepaliveTimer = loop.scheduleTask(in: TimeAmount(clamping: configuration.keepaliveInterval)) { [self] in
             keepaliveTimer = nil
             guard let session, let context = self.context else { return }
+            guard hasAnswered else {
+                scheduleKeepalive()
+                return
+            }
+            pingTimeout?.cancel()
             session.submitPing()
             flush()
             pingTimeout = context.eventLoop.assumeIsolated().scheduleTask(

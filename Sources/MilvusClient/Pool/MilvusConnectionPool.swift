@@ -27,16 +27,20 @@ public actor MilvusConnectionPool {
         public var reconnectInitialBackoff: Duration
         public var reconnectMaxBackoff: Duration
         public var client: GRPCClientConfiguration
+        /// The call a new connection must answer before calls use it (`nil`: none, a connect is enough).
+        public var readinessProbe: MilvusReadinessProbe?
 
         public init(endpoints: [MilvusEndpoint], connectionsPerEndpoint: Int = 2, maxWaiters: Int = 1024,
                     reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
-                    client: GRPCClientConfiguration = GRPCClientConfiguration()) {
+                    client: GRPCClientConfiguration = GRPCClientConfiguration(),
+                    readinessProbe: MilvusReadinessProbe? = MilvusReadinessProbe()) {
             self.endpoints = endpoints
             self.connectionsPerEndpoint = max(1, connectionsPerEndpoint)
             self.maxWaiters = maxWaiters
             self.reconnectInitialBackoff = reconnectInitialBackoff
             self.reconnectMaxBackoff = reconnectMaxBackoff
             self.client = client
+            self.readinessProbe = readinessProbe
         }
     }
 
@@ -166,7 +170,7 @@ public actor MilvusConnectionPool {
         connection.onClose { [weak self] in
             Task { await self?.didDisconnect(slot, connection) }
         }
-        logger.info("connected to Milvus", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
+        logger.info("connected to Milvus (it answered a first call)", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
                                                       "slot": "\(slot)"])
         execute(state.connected(slot))
     }
@@ -211,12 +215,19 @@ public actor MilvusConnectionPool {
             case .connect(let slot, _):
                 let endpoint = configuration.endpoints[slot.endpoint]
                 let client = configuration.client
+                let probe = configuration.readinessProbe
                 let group = self.group
                 let logger = self.logger
                 Task { [weak self] in
                     do {
                         let connection = try await GRPCClientConnection.connect(
                             host: endpoint.host, port: endpoint.port, configuration: client, group: group, logger: logger)
+                        do {
+                            try await probe?.check(connection)
+                        } catch {
+                            await connection.close()
+                            throw error
+                        }
                         await self?.didConnect(slot, connection)
                     } catch {
                         await self?.didFailToConnect(slot, error)

@@ -49,7 +49,9 @@ public enum Daemon {
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: configuration.milvusEndpoints,
                                  connectionsPerEndpoint: configuration.milvusConnectionsPerEndpoint,
-                                 maxWaiters: configuration.milvusMaxWaitingCalls, client: client),
+                                 maxWaiters: configuration.milvusMaxWaitingCalls, client: client,
+                                 readinessProbe: MilvusReadinessProbe(credentials: configuration.milvusCredentials,
+                                                                      timeout: configuration.milvusConnectTimeout)),
             group: group, logger: logger)
         let milvus = MilvusClient(pool: pool, credentials: configuration.milvusCredentials,
                                   retryPolicy: configuration.retryPolicy, logger: logger)
