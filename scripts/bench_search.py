@@ -161,7 +161,7 @@ def main():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = open(work / "vdbm.log", "wb")
-    vdbm = subprocess.Popen([os.environ["VDBM_BIN"], "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port)],
+    vdbm = subprocess.Popen([os.environ["E2E_VDBM_BIN"], "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port)],
                             stdout=log, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
     try:

@@ -58,6 +58,30 @@ import Testing
         }
     }
 
+    @Test func anUnknownVDBMVariableStopsVdbmAndSuggestsTheNearestKey() {
+        // A typo for VDBM_AUTH_ENABLED used to pass, leaving auth off.
+        #expect(throws: ConfigurationError.unknownEnvironmentVariable(name: "VDBM_AUTH_ENABLE", suggestion: "VDBM_AUTH_ENABLED")) {
+            try VDBMConfiguration.load(filePath: nil, environment: ["VDBM_AUTH_ENABLE": "true"], overrides: [])
+        }
+        #expect(throws: ConfigurationError.unknownEnvironmentVariable(name: "VDBM_SEVRER_PORT", suggestion: "VDBM_SERVER_PORT")) {
+            try VDBMConfiguration.load(filePath: nil, environment: ["VDBM_SEVRER_PORT": "1"], overrides: [])
+        }
+        #expect(throws: ConfigurationError.unknownEnvironmentVariable(name: "VDBM_SOMETHING_ELSE_ENTIRELY", suggestion: nil)) {
+            try VDBMConfiguration.load(filePath: nil, environment: ["VDBM_SOMETHING_ELSE_ENTIRELY": "1"], overrides: [])
+        }
+        // Other variables are not vdbm's business.
+        #expect(throws: Never.self) {
+            try VDBMConfiguration.load(filePath: nil, environment: ["PATH": "/bin", "VDBMX": "1"], overrides: [])
+        }
+    }
+
+    @Test func editDistanceCountsSingleCharacterEdits() {
+        #expect(ConfigurationKey.editDistance("VDBM_AUTH_ENABLE", "VDBM_AUTH_ENABLED") == 1)
+        #expect(ConfigurationKey.editDistance("kitten", "sitting") == 3)
+        #expect(ConfigurationKey.editDistance("", "abc") == 3)
+        #expect(ConfigurationKey.editDistance("abc", "") == 3)
+    }
+
     @Test func badValueNamesKeyValueAndSource() {
         #expect(throws: ConfigurationError.invalidValue(key: "server.port", value: "70000",
                                                         expected: "an integer from 0 to 65535",

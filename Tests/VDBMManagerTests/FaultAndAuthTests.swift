@@ -21,8 +21,8 @@ private func milvusScript(_ arguments: String...) throws {
 /// hangs; Milvus started again: the same manager works again, reconnected by its pool.
 /// Here on Milvus Lite; the same cycle on Milvus 2.3.5 runs through the whole daemon in
 /// Tests/e2e/test_milvus_restart.py.
-/// Run alone (it stops the shared server): VDBM_FAULT_TEST=1.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["VDBM_FAULT_TEST"] == "1", "needs VDBM_FAULT_TEST=1"), .serialized)
+/// Run alone (it stops the shared server): RUN_FAULT_TESTS=1.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["RUN_FAULT_TESTS"] == "1", "needs RUN_FAULT_TESTS=1"), .serialized)
 struct MilvusFaultTests {
     @Test func callsFailFastWhileMilvusLiteIsDownAndRecoverWithoutARestart() async throws {
         let kind = "lite"

@@ -22,7 +22,7 @@ MILVUS_SETTINGS = {"VDBM_MILVUS_ENDPOINTS": MILVUS_ADDRESS}
 if "MILVUS_USER" in os.environ:
     MILVUS_SETTINGS.update(VDBM_MILVUS_USER=os.environ["MILVUS_USER"],
                            VDBM_MILVUS_PASSWORD=os.environ.get("MILVUS_PASSWORD", ""))
-VDBM_BIN = os.environ.get("VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
+E2E_VDBM_BIN = os.environ.get("E2E_VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
 
 
 def die_with_parent() -> None:
@@ -47,7 +47,7 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "vdbm.log")
         self.log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
+            [E2E_VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
              "--unix-socket", self.socket_path, *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **MILVUS_SETTINGS, **(env or {})}, preexec_fn=die_with_parent)

@@ -117,8 +117,8 @@ def test_log_level_warning_silences_access_lines():
 
 def test_an_invalid_configuration_is_refused_at_start_naming_the_key():
     import subprocess
-    from conftest import VDBM_BIN
-    result = subprocess.run([VDBM_BIN, "serve", "--set", "server.max_message_bytes=lots"],
+    from conftest import E2E_VDBM_BIN
+    result = subprocess.run([E2E_VDBM_BIN, "serve", "--set", "server.max_message_bytes=lots"],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "server.max_message_bytes" in result.stderr

@@ -2,7 +2,7 @@
 running vdbm -> calls fail with UNAVAILABLE within their deadline and health says NOT_SERVING;
 Milvus starts again -> vdbm's pool reconnects by itself, health says SERVING, calls succeed,
 with no restart of vdbm. It stops the shared Milvus, so scripts/test runs it last, alone
-(VDBM_FAULT_TEST=1)."""
+(RUN_FAULT_TESTS=1)."""
 import os
 import subprocess
 import time
@@ -14,7 +14,7 @@ from conftest import ROOT, Daemon, health_check
 from grpc_health.v1 import health_pb2
 from vdbm_api import pb2, pb2_grpc
 
-pytestmark = pytest.mark.skipif(os.environ.get("VDBM_FAULT_TEST") != "1", reason="needs VDBM_FAULT_TEST=1")
+pytestmark = pytest.mark.skipif(os.environ.get("RUN_FAULT_TESTS") != "1", reason="needs RUN_FAULT_TESTS=1")
 
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 

@@ -387,9 +387,9 @@ def test_milvus_unreachable_is_unavailable_and_not_serving():
 
 def test_hash_key_prints_the_sha256_that_auth_api_keys_expects():
     import subprocess
-    from conftest import VDBM_BIN
-    printed = subprocess.run([VDBM_BIN, "hash-key", KEYS["admin"]], capture_output=True, text=True, check=True).stdout
+    from conftest import E2E_VDBM_BIN
+    printed = subprocess.run([E2E_VDBM_BIN, "hash-key", KEYS["admin"]], capture_output=True, text=True, check=True).stdout
     assert printed.strip() == sha(KEYS["admin"])
-    from_stdin = subprocess.run([VDBM_BIN, "hash-key", "-"], input=KEYS["reader"] + "\n", capture_output=True, text=True,
+    from_stdin = subprocess.run([E2E_VDBM_BIN, "hash-key", "-"], input=KEYS["reader"] + "\n", capture_output=True, text=True,
                                 check=True).stdout
     assert from_stdin.strip() == sha(KEYS["reader"])

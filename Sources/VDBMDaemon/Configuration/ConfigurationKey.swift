@@ -47,5 +47,29 @@ public struct ConfigurationKey: Sendable, Hashable {
         .init(name: "logging.access_log", defaultValue: "true", summary: "one log line per call at info level"),
     ]
 
+    /// The known variable closest to `name` (fewest single-character edits), if it is close
+    /// enough to be a typo of it: at most a third of its length away.
+    public static func nearestEnvironmentName(to name: String) -> String? {
+        let candidates = all.map { ($0.environmentName, editDistance($0.environmentName, name)) }
+        guard let best = candidates.min(by: { $0.1 < $1.1 }), best.1 <= max(2, name.count / 3) else { return nil }
+        return best.0
+    }
+
+    /// Levenshtein distance over UTF-8 bytes (the names are ASCII), one row at a time.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let b = Array(b.utf8)
+        var row = Array(0...b.count)
+        for (i, x) in a.utf8.enumerated() {
+            var diagonal = row[0]
+            row[0] = i + 1
+            for (j, y) in b.enumerated() {
+                let above = row[j + 1]
+                row[j + 1] = Swift.min(above + 1, row[j] + 1, diagonal + (x == y ? 0 : 1))
+                diagonal = above
+            }
+        }
+        return row[b.count]
+    }
+
     public static let byName: [String: ConfigurationKey] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 }

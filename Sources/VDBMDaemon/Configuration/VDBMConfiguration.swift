@@ -53,6 +53,11 @@ public struct VDBMConfiguration: Sendable, Equatable {
                 values[key.name] = (value, "environment \(key.environmentName)")
             }
         }
+        // VDBM_AUTH_ENABLE=true must not leave auth off in silence.
+        let known = Set(ConfigurationKey.all.map(\.environmentName))
+        if let unknown = environment.keys.filter({ $0.hasPrefix("VDBM_") && !known.contains($0) }).sorted().first {
+            throw .unknownEnvironmentVariable(name: unknown, suggestion: ConfigurationKey.nearestEnvironmentName(to: unknown))
+        }
         for override in overrides {
             guard let equals = override.firstIndex(of: "=") else { throw .malformedOverride(override) }
             let key = String(override[..<equals]).trimmingSpaces
