@@ -111,6 +111,7 @@ let package = Package(
         ),
 
         .testTarget(name: "VDBMUtilsTests", dependencies: ["VDBMUtils"]),
+        .testTarget(name: "VDBMDomainTests", dependencies: ["VDBMDomain"]),
         .testTarget(
             name: "GRPCNGHTTP2Tests",
             dependencies: [

@@ -15,12 +15,17 @@ enum LiveMilvus {
     }
 
     static func manager(_ address: String) async -> (VectorDBManager, MilvusConnectionPool) {
+        let (client, pool) = client(address)
+        return (VectorDBManager(milvus: client, logger: Logger(label: "test")), pool)
+    }
+
+    /// The Milvus client on its own, to see what Milvus answers where the manager checks first.
+    static func client(_ address: String) -> (MilvusClient, MilvusConnectionPool) {
         let parts = address.split(separator: ":")
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: [MilvusEndpoint(host: String(parts[0]), port: Int(parts[1])!)]),
             group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
-        let client = MilvusClient(pool: pool, credentials: credentials(for: address), logger: Logger(label: "test"))
-        return (VectorDBManager(milvus: client, logger: Logger(label: "test")), pool)
+        return (MilvusClient(pool: pool, credentials: credentials(for: address), logger: Logger(label: "test")), pool)
     }
 
     /// scripts/test starts Milvus 2.3.5 with authorization on and passes its credentials as
