@@ -42,6 +42,7 @@ import VDBMProtobuf
         ("field nope_field not exist", .invalidArgument("a field named in the request does not exist (Milvus: field nope_field not exist)")),
         ("cannot create index on non-exist field: nope", .invalidArgument("the field to index does not exist (Milvus: cannot create index on non-exist field: nope)")),
         ("CreateIndex failed: at most one distinct index is allowed per field", .alreadyExists("the field already has an index with other parameters: drop it first (Milvus: CreateIndex failed: at most one distinct index is allowed per field)")),
+        ("invalid index type: NOPE", .invalidArgument("Milvus does not know the index type (Milvus: invalid index type: NOPE)")),
         ("default partition cannot be deleted", .invalidArgument("the _default partition cannot be dropped (Milvus: default partition cannot be deleted)")),
         ("partition cannot be dropped, partition is loaded, please release it first", .failedPrecondition("the partition is loaded: release the collection first (Milvus: partition cannot be dropped, partition is loaded, please release it first)")),
         ("partition name nope_p not found", .notFound("the partition does not exist (Milvus: partition name nope_p not found)")),

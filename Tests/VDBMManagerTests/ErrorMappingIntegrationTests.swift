@@ -128,6 +128,10 @@ struct ErrorMappingIntegrationTests {
         await expect({ if case .alreadyExists(let text) = $0 { text.hasPrefix("the field already has an index with other parameters") } else { false } }) {
             try await client.createIndex(name, field: "vector", indexName: "vector", params: hnsw, deadline: deadline)
         }
+        await expect({ if case .invalidArgument(let text) = $0 { text.hasPrefix("Milvus does not know the index type") } else { false } }) {
+            try await manager.createIndex(name, field: "vector", indexName: "vector", index: IndexSpec(type: "NOPE"), metric: .l2,
+                                          deadline: deadline)
+        }
         await expect({ $0 == .invalidArgument("collection '\(name)' has no field 'nope_field' to index") }) {
             try await manager.createIndex(name, field: "nope_field", indexName: "x", index: IndexSpec(type: "FLAT"), metric: .l2,
                                           deadline: deadline)

@@ -165,7 +165,7 @@ def test_partitions_indexes_and_loading_can_be_managed(api, collection):
                              metadata=admin).state == data_pb2.LOAD_STATE_NOT_LOADED
     stub.DropPartition(pb2.PartitionRequest(collection=collection, partition="extra"), metadata=admin)
     assert "extra" not in stub.ListPartitions(pb2.CollectionRequest(collection=collection), metadata=admin).partitions
-    stub.DropIndex(pb2.DropIndexRequest(collection=collection, index_name="vector_index"), metadata=admin)
+    stub.DropIndex(pb2.DropIndexRequest(collection=collection, index_name="vector"), metadata=admin)
     assert len(stub.DescribeIndexes(pb2.CollectionRequest(collection=collection), metadata=admin).indexes) == 0
     stub.CreateIndex(pb2.CreateIndexRequest(collection=collection, index=pb2.IndexSpec(
         type="HNSW", params=[data_pb2.Param(key="M", value=8), data_pb2.Param(key="efConstruction", value=64)])),
@@ -352,16 +352,17 @@ def test_a_deadline_that_passes_inside_vdbm_is_deadline_exceeded(api):
     assert_still_serving(daemon, stub)
 
 
-def test_a_milvus_error_is_internal_with_its_reason(api):
+def test_a_collection_never_loaded_is_failed_precondition_with_milvus_reason(api):
     _, stub = api
     admin = as_("admin")
     name = f"e2e_unloaded_{int(time.time() * 1000)}"
     stub.CreateCollection(pb2.CreateCollectionRequest(collection=name, dimension=2), metadata=admin)
     try:
-        # No index, never loaded: Milvus refuses the search with its own code and reason.
+        # No index, never loaded: vdbm's sentence first, then Milvus's own reason.
         code, details = code_of(stub.Search, pb2.SearchRequest(
             collection=name, vectors=data_pb2.FloatVectors(dimension=2, values=[1, 0])), metadata=as_("reader"))
-        assert code == grpc.StatusCode.INTERNAL and "Milvus error" in details and "not loaded" in details
+        assert code == grpc.StatusCode.FAILED_PRECONDITION, details
+        assert details.startswith(f"collection '{name}' is not loaded: load it first (Milvus: ") and "not loaded" in details
     finally:
         stub.DropCollection(pb2.CollectionRequest(collection=name), metadata=admin)
 

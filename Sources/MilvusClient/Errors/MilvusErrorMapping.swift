@@ -99,6 +99,8 @@ public enum MilvusErrorMapping {
                    error: { .invalidArgument($0) }),
             Phrase(match: .prefix("cannot create index on non-exist field"), lead: "the field to index does not exist",
                    error: { .invalidArgument($0) }),
+            Phrase(match: .prefix("invalid index type: "), lead: "Milvus does not know the index type",
+                   error: { .invalidArgument($0) }),
             Phrase(match: .contains("at most one distinct index is allowed per field"),
                    lead: "the field already has an index with other parameters: drop it first",
                    error: { .alreadyExists($0) }),
