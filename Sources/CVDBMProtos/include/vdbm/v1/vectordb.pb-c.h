@@ -173,7 +173,9 @@ struct  Vdbm__V1__CreateCollectionRequest
   Vdbm__V1__ScalarField **scalar_fields;
   ProtobufCBinaryData description;
   /*
-   * Rows may carry fields that are not in the schema (Milvus dynamic fields).
+   * Rows may carry fields that are not in the schema (Milvus dynamic fields): Insert and Upsert
+   * take extra columns of scalars (kept per row in Milvus's `$meta` JSON), filters use them by
+   * name, and reads return those named in output_fields as columns.
    */
   protobuf_c_boolean enable_dynamic_fields;
   Vdbm__V1__ConsistencyLevel consistency;
@@ -322,7 +324,8 @@ struct  Vdbm__V1__MutationResponse
    */
   Vdbm__V1__PrimaryKeys *ids;
   /*
-   * Rows inserted, upserted or deleted.
+   * Rows inserted or upserted. For Delete, Milvus's count: with ids, the number of ids given
+   * (whether or not those rows existed); with a filter, the rows that matched.
    */
   int64_t count;
 };
@@ -356,7 +359,8 @@ struct  Vdbm__V1__GetRequest
   ProtobufCBinaryData collection;
   Vdbm__V1__PrimaryKeys *ids;
   /*
-   * Fields to return; empty: every scalar field and the key (no vectors unless named).
+   * Fields to return; empty: every field, vectors included (and the dynamic fields as one
+   * `$meta` JSON column). The key always comes back.
    */
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
