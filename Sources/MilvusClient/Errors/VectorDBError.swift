@@ -12,6 +12,8 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Milvus cannot be reached, or the call failed in a way that may succeed later.
     case unavailable(String)
     case deadlineExceeded(String)
+    /// The caller went away (cancelled its call) before the answer came.
+    case cancelled(String)
     /// Milvus's rate limiter refused the call (after vdbm's own retries).
     case rateLimited(String)
     /// vdbm's own limits (a full wait queue for connections).
@@ -30,6 +32,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .failedPrecondition(let text): "failed precondition: \(text)"
         case .unavailable(let text): "Milvus unavailable: \(text)"
         case .deadlineExceeded(let text): "deadline exceeded: \(text)"
+        case .cancelled(let text): "cancelled: \(text)"
         case .rateLimited(let text): "rate limited by Milvus: \(text)"
         case .resourceExhausted(let text): "resource exhausted: \(text)"
         case .unauthenticated(let text): "unauthenticated: \(text)"

@@ -1,5 +1,6 @@
 import Logging
 import MilvusClient
+import VDBMManager
 import VDBMService
 import VDBMUtils
 
@@ -34,6 +35,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     /// `nil` when auth is off.
     public var apiKeys: [APIKey]?
     public var requestLimits: RequestLimits
+    /// `nil` when `search.coalescing` is false.
+    public var searchCoalescing: SearchCoalescingPolicy?
 
     /// Loads and checks the configuration. `filePath` nil means defaults only; `environment` is
     /// usually the process environment; `overrides` are `key=value` flags, applied last.
@@ -117,6 +120,12 @@ public struct VDBMConfiguration: Sendable, Equatable {
         requestLimits = RequestLimits(maxBatchRows: try reader.integer("limits.max_batch_rows", in: 1...10_000_000),
                                       maxFilterBytes: try reader.integer("limits.max_filter_bytes", in: 16...(1 << 20)),
                                       maxSearchVectors: try reader.integer("limits.max_search_vectors", in: 1...16_384))
+        let policy = SearchCoalescingPolicy(
+            maxBatchVectors: try reader.integer("search.max_batch_vectors", in: 1...16_384),
+            maxInflightBatches: try reader.integer("search.max_inflight_batches", in: 1...1024),
+            maxQueuedVectors: try reader.integer("search.max_queued_vectors", in: 0...10_000_000),
+            maxWait: .microseconds(try reader.integer("search.max_wait_microseconds", in: 0...1_000_000)))
+        searchCoalescing = try reader.boolean("search.coalescing") ? policy : nil
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {

@@ -17,10 +17,16 @@ public actor VectorDBManager {
     private let milvus: any MilvusAPI
     private let logger: Logger
     private let schemas = SchemaCache()
+    /// `nil` when coalescing is off: every search goes to Milvus on its own.
+    private let coalescer: SearchCoalescer?
 
-    public init(milvus: any MilvusAPI, logger: Logger) {
+    /// - Parameters:
+    ///   - searchCoalescing: how concurrent searches that differ only in their vectors are merged
+    ///     into one Milvus search; `nil` sends every search on its own.
+    public init(milvus: any MilvusAPI, logger: Logger, searchCoalescing: SearchCoalescingPolicy? = nil) {
         self.milvus = milvus
         self.logger = logger
+        self.coalescer = searchCoalescing.map(SearchCoalescer.init(policy:))
     }
 
     // MARK: Collections
@@ -187,7 +193,8 @@ public actor VectorDBManager {
         return count
     }
 
-    /// Searches with one or more query vectors; the hits of each, best first.
+    /// Searches with one or more query vectors; the hits of each, best first. With coalescing on,
+    /// concurrent searches that differ only in their vectors leave as one Milvus search.
     nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
@@ -200,16 +207,30 @@ public actor VectorDBManager {
             guard !request.vectors.isEmpty, request.vectors.count % dimension == 0 else {
                 throw .invalidArgument("query vectors must be a multiple of the dimension \(dimension); got \(request.vectors.count) floats")
             }
-            // No metric_type: Milvus uses the index's own, which is the only one it accepts.
-            let params = [MilvusKeyValue("anns_field", vectorField.name), MilvusKeyValue("topk", "\(request.limit)"),
-                          MilvusKeyValue("params", SchemaMapping.jsonObject(request.params)),
-                          MilvusKeyValue("offset", "\(request.offset)"), MilvusKeyValue("round_decimal", "-1")]
             let (_, dynamic, keepMeta) = try SchemaMapping.outputFields(request.outputFields, schema: schema)
-            let reply = try await milvus.search(request.collection, vectors: request.vectors, dim: dimension,
-                                                filter: request.filter, outputFields: request.outputFields,
-                                                partitions: request.partitions, params: params,
-                                                consistencyLevel: request.consistency?.rawValue, deadline: deadline)
-            let results = Self.results(reply, queries: request.vectors.count / dimension)
+            let milvus = self.milvus
+            // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
+            // this request's own).
+            let search: SearchCoalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
+                // No metric_type: Milvus uses the index's own, which is the only one it accepts.
+                let params = [MilvusKeyValue("anns_field", vectorField.name), MilvusKeyValue("topk", "\(request.limit)"),
+                              MilvusKeyValue("params", SchemaMapping.jsonObject(request.params)),
+                              MilvusKeyValue("offset", "\(request.offset)"), MilvusKeyValue("round_decimal", "-1")]
+                let reply = try await milvus.search(request.collection, vectors: vectors, dim: dimension,
+                                                    filter: request.filter, outputFields: request.outputFields,
+                                                    partitions: request.partitions, params: params,
+                                                    consistencyLevel: request.consistency?.rawValue, deadline: deadline)
+                return Self.results(reply, queries: queries)
+            }
+            let queries = request.vectors.count / dimension
+            let results: [SearchResults]
+            if let coalescer {
+                let key = SearchBatchKey(request, vectorField: vectorField.name, dimension: dimension, schema: schema)
+                results = try await coalescer.search(key: key, vectors: request.vectors, queries: queries, deadline: deadline,
+                                                     search: search)
+            } else {
+                results = try await search(request.vectors, queries, deadline)
+            }
             guard !dynamic.isEmpty || !keepMeta else { return results }
             return results.map { result in
                 var result = result

@@ -12,6 +12,7 @@ enum ErrorMapping {
         case .failedPrecondition(let text): GRPCStatus(.failedPrecondition, text)
         case .unavailable(let text): GRPCStatus(.unavailable, "Milvus unavailable: \(text)")
         case .deadlineExceeded(let text): GRPCStatus(.deadlineExceeded, text)
+        case .cancelled(let text): GRPCStatus(.cancelled, text)
         case .rateLimited(let text): GRPCStatus(.resourceExhausted, "rate limited by Milvus: \(text)")
         case .resourceExhausted(let text): GRPCStatus(.resourceExhausted, text)
         // These two come from Milvus refusing vdbm's own credentials: the message says so, so a

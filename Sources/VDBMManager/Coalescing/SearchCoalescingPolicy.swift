@@ -1,0 +1,20 @@
+/// The limits and the optional wait, from `search.*` in the configuration.
+public struct SearchCoalescingPolicy: Sendable, Hashable {
+    /// Query vectors in one Milvus search (Milvus caps `nq` at 16,384). A single search with
+    /// more vectors than this still leaves, as a batch of its own.
+    public var maxBatchVectors: Int
+    /// Batches of one key in flight at once.
+    public var maxInflightBatches: Int
+    /// Query vectors that may wait in all queues together; a search beyond it is refused.
+    public var maxQueuedVectors: Int
+    /// How long a search that could leave at once waits for others to join it (0: not at all).
+    public var maxWait: Duration
+
+    public init(maxBatchVectors: Int = 256, maxInflightBatches: Int = 1, maxQueuedVectors: Int = 16_384,
+                maxWait: Duration = .zero) {
+        self.maxBatchVectors = max(1, maxBatchVectors)
+        self.maxInflightBatches = max(1, maxInflightBatches)
+        self.maxQueuedVectors = max(0, maxQueuedVectors)
+        self.maxWait = max(.zero, maxWait)
+    }
+}
