@@ -14,6 +14,11 @@ final class MockMilvus: MilvusAPI {
         var deleteExpressions: [String] = []
         var queries: [(expression: String, outputFields: [String], params: [MilvusKeyValue], consistency: Int32?)] = []
         var searchParams: [MilvusKeyValue] = []
+        /// When set, answers searches instead of `searchReply` (it sees every search's vectors).
+        var searchHandler: (@Sendable (_ vectors: [Float], _ dim: Int, _ filter: String) async throws(VectorDBError)
+            -> MilvusResponse.Search)?
+        /// The number of query vectors of each search, in the order they arrived.
+        var searchSizes: [Int] = []
         var searchReply = MilvusResponse.Search(status: .success, numQueries: 0, topK: 0, topks: [], ids: .int64s([]),
                                                 scores: [], fields: [])
         var queryReply: [MilvusFieldData] = []
@@ -120,10 +125,13 @@ final class MockMilvus: MilvusAPI {
     func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String], partitions: [String],
                 params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
         try record("search")
-        return state.withLock {
-            $0.searchParams = params
-            return $0.searchReply
+        let handler = state.withLock { state in
+            state.searchParams = params
+            state.searchSizes.append(vectors.count / max(dim, 1))
+            return state.searchHandler
         }
+        if let handler { return try await handler(vectors, dim, filter) }
+        return state.withLock { $0.searchReply }
     }
 
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) { try record("flush") }
