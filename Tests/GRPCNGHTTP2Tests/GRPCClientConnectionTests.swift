@@ -123,6 +123,23 @@ private struct EchoService: GRPCService {
         }
     }
 
+    @Test func aCancelledCallResetsItsStreamAndFailsAtOnce() async throws {
+        try await withServer { _, port in
+            let connection = try await connect(port)
+            let call = Task { try await connection.unary(path: "/test.Echo/Slow", request: [1], deadline: .after(.seconds(10))) }
+            try await Task.sleep(for: .milliseconds(100))
+            let started = ContinuousClock.now
+            call.cancel()
+            await #expect(throws: GRPCCallError.cancelled) { try await call.value }
+            #expect(started.duration(to: .now) < .seconds(1))
+            #expect(connection.activeCalls == 0)
+            // The connection carries on.
+            let response = try await connection.unary(path: "/test.Echo/Echo", request: [7], deadline: .after(.seconds(5)))
+            #expect(response.message == [7])
+            await connection.close()
+        }
+    }
+
     @Test func connectionRefusedIsNotProcessed() async throws {
         let port: Int = try await {
             let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0), accessLog: false),

@@ -10,6 +10,8 @@ public enum GRPCCallError: Error, Sendable, Hashable, CustomStringConvertible {
     case deadlineExceeded
     /// The server's answer broke the gRPC protocol (no status, bad framing, ...).
     case malformedResponse(String)
+    /// The calling task was cancelled: the stream was reset, and the server may have begun it.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -17,6 +19,7 @@ public enum GRPCCallError: Error, Sendable, Hashable, CustomStringConvertible {
         case .connectionLost(let reason): "connection lost: \(reason)"
         case .deadlineExceeded: "deadline exceeded"
         case .malformedResponse(let reason): "malformed response: \(reason)"
+        case .cancelled: "cancelled"
         }
     }
 }

@@ -84,7 +84,13 @@ public final class GRPCClientConnection: Sendable {
             }
         }
         do {
-            return try await promise.futureResult.get()
+            // A cancelled caller resets its stream, so the server stops work nobody waits for.
+            return try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                let future = promise.futureResult
+                channel.eventLoop.execute { handler.value.cancelCall(future) }
+            }
         } catch let error as GRPCCallError {
             throw error
         } catch {

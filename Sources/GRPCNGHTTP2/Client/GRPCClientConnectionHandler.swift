@@ -66,6 +66,16 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         flushSoon()
     }
 
+    /// Resets the stream of the call whose promise's future is `call` (its task was cancelled);
+    /// the call fails with `cancelled` once the stream has closed.
+    func cancelCall(_ call: EventLoopFuture<GRPCClientResponse>) {
+        guard let session, let (streamID, stream) = streams.first(where: { $0.value.promise.futureResult === call }),
+              stream.failure == nil else { return }
+        stream.failure = .cancelled
+        session.submitReset(streamID: streamID, errorCode: NGHTTP2Session.cancelErrorCode)
+        flush()
+    }
+
     // MARK: Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -37,6 +37,7 @@ public struct MilvusChannel: Sendable {
         case .connectionLost(let reason): .unavailable(reason)
         case .deadlineExceeded: .deadlineExceeded
         case .malformedResponse(let reason): .unavailable("malformed response from Milvus: \(reason)")
+        case .cancelled: .cancelled
         }
     }
 

@@ -53,6 +53,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notProcessed(let reason), .unavailable(let reason): .unavailable(reason)
         case .retriable(_, let reason): .rateLimited(reason)
         case .deadlineExceeded: .deadlineExceeded("the call's deadline passed")
+        case .cancelled: .cancelled("the call was cancelled")
         case .unauthenticated(let reason): .unauthenticated(reason)
         case .permissionDenied(let reason): .permissionDenied(reason)
         case .permanent(let reason): .internal(reason)

@@ -9,6 +9,8 @@ public enum CallFailure: Error, Sendable, Hashable {
     case unavailable(String)
     /// The call's deadline passed.
     case deadlineExceeded
+    /// The caller was cancelled; the stream was reset.
+    case cancelled
     /// Milvus did not accept the credentials.
     case unauthenticated(String)
     /// The credentials are valid but lack the privilege.
