@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Latency percentiles for `vdbm bench` (HdrHistogram: fixed memory, exact to 3 digits).
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libnghttp2-dev, libprotobuf-c-dev).
@@ -101,10 +103,24 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // `vdbm bench`: a load generator for vdbm.v1 and Milvus searches on our own gRPC client.
+        .target(
+            name: "VDBMBench",
+            dependencies: [
+                "GRPCNGHTTP2",
+                "VDBMProtobuf",
+                "VDBMUtils",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
         .executableTarget(
             name: "vdbm",
             dependencies: [
                 "VDBMDaemon",
+                "VDBMBench",
                 "VDBMUtils",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -112,6 +128,8 @@ let package = Package(
 
         .testTarget(name: "VDBMUtilsTests", dependencies: ["VDBMUtils"]),
         .testTarget(name: "VDBMDomainTests", dependencies: ["VDBMDomain"]),
+        .testTarget(name: "VDBMBenchTests", dependencies: ["VDBMBench", "GRPCNGHTTP2", "VDBMProtobuf",
+                                                           .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(
             name: "GRPCNGHTTP2Tests",
             dependencies: [

@@ -1,4 +1,7 @@
 import ArgumentParser
+import Logging
+import NIOPosix
+import VDBMBench
 import VDBMDaemon
 import VDBMUtils
 
@@ -13,7 +16,7 @@ struct VDBMCommand: AsyncParsableCommand {
         commandName: "vdbm",
         abstract: "A gRPC daemon in front of Milvus.",
         version: VDBMVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, HashKey.self],
+        subcommands: [Serve.self, CheckConfig.self, HashKey.self, Bench.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -105,5 +108,114 @@ struct HashKey: ParsableCommand {
         if key == "-" { text = readLine(strippingNewline: true) ?? "" }
         guard !text.isEmpty else { throw ValidationError("the key is empty") }
         print(SHA256.hexDigest(Array(text.utf8)))
+    }
+}
+
+/// A load generator for searches: drives `vdbm.v1.VectorDB/Search` on any vdbm, or Milvus's own
+/// `Search` for comparison, with many distinct query vectors, and reports throughput, latency
+/// percentiles and outcomes.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load-test searches on a vdbm (or on Milvus directly) with distinct query vectors.")
+
+    @Option(help: "host:port of the vdbm (or, with --milvus, of the Milvus proxy).")
+    var address = "127.0.0.1:50051"
+
+    @Flag(help: "Send Milvus's own MilvusService/Search instead of vdbm.v1.VectorDB/Search.")
+    var milvus = false
+
+    @Option(help: "The collection to search.")
+    var collection: String
+
+    @Option(help: "The vector field (Milvus's anns_field; with --milvus only).")
+    var vectorField = "vector"
+
+    @Option(help: "Dimension of the generated query vectors (not with --vectors-file).")
+    var dimension: Int?
+
+    @Option(help: "Distinct query vectors to generate and cycle through.")
+    var queries = 10_000
+
+    @Option(help: "Seed of the generated vectors (uniform in [0, 1)).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Read the query vectors from a text file instead: one vector a line, components separated by commas or spaces.")
+    var vectorsFile: String?
+
+    @Option(help: "Hits per query vector (top-k).")
+    var limit = 10
+
+    @Option(help: "A search parameter as key=integer, e.g. ef=64 (repeatable).")
+    var param: [String] = []
+
+    @Option(help: "A filter expression.")
+    var filter = ""
+
+    @Option(help: "HTTP/2 connections.")
+    var connections = 1
+
+    @Option(help: "Calls in flight on each connection.")
+    var streams = 1
+
+    @Option(help: "Seconds to measure (unless --total).")
+    var duration: Double = 10
+
+    @Option(help: "Measure this many calls instead of a duration.")
+    var total: Int?
+
+    @Option(help: "Seconds of calls before measuring.")
+    var warmup: Double = 1
+
+    @Option(help: "Deadline of each call, in seconds.")
+    var timeout: Double = 10
+
+    @Option(help: "vdbm API key (sent as authorization: Bearer <key>); '-' reads it from standard input.")
+    var apiKey: String?
+
+    @Option(help: "Milvus user, with --milvus (the password from standard input with --milvus-password -).")
+    var milvusUser: String?
+
+    @Option(help: "Milvus password, with --milvus-user ('-' reads it from standard input).")
+    var milvusPassword: String?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard connections >= 1, streams >= 1 else { throw ValidationError("--connections and --streams must be at least 1") }
+        guard vectorsFile != nil || (dimension ?? 0) > 0 else { throw ValidationError("give --dimension or --vectors-file") }
+        guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
+        guard duration > 0, warmup >= 0, timeout > 0 else { throw ValidationError("durations must be positive") }
+        if let total, total < 1 { throw ValidationError("--total must be at least 1") }
+    }
+
+    func run() async throws {
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+            throw ValidationError("--address must be host:port")
+        }
+        var params: [(key: String, value: Int64)] = []
+        for entry in param {
+            let parts = entry.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let value = Int64(parts[1]) else { throw ValidationError("--param \(entry): expected key=integer") }
+            params.append((String(parts[0]), value))
+        }
+        var authorization: String?
+        if milvus, let user = milvusUser {
+            let password = milvusPassword == "-" ? (readLine() ?? "") : (milvusPassword ?? "")
+            authorization = Base64.encode(Array("\(user):\(password)".utf8), padded: true)
+        } else if let apiKey {
+            authorization = "Bearer " + (apiKey == "-" ? (readLine() ?? "") : apiKey)
+        }
+        let vectors = try vectorsFile.map { path throws in try QueryVectors.read(path: path) }
+            ?? QueryVectors.random(count: queries, dimension: dimension ?? 0, seed: seed)
+        let plan = BenchPlan(host: String(address[..<colon]), port: port, target: milvus ? .milvus : .vdbm, collection: collection,
+                             vectorField: vectorField, limit: limit, params: params, filter: filter, connections: connections,
+                             streams: streams, stop: total.map { .total($0) } ?? .after(.milliseconds(Int64(duration * 1000))),
+                             warmup: .milliseconds(Int64(warmup * 1000)), timeout: .milliseconds(Int64(timeout * 1000)),
+                             authorization: authorization)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let report = try await BenchRunner.run(plan, vectors: vectors, group: group, logger: Logger(label: "vdbm.bench"))
+        try await group.shutdownGracefully()
+        print(json ? report.json : report.table)
     }
 }
