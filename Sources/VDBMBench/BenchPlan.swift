@@ -21,6 +21,8 @@ public struct BenchPlan: Sendable {
     /// The vector field (Milvus's `anns_field`; vdbm finds it from the schema).
     public var vectorField: String
     public var limit: Int
+    /// Query vectors in each call (Milvus's `nq`).
+    public var vectorsPerCall: Int
     /// Index search parameters, e.g. `ef=64`.
     public var params: [(key: String, value: Int64)]
     public var filter: String
@@ -36,7 +38,7 @@ public struct BenchPlan: Sendable {
     public var authorization: String?
 
     public init(host: String = "127.0.0.1", port: Int = 50051, target: Target = .vdbm, collection: String,
-                vectorField: String = "vector", limit: Int = 10, params: [(key: String, value: Int64)] = [], filter: String = "",
+                vectorField: String = "vector", limit: Int = 10, vectorsPerCall: Int = 1, params: [(key: String, value: Int64)] = [], filter: String = "",
                 connections: Int = 1, streams: Int = 1, stop: Stop = .after(.seconds(10)), warmup: Duration = .seconds(1),
                 timeout: Duration = .seconds(10), authorization: String? = nil) {
         self.host = host
@@ -45,6 +47,7 @@ public struct BenchPlan: Sendable {
         self.collection = collection
         self.vectorField = vectorField
         self.limit = limit
+        self.vectorsPerCall = max(1, vectorsPerCall)
         self.params = params
         self.filter = filter
         self.connections = max(1, connections)

@@ -22,6 +22,8 @@ public struct BenchReport: Sendable {
     public var seconds: Double { Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18 }
     /// Finished calls per second.
     public var qps: Double { seconds > 0 ? Double(calls) / seconds : 0 }
+    /// Query vectors searched per second (calls times vectors per call).
+    public var vectorsPerSecond: Double { qps * Double(plan.vectorsPerCall) }
 
     /// Milliseconds at `percentile` (0...100).
     public func milliseconds(at percentile: Double) -> Double {
@@ -37,7 +39,8 @@ public struct BenchReport: Sendable {
             "target       \(plan.target.rawValue) \(plan.host):\(plan.port), collection \(plan.collection), limit \(plan.limit)",
             "concurrency  \(plan.concurrency) (\(plan.connections) connections x \(plan.streams) streams)",
             "calls        \(calls) in \(fixed(seconds, 2)) s",
-            "qps          \(fixed(qps, 1))",
+            "qps          \(fixed(qps, 1))" + (plan.vectorsPerCall > 1 ? " (\(fixed(vectorsPerSecond, 1)) query vectors/s, "
+                + "\(plan.vectorsPerCall) a call)" : ""),
             "latency      p50 \(ms(milliseconds(at: 50)))  p90 \(ms(milliseconds(at: 90)))  p99 \(ms(milliseconds(at: 99)))  "
                 + "p99.9 \(ms(milliseconds(at: 99.9)))  max \(ms(maxMilliseconds))",
         ]
@@ -55,6 +58,7 @@ public struct BenchReport: Sendable {
             {"target": "\(plan.target.rawValue)", "address": "\(plan.host):\(plan.port)", "collection": "\(plan.collection)", \
             "concurrency": \(plan.concurrency), "connections": \(plan.connections), "streams": \(plan.streams), \
             "calls": \(calls), "seconds": \(number(seconds)), "qps": \(number(qps)), \
+            "vectors_per_call": \(plan.vectorsPerCall), "vectors_per_second": \(number(vectorsPerSecond)), \
             "p50_ms": \(number(milliseconds(at: 50))), "p90_ms": \(number(milliseconds(at: 90))), \
             "p99_ms": \(number(milliseconds(at: 99))), "p999_ms": \(number(milliseconds(at: 99.9))), \
             "max_ms": \(number(maxMilliseconds)), "outcomes": {\(outcomeList)}}

@@ -1,17 +1,20 @@
 import VDBMProtobuf
 
-/// The encoded requests of a run, one per query vector, made before the clock starts so that
-/// encoding is not measured.
+/// The encoded requests of a run, made before the clock starts so that encoding is not measured:
+/// each carries the next `vectorsPerCall` query vectors, so every vector is used once per cycle.
 struct BenchRequests: Sendable {
     let path: String
     let bodies: [[UInt8]]
 
     init(plan: BenchPlan, vectors: QueryVectors) {
+        let per = plan.vectorsPerCall
+        let calls = max(1, vectors.count / per)
+        func group(_ call: Int) -> [Float] { (0..<per).flatMap { vectors.vector(call * per + $0) } }
         switch plan.target {
         case .vdbm:
             path = "/vdbm.v1.VectorDB/Search"
-            bodies = (0..<vectors.count).map { index in
-                VDBMv1.encodeSearch(collection: plan.collection, vectors: Array(vectors.vector(index)),
+            bodies = (0..<calls).map { call in
+                VDBMv1.encodeSearch(collection: plan.collection, vectors: group(call),
                                     dimension: vectors.dimension, limit: plan.limit, filter: plan.filter, params: plan.params)
             }
         case .milvus:
@@ -20,8 +23,8 @@ struct BenchRequests: Sendable {
             let json = "{" + plan.params.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
             let params = [MilvusKeyValue("anns_field", plan.vectorField), MilvusKeyValue("topk", "\(plan.limit)"),
                           MilvusKeyValue("params", json), MilvusKeyValue("offset", "0"), MilvusKeyValue("round_decimal", "-1")]
-            bodies = (0..<vectors.count).map { index in
-                MilvusRequest.search(plan.collection, vectors: Array(vectors.vector(index)), dim: vectors.dimension,
+            bodies = (0..<calls).map { call in
+                MilvusRequest.search(plan.collection, vectors: group(call), dim: vectors.dimension,
                                      filter: plan.filter, outputFields: [], params: params)
             }
         }

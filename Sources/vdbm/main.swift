@@ -145,6 +145,9 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Hits per query vector (top-k).")
     var limit = 10
 
+    @Option(help: "Query vectors in each call (Milvus's nq).")
+    var vectorsPerCall = 1
+
     @Option(help: "A search parameter as key=integer, e.g. ef=64 (repeatable).")
     var param: [String] = []
 
@@ -185,6 +188,7 @@ struct Bench: AsyncParsableCommand {
         guard connections >= 1, streams >= 1 else { throw ValidationError("--connections and --streams must be at least 1") }
         guard vectorsFile != nil || (dimension ?? 0) > 0 else { throw ValidationError("give --dimension or --vectors-file") }
         guard queries >= 1 else { throw ValidationError("--queries must be at least 1") }
+        guard vectorsPerCall >= 1 else { throw ValidationError("--vectors-per-call must be at least 1") }
         guard duration > 0, warmup >= 0, timeout > 0 else { throw ValidationError("durations must be positive") }
         if let total, total < 1 { throw ValidationError("--total must be at least 1") }
     }
@@ -209,7 +213,7 @@ struct Bench: AsyncParsableCommand {
         let vectors = try vectorsFile.map { path throws in try QueryVectors.read(path: path) }
             ?? QueryVectors.random(count: queries, dimension: dimension ?? 0, seed: seed)
         let plan = BenchPlan(host: String(address[..<colon]), port: port, target: milvus ? .milvus : .vdbm, collection: collection,
-                             vectorField: vectorField, limit: limit, params: params, filter: filter, connections: connections,
+                             vectorField: vectorField, limit: limit, vectorsPerCall: vectorsPerCall, params: params, filter: filter, connections: connections,
                              streams: streams, stop: total.map { .total($0) } ?? .after(.milliseconds(Int64(duration * 1000))),
                              warmup: .milliseconds(Int64(warmup * 1000)), timeout: .milliseconds(Int64(timeout * 1000)),
                              authorization: authorization)
