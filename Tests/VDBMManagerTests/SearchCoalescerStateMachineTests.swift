@@ -40,11 +40,11 @@ import Testing
         let (c, third) = submit(&machine, vectors: 3)
         #expect(sends(second).isEmpty && sends(third).isEmpty)
         #expect(machine.queuedVectors == 5)
-        let next = machine.batchFinished(batchID(first)!)
+        let next = machine.batchFinished(batchID(first)!, now: at(0))
         #expect(next.first == .deliver(batchID(first)!, to: [a]))
         #expect(sends(next) == [[b, c]])
         #expect(machine.queuedVectors == 0)
-        let last = machine.batchFinished(batchID(next)!)
+        let last = machine.batchFinished(batchID(next)!, now: at(0))
         #expect(last == [.deliver(batchID(next)!, to: [b, c])])
         #expect(machine.memberCount == 0 && machine.batchesInFlight == 0)
     }
@@ -54,7 +54,7 @@ import Testing
         let (_, first) = submit(&machine, deadline: 500)
         _ = submit(&machine, deadline: 900)
         _ = submit(&machine, deadline: 700)
-        let next = machine.batchFinished(batchID(first)!)
+        let next = machine.batchFinished(batchID(first)!, now: at(0))
         guard case .send(_, _, let deadline)? = next.last else { Issue.record("no send"); return }
         #expect(deadline == at(900))
     }
@@ -66,13 +66,13 @@ import Testing
         let (c, _) = submit(&machine, vectors: 2)
         let (d, _) = submit(&machine, vectors: 9)
         let (e, _) = submit(&machine, vectors: 1)
-        let second = machine.batchFinished(batchID(first)!)
+        let second = machine.batchFinished(batchID(first)!, now: at(0))
         #expect(sends(second) == [[b]])  // b + c would be 5 > 4
-        let third = machine.batchFinished(batchID(second)!)
+        let third = machine.batchFinished(batchID(second)!, now: at(0))
         #expect(sends(third) == [[c]])  // c + d would be 11
-        let fourth = machine.batchFinished(batchID(third)!)
+        let fourth = machine.batchFinished(batchID(third)!, now: at(0))
         #expect(sends(fourth) == [[d]])  // alone, though larger than the cap
-        let fifth = machine.batchFinished(batchID(fourth)!)
+        let fifth = machine.batchFinished(batchID(fourth)!, now: at(0))
         #expect(sends(fifth) == [[e]])
     }
 
@@ -94,8 +94,8 @@ import Testing
         let (c, third) = submit(&machine, "filter=a")
         #expect(sends(third).isEmpty)
         // b's batch finishing does not release a's queue.
-        #expect(sends(machine.batchFinished(batchID(second)!)).isEmpty)
-        #expect(sends(machine.batchFinished(batchID(first)!)) == [[c]])
+        #expect(sends(machine.batchFinished(batchID(second)!, now: at(0))).isEmpty)
+        #expect(sends(machine.batchFinished(batchID(first)!, now: at(0))) == [[c]])
     }
 
     @Test func severalBatchesOfOneKeyMayFlyAtOnce() {
@@ -105,7 +105,7 @@ import Testing
         let (c, third) = submit(&machine)
         let (d, _) = submit(&machine)
         #expect(sends(first) == [[a]] && sends(second) == [[b]] && sends(third).isEmpty)
-        #expect(sends(machine.batchFinished(batchID(second)!)) == [[c, d]])
+        #expect(sends(machine.batchFinished(batchID(second)!, now: at(0))) == [[c, d]])
     }
 
     @Test func aQueuedMemberThatIsCancelledLeavesAtOnceAndIsNotSent() {
@@ -115,7 +115,7 @@ import Testing
         let (c, _) = submit(&machine)
         #expect(machine.memberLeft(b, .cancelled) == [.fail(b, .cancelled)])
         #expect(machine.queuedVectors == 1)
-        #expect(sends(machine.batchFinished(batchID(first)!)) == [[c]])
+        #expect(sends(machine.batchFinished(batchID(first)!, now: at(0))) == [[c]])
         #expect(machine.memberLeft(b, .cancelled).isEmpty)  // already gone
     }
 
@@ -124,10 +124,10 @@ import Testing
         let (_, first) = submit(&machine)
         let (b, _) = submit(&machine)
         let (c, _) = submit(&machine)
-        let second = machine.batchFinished(batchID(first)!)
+        let second = machine.batchFinished(batchID(first)!, now: at(0))
         let batch = batchID(second)!
         #expect(machine.memberLeft(b, .deadlineExceeded) == [.fail(b, .deadlineExceeded)])
-        #expect(machine.batchFinished(batch) == [.deliver(batch, to: [c])])
+        #expect(machine.batchFinished(batch, now: at(0)) == [.deliver(batch, to: [c])])
     }
 
     @Test func aBatchWhoseMembersAllLeftIsCancelledAndItsSlotFreesWhenItStops() {
@@ -137,7 +137,7 @@ import Testing
         let batch = batchID(first)!
         #expect(machine.memberLeft(a, .cancelled) == [.fail(a, .cancelled), .cancel(batch)])
         // The stopped search finishes with nobody to deliver to, and the queue moves on.
-        #expect(sends(machine.batchFinished(batch)) == [[b]])
+        #expect(sends(machine.batchFinished(batch, now: at(0))) == [[b]])
     }
 
     @Test func deadlinesPassOnTheTimerForQueuedAndFlyingMembers() {
@@ -154,6 +154,39 @@ import Testing
         #expect(later.contains(.fail(a, .deadlineExceeded)) && later.contains(.cancel(batchID(first)!)))
         #expect(!later.contains(.fail(c, .deadlineExceeded)))
         #expect(later.contains(.armTimer(at(900))))
+    }
+
+    @Test func withRegroupTheNextBatchWaitsForTheCallersTheLastOneAnswered() {
+        var machine = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        // a flies, b queues behind it: two groups that would otherwise take turns.
+        let (_, first) = submit(&machine)
+        let (b, _) = submit(&machine)
+        let answered = machine.batchFinished(batchID(first)!, now: at(10))
+        #expect(sends(answered).isEmpty && answered.contains(.armTimer(at(12))))
+        // a is back with its next search: everyone expected is here, and they leave together.
+        let (a2, back) = submit(&machine, now: 11)
+        #expect(sends(back) == [[b, a2]])
+    }
+
+    @Test func aRegroupHoldEndsWhenItsTimeIsUpAndNeverDelaysALoneCaller() {
+        var machine = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        // One caller at a time: it is the one expected back, so it leaves at once.
+        let (_, first) = submit(&machine)
+        _ = machine.batchFinished(batchID(first)!, now: at(5))
+        let (a2, again) = submit(&machine, now: 6)
+        #expect(sends(again) == [[a2]])
+        // b and c are answered together; only b comes back: it waits until the hold ends.
+        var group = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        let (_, busy) = submit(&group)
+        let (b, _) = submit(&group)
+        let (c, _) = submit(&group)
+        _ = group.batchFinished(batchID(busy)!, now: at(1))
+        let together = group.timerFired(now: at(3))
+        #expect(sends(together) == [[b, c]])
+        _ = group.batchFinished(batchID(together)!, now: at(4))
+        let (b2, held) = submit(&group, now: 5)
+        #expect(sends(held).isEmpty)
+        #expect(sends(group.timerFired(now: at(6))) == [[b2]])
     }
 
     @Test func withMaxWaitAnIdleSearchWaitsForCompanyUntilTheWaitEndsOrTheBatchIsFull() {

@@ -129,6 +129,26 @@ import VDBMUtils
         #expect(try await ids(patient) == [2])
     }
 
+    @Test func aSearchAloneIsCancelledWithItsCaller() async throws {
+        let (milvus, manager) = try await manager(delay: .seconds(5))
+        let sawCancellation = Mutex(false)
+        milvus.state.withLock { state in
+            let inner = state.searchHandler!
+            state.searchHandler = { vectors, dim, filter throws(VectorDBError) in
+                let result = try await inner(vectors, dim, filter)
+                sawCancellation.withLock { $0 = Task.isCancelled }
+                return result
+            }
+        }
+        let caller = Task { try await manager.search(request([1]), deadline: deadline) }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        caller.cancel()
+        await #expect(throws: VectorDBError.cancelled("the search was cancelled")) { try await caller.value }
+        #expect(started.duration(to: .now) < .seconds(2))
+        #expect(sawCancellation.withLock { $0 })
+    }
+
     @Test func aFullQueueIsResourceExhaustedAtOnce() async throws {
         let (_, manager) = try await manager(policy: SearchCoalescingPolicy(maxQueuedVectors: 2), delay: .milliseconds(300))
         async let first = manager.search(request([1]), deadline: deadline)

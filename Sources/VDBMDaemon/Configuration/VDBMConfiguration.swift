@@ -124,7 +124,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
             maxBatchVectors: try reader.integer("search.max_batch_vectors", in: 1...16_384),
             maxInflightBatches: try reader.integer("search.max_inflight_batches", in: 1...1024),
             maxQueuedVectors: try reader.integer("search.max_queued_vectors", in: 0...10_000_000),
-            maxWait: .microseconds(try reader.integer("search.max_wait_microseconds", in: 0...1_000_000)))
+            maxWait: .microseconds(try reader.integer("search.max_wait_microseconds", in: 0...1_000_000)),
+            regroupWait: .microseconds(try reader.integer("search.regroup_wait_microseconds", in: 0...1_000_000)))
         searchCoalescing = try reader.boolean("search.coalescing") ? policy : nil
     }
 

@@ -5,18 +5,24 @@ import VDBMUtils
 
 /// The I/O shell of search coalescing: it feeds `SearchCoalescerStateMachine` the events (a
 /// search arrives, a batch's search ends, a caller is cancelled, the timer fires) and executes its
-/// actions: one task per batch runs the Milvus search with every member's vectors, and the
-/// answer is cut back into each member's own result sets. State is behind one lock, held for
-/// the decision and never across I/O or a resumption.
+/// actions: a batch's Milvus search runs with every member's vectors, and the answer is cut back
+/// into each member's own result sets. A search that leaves alone at once (an idle key) runs in
+/// its caller's own task, with no hop to another thread; a batch that several callers share runs
+/// in a task of its own, so that any of them can leave without stopping it for the others. State
+/// is behind one lock, held for the decision and never across I/O or a resumption.
 final class SearchCoalescer: Sendable {
     typealias Machine = SearchCoalescerStateMachine<SearchBatchKey>
     /// One Milvus search of `queries` packed query vectors: one result set per query vector.
     typealias Search = @Sendable (_ vectors: [Float], _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
         -> [SearchResults]
     private typealias Continuation = CheckedContinuation<[SearchResults], any Error>
+    private typealias Outcome = Result<[SearchResults], VectorDBError>
 
     private struct Waiter {
-        var continuation: Continuation
+        /// `nil` until the caller suspends (or for good, when it runs its batch itself).
+        var continuation: Continuation?
+        /// An outcome that came before the continuation did.
+        var early: Outcome?
         var vectors: [Float]
         var queries: Int
         var search: Search
@@ -25,6 +31,7 @@ final class SearchCoalescer: Sendable {
     private struct Flight {
         /// Every member the batch was sent with, in order, with its number of query vectors.
         var members: [(id: Machine.MemberID, queries: Int)]
+        /// `nil` when a caller runs the batch in its own task.
         var task: Task<Void, Never>?
     }
 
@@ -49,24 +56,7 @@ final class SearchCoalescer: Sendable {
         let ticket = Ticket()
         do {
             return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: Continuation) in
-                    let resumptions = state.withLock { state -> [Resumption] in
-                        switch state.machine.submit(key: key, vectors: queries, deadline: deadline.instant, now: .now) {
-                        case .rejected:
-                            return [Resumption(continuation: continuation, result: .failure(.resourceExhausted(
-                                "search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query vectors already "
-                                    + "wait for Milvus: try again later")))]
-                        case .accepted(let id, let actions):
-                            state.waiters[id] = Waiter(continuation: continuation, vectors: vectors, queries: queries, search: search)
-                            var resumptions = execute(actions, outcome: nil, in: &state)
-                            if !ticket.enroll(id) {
-                                resumptions += execute(state.machine.memberLeft(id, .cancelled), outcome: nil, in: &state)
-                            }
-                            return resumptions
-                        }
-                    }
-                    for resumption in resumptions { resumption.resume() }
-                }
+                try await enter(key: key, vectors: vectors, queries: queries, deadline: deadline, search: search, ticket: ticket)
             } onCancel: {
                 if let id = ticket.cancel() { event { $0.memberLeft(id, .cancelled) } }
             }
@@ -77,6 +67,69 @@ final class SearchCoalescer: Sendable {
         }
     }
 
+    private enum Entry {
+        case rejected(VectorDBError)
+        /// The caller leaves alone at once and runs its batch itself.
+        case alone(Machine.MemberID, Machine.BatchID, deadline: ContinuousClock.Instant)
+        case waiting(Machine.MemberID)
+    }
+
+    private func enter(key: SearchBatchKey, vectors: [Float], queries: Int, deadline: Deadline, search: @escaping Search,
+                       ticket: Ticket) async throws -> [SearchResults] {
+        var resumptions: [Resumption] = []
+        let entry = state.withLock { state -> Entry in
+            switch state.machine.submit(key: key, vectors: queries, deadline: deadline.instant, now: .now) {
+            case .rejected:
+                return .rejected(.resourceExhausted("search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query "
+                                                    + "vectors already wait for Milvus: try again later"))
+            case .accepted(let id, var actions):
+                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search)
+                var alone: (Machine.BatchID, ContinuousClock.Instant)?
+                if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
+                   case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
+                    state.flights[batch] = Flight(members: [(id, queries)], task: nil)
+                    alone = (batch, batchDeadline)
+                }
+                resumptions = execute(actions, outcome: nil, in: &state)
+                if !ticket.enroll(id) {
+                    resumptions += execute(state.machine.memberLeft(id, .cancelled), outcome: nil, in: &state)
+                }
+                if let (batch, batchDeadline) = alone { return .alone(id, batch, deadline: batchDeadline) }
+                return .waiting(id)
+            }
+        }
+        for resumption in resumptions { resumption.resume() }
+        switch entry {
+        case .rejected(let error):
+            throw error
+        case .alone(let id, let batch, let batchDeadline):
+            // Cancelling this task cancels the search: it is the batch's only member.
+            let outcome: Outcome
+            do throws(VectorDBError) {
+                outcome = .success(try await search(vectors, queries, Deadline(batchDeadline)))
+            } catch {
+                outcome = .failure(error)
+            }
+            finish(batch, outcome)
+            let mine = state.withLock { $0.waiters.removeValue(forKey: id)?.early }
+            return try (mine ?? .failure(.internal("the search's answer was lost"))).get()
+        case .waiting(let id):
+            return try await withCheckedThrowingContinuation { (continuation: Continuation) in
+                let early = state.withLock { state -> Outcome? in
+                    guard var waiter = state.waiters[id] else { return .failure(.internal("the search's answer was lost")) }
+                    if let early = waiter.early {
+                        state.waiters[id] = nil
+                        return early
+                    }
+                    waiter.continuation = continuation
+                    state.waiters[id] = waiter
+                    return nil
+                }
+                if let early { continuation.resume(with: early.mapError { $0 }) }
+            }
+        }
+    }
+
     /// Waiting searches, and batches whose search has not finished (for tests and server info).
     var snapshot: (members: Int, batches: Int, queuedVectors: Int) {
         state.withLock { ($0.machine.memberCount, $0.machine.batchesInFlight, $0.machine.queuedVectors) }
@@ -84,13 +137,13 @@ final class SearchCoalescer: Sendable {
 
     // MARK: Events
 
-    private func event(outcome: Result<[SearchResults], VectorDBError>? = nil, _ body: (inout Machine) -> [Machine.Action]) {
+    private func event(outcome: Outcome? = nil, _ body: (inout Machine) -> [Machine.Action]) {
         let resumptions = state.withLock { state in execute(body(&state.machine), outcome: outcome, in: &state) }
         for resumption in resumptions { resumption.resume() }
     }
 
-    private func finish(_ batch: Machine.BatchID, _ outcome: Result<[SearchResults], VectorDBError>) {
-        event(outcome: outcome) { $0.batchFinished(batch) }
+    private func finish(_ batch: Machine.BatchID, _ outcome: Outcome) {
+        event(outcome: outcome) { $0.batchFinished(batch, now: .now) }
     }
 
     // MARK: Actions
@@ -135,22 +188,21 @@ final class SearchCoalescer: Sendable {
                     start += member.queries
                 }
                 for member in members {
-                    guard let waiter = state.waiters.removeValue(forKey: member), let range = offsets[member] else { continue }
-                    let result = outcome.flatMap { results -> Result<[SearchResults], VectorDBError> in
+                    guard let range = offsets[member] else { continue }
+                    let result = outcome.flatMap { results -> Outcome in
                         guard results.count == start else {
                             return .failure(.internal("Milvus answered \(results.count) result sets for \(start) query vectors"))
                         }
                         return .success(Array(results[range]))
                     }
-                    resumptions.append(Resumption(continuation: waiter.continuation, result: result))
+                    resumptions += answer(member, result, in: &state)
                 }
             case .fail(let member, let departure):
-                guard let waiter = state.waiters.removeValue(forKey: member) else { continue }
                 let error: VectorDBError = switch departure {
                 case .cancelled: .cancelled("the search was cancelled")
                 case .deadlineExceeded: .deadlineExceeded("the search's deadline passed while it waited for Milvus")
                 }
-                resumptions.append(Resumption(continuation: waiter.continuation, result: .failure(error)))
+                resumptions += answer(member, .failure(error), in: &state)
             case .cancel(let batch):
                 state.flights[batch]?.task?.cancel()
             case .armTimer(let instant):
@@ -163,6 +215,18 @@ final class SearchCoalescer: Sendable {
             }
         }
         return resumptions
+    }
+
+    /// Hands `result` to the member: resumes it when it is suspended, keeps it for it otherwise.
+    private func answer(_ member: Machine.MemberID, _ result: Outcome, in state: inout State) -> [Resumption] {
+        guard var waiter = state.waiters[member] else { return [] }
+        guard let continuation = waiter.continuation else {
+            if waiter.early == nil { waiter.early = result }
+            state.waiters[member] = waiter
+            return []
+        }
+        state.waiters[member] = nil
+        return [Resumption(continuation: continuation, result: result)]
     }
 
     /// Which member a caller became, so that its cancellation handler (which may run at any

@@ -5,9 +5,11 @@
 /// Searches that differ only in their query vectors share a key. A search whose key has a free
 /// in-flight slot leaves at once, alone (no added delay when idle); while every slot of its key is
 /// busy it waits in its key's queue, and when a slot frees, the queue leaves together as one batch
-/// of up to `maxBatchVectors` query vectors. Each member keeps its own deadline: one that passes,
-/// or a member that is cancelled, leaves at once; a batch whose members have all left is
-/// cancelled.
+/// of up to `maxBatchVectors` query vectors. A key's queue may be *held* for a while instead: for
+/// `maxWait` after an idle search arrives, and for `regroupWait` after a batch answered, until
+/// the callers it answered are back (their next searches then ride together). A hold ends early
+/// when the queue fills a batch. Each member keeps its own deadline: one that passes, or a member
+/// that is cancelled, leaves at once; a batch whose members have all left is cancelled.
 public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
     public typealias MemberID = Int
     public typealias BatchID = Int
@@ -56,8 +58,12 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         var queue: [MemberID] = []
         var queuedVectors = 0
         var inFlight = 0
-        /// When a forming batch (with `maxWait`) must leave.
-        var flushAt: Instant?
+        /// Until when the queue is held for company (`maxWait` or `regroupWait`), if it is.
+        var holdUntil: Instant?
+        /// Callers of this key's last answered batches not yet back with a new search.
+        var returning = 0
+        /// Whether `holdUntil` waits for those callers (it ends when all are back).
+        var regrouping = false
     }
 
     private struct Batch {
@@ -89,38 +95,50 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
     /// A search with `vectors` query vectors wants to leave.
     public mutating func submit(key: Key, vectors: Int, deadline: Instant, now: Instant) -> SubmitResult {
         var lane = lanes[key] ?? Lane()
-        let leavesNow = lane.inFlight < policy.maxInflightBatches && policy.maxWait == .zero && lane.queue.isEmpty
+        if lane.returning > 0 {
+            // Presumably one of the callers the last batch answered: once all are back, stop holding.
+            lane.returning -= 1
+            if lane.returning == 0 && lane.regrouping { (lane.holdUntil, lane.regrouping) = (nil, false) }
+        }
+        let slotFree = lane.inFlight < policy.maxInflightBatches
+        if slotFree && lane.queue.isEmpty && lane.holdUntil == nil {
+            if policy.maxWait > .zero {
+                lane.holdUntil = now + policy.maxWait
+            } else if lane.returning > 0 && policy.regroupWait > .zero {
+                (lane.holdUntil, lane.regrouping) = (now + policy.regroupWait, true)
+            }
+        }
+        let leavesNow = slotFree && lane.queue.isEmpty && !isHeld(lane, now: now)
         if !leavesNow && queuedVectors + vectors > policy.maxQueuedVectors { return .rejected }
         let id = nextID
         nextID += 1
         members[id] = Member(key: key, vectors: vectors, deadline: deadline)
-        var actions: [Action] = []
-        if leavesNow {
-            lanes[key] = lane
-            actions.append(startBatch(key, [id]))
-        } else {
-            lane.queue.append(id)
-            lane.queuedVectors += vectors
-            queuedVectors += vectors
-            if lane.inFlight < policy.maxInflightBatches && lane.flushAt == nil { lane.flushAt = now + policy.maxWait }
-            lanes[key] = lane
-            if lane.queuedVectors >= policy.maxBatchVectors || (lane.flushAt.map { $0 <= now } ?? false) {
-                actions += sendQueued(key)
-            }
-        }
+        lane.queue.append(id)
+        lane.queuedVectors += vectors
+        queuedVectors += vectors
+        lanes[key] = lane
+        var actions = sendQueued(key, now: now)
         actions += arm(deadline)
-        if let flushAt = lanes[key]?.flushAt { actions += arm(flushAt) }
+        if let holdUntil = lanes[key]?.holdUntil { actions += arm(holdUntil) }
         return .accepted(id, actions)
     }
 
     /// The batch's search ended (answered, failed, or stopped after `cancel`).
-    public mutating func batchFinished(_ batchID: BatchID) -> [Action] {
+    public mutating func batchFinished(_ batchID: BatchID, now: Instant) -> [Action] {
         guard let batch = batches.removeValue(forKey: batchID) else { return [] }
         let waiting = batch.members.filter { members[$0]?.batch == batchID }
         for member in waiting { members[member] = nil }
-        lanes[batch.key]?.inFlight -= 1
+        if var lane = lanes[batch.key] {
+            lane.inFlight -= 1
+            if policy.regroupWait > .zero && !waiting.isEmpty {
+                lane.returning += waiting.count
+                (lane.holdUntil, lane.regrouping) = (max(lane.holdUntil ?? now, now + policy.regroupWait), true)
+            }
+            lanes[batch.key] = lane
+        }
         var actions: [Action] = waiting.isEmpty ? [] : [.deliver(batchID, to: waiting)]
-        actions += sendQueued(batch.key)
+        actions += sendQueued(batch.key, now: now)
+        if let holdUntil = lanes[batch.key]?.holdUntil { actions += arm(holdUntil) }
         dropLaneIfIdle(batch.key)
         return actions
     }
@@ -132,7 +150,6 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
             if var lane = lanes[member.key] {
                 lane.queue.removeAll { $0 == id }
                 lane.queuedVectors -= member.vectors
-                if lane.queue.isEmpty { lane.flushAt = nil }
                 lanes[member.key] = lane
             }
             queuedVectors -= member.vectors
@@ -144,8 +161,8 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         return [.fail(id, departure)]
     }
 
-    /// The instant of the last `armTimer` came: members past their deadline leave, forming
-    /// batches whose wait is over are sent.
+    /// The instant of the last `armTimer` came: members past their deadline leave, holds that
+    /// are over end and their queues leave.
     public mutating func timerFired(now: Instant) -> [Action] {
         timerAt = nil
         var actions: [Action] = []
@@ -153,11 +170,15 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
             actions += memberLeft(id, .deadlineExceeded)
         }
         for (key, lane) in lanes {
-            guard let flushAt = lane.flushAt, flushAt <= now else { continue }
-            lanes[key]?.flushAt = nil
-            actions += sendQueued(key)
+            guard let holdUntil = lane.holdUntil, holdUntil <= now else { continue }
+            // Callers not back by now are not waited for again.
+            lanes[key]?.holdUntil = nil
+            lanes[key]?.regrouping = false
+            lanes[key]?.returning = 0
+            actions += sendQueued(key, now: now)
+            dropLaneIfIdle(key)
         }
-        let next = (members.values.map(\.deadline) + lanes.values.compactMap(\.flushAt)).min()
+        let next = (members.values.map(\.deadline) + lanes.values.compactMap(\.holdUntil)).min()
         if let next { actions += arm(next) }
         return actions
     }
@@ -174,11 +195,18 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         return .send(batchID, members: ids, deadline: deadline)
     }
 
-    /// Sends the key's queue, in order, while it has free slots: each batch up to
-    /// `maxBatchVectors` (a first member larger than that goes alone).
-    private mutating func sendQueued(_ key: Key) -> [Action] {
+    /// Whether the key's queue is held for company: a hold that has not ended, unless the queue
+    /// already fills a batch.
+    private func isHeld(_ lane: Lane, now: Instant) -> Bool {
+        guard let holdUntil = lane.holdUntil, holdUntil > now else { return false }
+        return lane.queuedVectors < policy.maxBatchVectors
+    }
+
+    /// Sends the key's queue, in order, while it has free slots and is not held: each batch up
+    /// to `maxBatchVectors` (a first member larger than that goes alone).
+    private mutating func sendQueued(_ key: Key, now: Instant) -> [Action] {
         var actions: [Action] = []
-        while var lane = lanes[key], lane.inFlight < policy.maxInflightBatches, !lane.queue.isEmpty {
+        while var lane = lanes[key], lane.inFlight < policy.maxInflightBatches, !lane.queue.isEmpty, !isHeld(lane, now: now) {
             var taken: [MemberID] = []
             var vectors = 0
             for id in lane.queue {
@@ -190,15 +218,17 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
             lane.queue.removeFirst(taken.count)
             lane.queuedVectors -= vectors
             queuedVectors -= vectors
-            if lane.queue.isEmpty { lane.flushAt = nil }
             lanes[key] = lane
             actions.append(startBatch(key, taken))
         }
         return actions
     }
 
+    /// A lane with nothing queued, in flight, held or expected back is forgotten.
     private mutating func dropLaneIfIdle(_ key: Key) {
-        if let lane = lanes[key], lane.inFlight == 0, lane.queue.isEmpty { lanes[key] = nil }
+        if let lane = lanes[key], lane.inFlight == 0, lane.queue.isEmpty, lane.holdUntil == nil, lane.returning == 0 {
+            lanes[key] = nil
+        }
     }
 
     private mutating func arm(_ instant: Instant) -> [Action] {

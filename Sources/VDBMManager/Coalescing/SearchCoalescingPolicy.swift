@@ -9,12 +9,18 @@ public struct SearchCoalescingPolicy: Sendable, Hashable {
     public var maxQueuedVectors: Int
     /// How long a search that could leave at once waits for others to join it (0: not at all).
     public var maxWait: Duration
+    /// After a batch answered its callers, how long the next batch of that key may wait for them
+    /// to come back with their next searches, so that they ride together instead of splitting into
+    /// groups that take turns (0: it leaves at once). It never delays a search when no caller is
+    /// expected back (an idle key, one caller at a time).
+    public var regroupWait: Duration
 
     public init(maxBatchVectors: Int = 256, maxInflightBatches: Int = 1, maxQueuedVectors: Int = 16_384,
-                maxWait: Duration = .zero) {
+                maxWait: Duration = .zero, regroupWait: Duration = .zero) {
         self.maxBatchVectors = max(1, maxBatchVectors)
         self.maxInflightBatches = max(1, maxInflightBatches)
         self.maxQueuedVectors = max(0, maxQueuedVectors)
         self.maxWait = max(.zero, maxWait)
+        self.regroupWait = max(.zero, regroupWait)
     }
 }
