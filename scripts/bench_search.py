@@ -1,13 +1,15 @@
-"""Driver of scripts/bench-search: prepares the collection and the pre-encoded requests, checks
-that both sides answer the same hits, runs h2load against Milvus and vdbm, runs pymilvus, and
-prints one table."""
+"""Driver of scripts/bench-search (a benchmark, not a test): one collection (20k random 128-d
+vectors, HNSW M=16 efConstruction=200, top 10, ef 64) searched with 10,000 distinct query vectors
+by `vdbm bench` against Milvus directly, against vdbm with search coalescing on (the shipped
+configuration) and against vdbm with coalescing off, at concurrency 1, 8, 32 and 128, and by
+pymilvus against Milvus at the same concurrencies. Identical hits are checked first. Prints one
+table, the CPU each process spent per search (from /proc), and writes the numbers as JSON to
+bench-results/."""
 import json
-from collections import Counter
-import re
 import os
+import resource
 import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -26,16 +28,18 @@ from vdbm_api import data_pb2, pb2  # noqa: E402  (stubs generated from Protos/)
 
 MILVUS = "127.0.0.1:19530"
 NAME, ROWS, DIM, TOPK, EF = "vdbm_bench_20k", 20_000, 128, 10, 64
-DURATION = int(os.environ.get("DURATION", "15"))
-ROUNDS = int(os.environ.get("ROUNDS", "1"))
-MILVUS_PATH = "/milvus.proto.milvus.MilvusService/Search"
-VDBM_PATH = "/vdbm.v1.VectorDB/Search"
+QUERIES = 10_000
+DURATION = float(os.environ.get("DURATION", "10"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+CONCURRENCIES = [int(c) for c in os.environ.get("CONCURRENCIES", "1,8,32,128").split(",")]
+# connections x streams for each concurrency (the same for every target)
+LAYOUT = {1: (1, 1), 8: (2, 4), 32: (4, 8), 128: (4, 32)}
+VDBM = os.environ["E2E_VDBM_BIN"]
 
 
 def wait_until_loaded(client):
     # A new collection is searched brute-force until its index is built, and a Milvus restarted
-    # on its data reloads collections by itself (searches see part of the data until it is done):
-    # measure neither.
+    # on its data reloads collections by itself: measure neither.
     for _ in range(600):
         index = client.describe_index(NAME, client.list_indexes(NAME)[0])
         built = index.get("state") == "Finished" and index.get("pending_index_rows", 0) == 0
@@ -66,75 +70,139 @@ def prepare_collection(client):
     wait_until_loaded(client)
 
 
-def framed(message: bytes) -> bytes:
-    return b"\x00" + struct.pack(">I", len(message)) + message
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
-def requests(query):
-    vdbm = pb2.SearchRequest(collection=NAME, vectors=data_pb2.FloatVectors(dimension=DIM, values=query), limit=TOPK,
-                             params=[data_pb2.Param(key="ef", value=EF)]).SerializeToString()
-    # The same search as vdbm's manager sends it (no metric_type: Milvus uses the index's own).
+def start_vdbm(work, label, *settings):
+    port = free_port()
+    log = open(work / f"vdbm-{label}.log", "wb")
+    process = subprocess.Popen([VDBM, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port),
+                                *[arg for setting in settings for arg in ("--set", setting)]],
+                               stdout=log, stderr=subprocess.STDOUT)
+    target = f"127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with grpc.insecure_channel(target) as channel:
+                channel.unary_unary("/vdbm.v1.VectorDB/ListCollections", request_serializer=lambda b: b,
+                                    response_deserializer=lambda b: b)(b"", timeout=2)
+            return process, target
+        except grpc.RpcError:
+            time.sleep(0.1)
+    raise RuntimeError(f"vdbm ({label}) did not start: {(work / f'vdbm-{label}.log').read_text()[-2000:]}")
+
+
+# --- identical hits ---------------------------------------------------------------------------
+
+def milvus_ids(channel, query):
     group = common_pb2.PlaceholderGroup(placeholders=[common_pb2.PlaceholderValue(
         tag="$0", type=101, values=[np.asarray(query, dtype="<f4").tobytes()])])
     params = {"anns_field": "vector", "topk": str(TOPK), "params": json.dumps({"ef": EF}), "offset": "0", "round_decimal": "-1"}
-    milvus = milvus_pb2.SearchRequest(
+    request = milvus_pb2.SearchRequest(
         collection_name=NAME, dsl_type=1, placeholder_group=group.SerializeToString(), nq=1, use_default_consistency=True,
-        search_params=[common_pb2.KeyValuePair(key=k, value=v) for k, v in params.items()]).SerializeToString()
-    return vdbm, milvus
+        search_params=[common_pb2.KeyValuePair(key=k, value=v) for k, v in params.items()])
+    call = channel.unary_unary("/milvus.proto.milvus.MilvusService/Search", request_serializer=lambda m: m.SerializeToString(),
+                               response_deserializer=milvus_pb2.SearchResults.FromString)
+    reply = call(request, timeout=30)
+    assert reply.status.code == 0 and reply.status.error_code == 0, reply.status
+    return list(reply.results.ids.int_id.data)
 
 
-def raw_call(target, path, body):
-    with grpc.insecure_channel(target) as channel:
-        return channel.unary_unary(path, request_serializer=lambda b: b, response_deserializer=lambda b: b)(body, timeout=10)
+def vdbm_ids(channel, query):
+    call = channel.unary_unary("/vdbm.v1.VectorDB/Search", request_serializer=lambda m: m.SerializeToString(),
+                               response_deserializer=pb2.SearchResponse.FromString)
+    reply = call(pb2.SearchRequest(collection=NAME, vectors=data_pb2.FloatVectors(dimension=DIM, values=query), limit=TOPK,
+                                   params=[data_pb2.Param(key="ef", value=EF)]), timeout=30)
+    return list(reply.results[0].ids.int_ids)
 
 
-def same_hits(vdbm_target, vdbm_body, milvus_body):
-    mine = pb2.SearchResponse.FromString(raw_call(vdbm_target, VDBM_PATH, vdbm_body)).results[0]
-    theirs = milvus_pb2.SearchResults.FromString(raw_call(MILVUS, MILVUS_PATH, milvus_body))
-    assert theirs.status.code == 0 and theirs.status.error_code == 0, theirs.status
-    assert list(mine.ids.int_ids) == list(theirs.results.ids.int_id.data), "vdbm and Milvus disagree"
-    assert len(mine.ids.int_ids) == TOPK
-    return list(mine.ids.int_ids)
+def check_identical_hits(queries, targets, count=256):
+    """Milvus's own answers first, repeated until two passes agree (they move for a few seconds
+    after a load), then each vdbm with 32 concurrent callers (so coalescing merges them)."""
+    probe = queries[:count]
+    with grpc.insecure_channel(MILVUS) as channel:
+        previous = None
+        for _ in range(30):
+            current = [milvus_ids(channel, q) for q in probe]
+            if current == previous:
+                break
+            previous = current
+            time.sleep(1)
+        else:
+            raise RuntimeError("Milvus's own answers did not settle")
+    for label, target in targets.items():
+        with grpc.insecure_channel(target) as channel:
+            answers = [None] * count
+
+            def worker(offset):
+                for i in range(offset, count, 32):
+                    answers[i] = vdbm_ids(channel, probe[i])
+
+            threads = [threading.Thread(target=worker, args=(k,)) for k in range(32)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        differing = [i for i in range(count) if answers[i] != current[i]]
+        assert not differing, f"vdbm ({label}) and Milvus disagree on {len(differing)} of {count} queries, e.g. #{differing[0]}"
+    return count
 
 
-def rpc_count(path, log):
-    log.flush()
-    return sum(1 for line in open(path) if '"msg":"rpc"' in line)
+# --- load ---------------------------------------------------------------------------------------
+
+def cpu_seconds(pids):
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except FileNotFoundError:
+            pass
+    return total
 
 
-def h2load(target, path, body_file, concurrency):
-    connections, streams = (1, 1) if concurrency == 1 else (4, concurrency // 4)
-    with tempfile.NamedTemporaryFile(suffix=".tsv") as log:
-        out = subprocess.run(
-            ["h2load", "-D", str(DURATION), "--warm-up-time", "2", "-c", str(connections), "-m", str(streams), "-t", "1",
-             "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", body_file, "--log-file", log.name,
-             f"http://{target}{path}"], capture_output=True, text=True, check=True).stdout
-        latencies = sorted(int(line.split()[2]) for line in open(log.name) if line.strip())
-    failed = int(re.search(r"(\d+) failed", out).group(1))
-    qps = next(float(line.split()[3]) for line in out.splitlines() if line.startswith("finished in"))
-    return qps, pct(latencies, 50) / 1000, pct(latencies, 99) / 1000, failed
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def milvus_pids():
+    found = subprocess.run(["pgrep", "-f", "milvus run standalone"], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
 
 
-def pct(values, p):
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
+def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False):
+    connections, streams = LAYOUT[concurrency]
+    command = [VDBM, "bench", "--address", address, "--collection", NAME, "--vectors-file", str(query_file),
+               "--limit", str(TOPK), "--param", f"ef={EF}", "--connections", str(connections), "--streams", str(streams),
+               "--duration", str(DURATION), "--warmup", "2", "--json"]
+    if milvus:
+        command.append("--milvus")
+    own = [vdbm_pid] if vdbm_pid else []
+    before = (cpu_seconds(own), cpu_seconds(milvus_pids()), children_cpu())
+    result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    after = (cpu_seconds(own), cpu_seconds(milvus_pids()), children_cpu())
+    calls = result["calls"] * (DURATION + 2) / DURATION  # the warmup's calls spent CPU too
+    result["cpu_us_per_search"] = {name: (b - a) / calls * 1e6 for name, a, b in
+                                   zip(("vdbm", "milvus", "bench"), before, after)}
+    return result
 
 
-def pymilvus_load(client, query, concurrency):
+def pymilvus_run(client, queries, concurrency):
     latencies, stop = [], time.monotonic() + DURATION
     lock = threading.Lock()
+    counter = iter(range(10**9))
 
     def worker():
         mine = []
         while time.monotonic() < stop:
+            with lock:
+                index = next(counter)
             started = time.perf_counter()
-            client.search(NAME, data=[query], limit=TOPK, search_params={"params": {"ef": EF}})
-            mine.append((time.perf_counter() - started) * 1e6)
+            client.search(NAME, data=[queries[index % len(queries)]], limit=TOPK, search_params={"params": {"ef": EF}})
+            mine.append((time.perf_counter() - started) * 1e3)
         with lock:
             latencies.extend(mine)
 
@@ -145,77 +213,73 @@ def pymilvus_load(client, query, concurrency):
     for thread in threads:
         thread.join()
     latencies.sort()
-    return len(latencies) / (time.monotonic() - started), pct(latencies, 50) / 1000, pct(latencies, 99) / 1000, 0
+    pct = lambda p: latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))]  # noqa: E731
+    return {"qps": len(latencies) / (time.monotonic() - started), "p50_ms": pct(50), "p99_ms": pct(99)}
+
+
+def median_round(runs):
+    return sorted(runs, key=lambda run: run["qps"])[len(runs) // 2]
 
 
 def main():
     client = MilvusClient(uri=f"http://{MILVUS}")
     prepare_collection(client)
-    query = np.random.default_rng(99).random(DIM, dtype=np.float32).tolist()
-    vdbm_body, milvus_body = requests(query)
     work = Path(tempfile.mkdtemp(prefix="vdbm-bench-"))
-    (work / "vdbm.bin").write_bytes(framed(vdbm_body))
-    (work / "milvus.bin").write_bytes(framed(milvus_body))
+    queries = np.random.default_rng(11).random((QUERIES, DIM), dtype=np.float32)
+    query_file = work / "queries.txt"
+    np.savetxt(query_file, queries, fmt="%.8g", delimiter=",")
+    queries = queries.tolist()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = open(work / "vdbm.log", "wb")
-    vdbm = subprocess.Popen([os.environ["E2E_VDBM_BIN"], "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    target = f"127.0.0.1:{port}"
+    on, on_target = start_vdbm(work, "coalescing")
+    off, off_target = start_vdbm(work, "plain", "search.coalescing=false")
     try:
-        # Until vdbm answers and both sides agree three times in a row (right after a load,
-        # Milvus may still be settling which segments serve the search).
-        agreed, problem = 0, None
-        for _ in range(300):
-            try:
-                ids = same_hits(target, vdbm_body, milvus_body)
-                agreed += 1
-                if agreed == 3:
-                    break
-            except (grpc.RpcError, AssertionError) as error:
-                agreed, problem = 0, error
-            time.sleep(0.1)
-        else:
-            raise RuntimeError(f"vdbm and Milvus never agreed: {problem}")
-        print(f"collection {NAME}: {ROWS} x {DIM}-d, HNSW M=16 efConstruction=200, top {TOPK}, ef {EF}; "
-              f"vdbm and Milvus return the same hits {ids[:4]}...")
-        print(f"{os.cpu_count()} cores shared by Milvus, vdbm and the load generator; {DURATION} s per run after 2 s warm-up")
-        rows, cpu_notes = [], []
-        for concurrency in (1, 32):
-            for round_ in range(ROUNDS):
-                direct = h2load(MILVUS, MILVUS_PATH, str(work / "milvus.bin"), concurrency)
-                cpu_before, calls_before = cpu_seconds(vdbm.pid), rpc_count(work / "vdbm.log", log)
-                through = h2load(target, VDBM_PATH, str(work / "vdbm.bin"), concurrency)
-                cpu = cpu_seconds(vdbm.pid) - cpu_before
-                calls = rpc_count(work / "vdbm.log", log) - calls_before
-                rows.append((concurrency, direct, through))
-                cpu_notes.append(f"concurrency {concurrency}: vdbm used {cpu:.2f} CPU-s for {calls} calls "
-                                 f"= {cpu / max(calls, 1) * 1e6:.0f} us of CPU per call")
-            py = pymilvus_load(client, query, concurrency)
-            rows.append((concurrency, None, py))
-        print(f"{'concurrency':>11} | {'Milvus direct (h2load)':>30} | {'through vdbm (h2load)':>30} | {'QPS ratio':>9} | {'p50 +ms':>7}")
-        for concurrency, direct, through in rows:
-            if direct is None:
-                print(f"{concurrency:>11} | {'pymilvus MilvusClient.search':>30} | "
-                      f"{through[0]:8.0f} QPS p50 {through[1]:6.2f} p99 {through[2]:6.2f} |")
-                continue
-            print(f"{concurrency:>11} | {direct[0]:8.0f} QPS p50 {direct[1]:6.2f} p99 {direct[2]:6.2f} | "
-                  f"{through[0]:8.0f} QPS p50 {through[1]:6.2f} p99 {through[2]:6.2f} | {through[0] / direct[0]:9.3f} | "
-                  f"{through[1] - direct[1]:+7.3f}")
-            if direct[3] or through[3]:
-                print(f"            failed requests: direct {direct[3]}, vdbm {through[3]}")
-        for note in cpu_notes:
-            print(note)
-        # h2load counts HTTP status only: vdbm's own count of gRPC statuses, from its access log
-        # (a timed h2load run ends by cancelling the calls still in flight: CANCELLED).
-        log.flush()
-        statuses = Counter(json.loads(line).get("status") for line in open(work / "vdbm.log") if '"msg":"rpc"' in line)
-        print(f"vdbm's gRPC statuses: {dict(statuses)}")
+        checked = check_identical_hits(queries, {"coalescing": on_target, "plain": off_target})
+        print(f"collection {NAME}: {ROWS} x {DIM}-d, HNSW M=16 efConstruction=200, top {TOPK}, ef {EF}, "
+              f"{QUERIES} distinct query vectors")
+        print(f"identical hits: Milvus direct, vdbm with coalescing (32 concurrent callers) and vdbm without, "
+              f"for {checked} distinct query vectors")
+        print(f"{os.cpu_count()} cores shared by Milvus, vdbm and the load generator; {DURATION:g} s per run after 2 s "
+              f"warm-up; median of {ROUNDS} rounds (by QPS)")
+        results = {}
+        for concurrency in CONCURRENCIES:
+            rounds = {"direct": [], "coalescing": [], "plain": []}
+            for _ in range(ROUNDS):
+                rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True))
+                rounds["coalescing"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid))
+                rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid))
+            results[concurrency] = {label: median_round(runs) for label, runs in rounds.items()}
+            results[concurrency]["all_rounds_qps"] = {label: [round(r["qps"]) for r in runs] for label, runs in rounds.items()}
+            results[concurrency]["pymilvus"] = pymilvus_run(client, queries, concurrency)
+        report(results)
+        out = ROOT / "bench-results"
+        out.mkdir(exist_ok=True)
+        path = out / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2))
+        print(f"numbers: {path.relative_to(ROOT)}")
     finally:
-        vdbm.terminate()
-        vdbm.wait(timeout=30)
+        for process in (on, off):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def report(results):
+    cell = lambda r: f"{r['qps']:7.0f} QPS p50 {r['p50_ms']:6.2f} p99 {r['p99_ms']:6.2f}"  # noqa: E731
+    print(f"\n| concurrency | Milvus direct (vdbm bench) | vdbm, coalescing | ratio | vdbm, no coalescing | pymilvus |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for concurrency, r in results.items():
+        ratio = r["coalescing"]["qps"] / r["direct"]["qps"]
+        print(f"| {concurrency} | {cell(r['direct'])} | {cell(r['coalescing'])} | {ratio:.2f}x | {cell(r['plain'])} | "
+              f"{cell(r['pymilvus'])} |")
+    print("\nQPS of every round:")
+    for concurrency, r in results.items():
+        print(f"  concurrency {concurrency}: {r['all_rounds_qps']}")
+    print("\nCPU per search (microseconds, median round; /proc utime+stime over the run and its warm-up):")
+    for concurrency, r in results.items():
+        parts = []
+        for label in ("direct", "coalescing", "plain"):
+            cpu = r[label]["cpu_us_per_search"]
+            parts.append(f"{label}: vdbm {cpu['vdbm']:.0f}, Milvus {cpu['milvus']:.0f}, load generator {cpu['bench']:.0f}")
+        print(f"  concurrency {concurrency}: " + "; ".join(parts))
 
 
 if __name__ == "__main__":

@@ -172,9 +172,12 @@ import Testing
         var machine = Machine(policy: .init(regroupWait: .milliseconds(2)))
         // One caller at a time: it is the one expected back, so it leaves at once.
         let (_, first) = submit(&machine)
-        _ = machine.batchFinished(batchID(first)!, now: at(5))
+        let answered = machine.batchFinished(batchID(first)!, now: at(5))
         let (a2, again) = submit(&machine, now: 6)
         #expect(sends(again) == [[a2]])
+        // ... and no timer is armed for it: an empty hold needs none.
+        let timers = (answered + again).filter { if case .armTimer = $0 { true } else { false } }
+        #expect(timers.isEmpty)
         // b and c are answered together; only b comes back: it waits until the hold ends.
         var group = Machine(policy: .init(regroupWait: .milliseconds(2)))
         let (_, busy) = submit(&group)

@@ -51,7 +51,7 @@ public struct ConfigurationKey: Sendable, Hashable {
               summary: "query vectors that may wait for a merged search; more are RESOURCE_EXHAUSTED"),
         .init(name: "search.max_wait_microseconds", defaultValue: "0",
               summary: "how long a search that could leave at once waits for company"),
-        .init(name: "search.regroup_wait_microseconds", defaultValue: "1000",
+        .init(name: "search.regroup_wait_microseconds", defaultValue: "6000",
               summary: "how long the next merged search waits for the callers the last one answered"),
         .init(name: "logging.level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical"),
         .init(name: "logging.access_log", defaultValue: "true", summary: "one log line per call at info level"),

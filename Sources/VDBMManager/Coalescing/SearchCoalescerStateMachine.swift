@@ -95,6 +95,11 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
     /// A search with `vectors` query vectors wants to leave.
     public mutating func submit(key: Key, vectors: Int, deadline: Instant, now: Instant) -> SubmitResult {
         var lane = lanes[key] ?? Lane()
+        if let holdUntil = lane.holdUntil, holdUntil <= now {
+            // A hold that ended with nobody in it (no timer was needed): callers not back by now
+            // are not waited for again.
+            (lane.holdUntil, lane.regrouping, lane.returning) = (nil, false, 0)
+        }
         if lane.returning > 0 {
             // Presumably one of the callers the last batch answered: once all are back, stop holding.
             lane.returning -= 1
@@ -119,7 +124,7 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         lanes[key] = lane
         var actions = sendQueued(key, now: now)
         actions += arm(deadline)
-        if let holdUntil = lanes[key]?.holdUntil { actions += arm(holdUntil) }
+        actions += armHold(key)
         return .accepted(id, actions)
     }
 
@@ -138,7 +143,7 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         }
         var actions: [Action] = waiting.isEmpty ? [] : [.deliver(batchID, to: waiting)]
         actions += sendQueued(batch.key, now: now)
-        if let holdUntil = lanes[batch.key]?.holdUntil { actions += arm(holdUntil) }
+        actions += armHold(batch.key)
         dropLaneIfIdle(batch.key)
         return actions
     }
@@ -178,7 +183,7 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
             actions += sendQueued(key, now: now)
             dropLaneIfIdle(key)
         }
-        let next = (members.values.map(\.deadline) + lanes.values.compactMap(\.holdUntil)).min()
+        let next = (members.values.map(\.deadline) + lanes.values.filter { !$0.queue.isEmpty }.compactMap(\.holdUntil)).min()
         if let next { actions += arm(next) }
         return actions
     }
@@ -229,6 +234,13 @@ public struct SearchCoalescerStateMachine<Key: Hashable & Sendable>: Sendable {
         if let lane = lanes[key], lane.inFlight == 0, lane.queue.isEmpty, lane.holdUntil == nil, lane.returning == 0 {
             lanes[key] = nil
         }
+    }
+
+    /// A hold needs the timer only while someone waits in it: an empty held queue is released by
+    /// the next search's arrival (one caller at a time arms no timer per search).
+    private mutating func armHold(_ key: Key) -> [Action] {
+        guard let lane = lanes[key], let holdUntil = lane.holdUntil, !lane.queue.isEmpty else { return [] }
+        return arm(holdUntil)
     }
 
     private mutating func arm(_ instant: Instant) -> [Action] {
