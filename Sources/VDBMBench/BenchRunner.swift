@@ -52,8 +52,10 @@ public enum BenchRunner {
         let total: Int? = if case .total(let count) = stop { count } else { nil }
         return await withTaskGroup(of: (Histogram<UInt64>, [String: Int]).self) { group in
             for connection in connections {
+                // Workers run on their connection's loop: a call and its answer cross no thread.
+                let executor = EventLoopTaskExecutor(connection.eventLoop)
                 for _ in 0..<plan.streams {
-                    group.addTask {
+                    group.addTask(executorPreference: executor) {
                         var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
                         var outcomes: [String: Int] = [:]
                         while true {

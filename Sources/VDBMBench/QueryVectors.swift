@@ -1,3 +1,5 @@
+import VDBMUtils
+
 /// The query vectors a run cycles through: distinct ones, so no layer can answer a repeat from a
 /// cache, generated from a seed or read from a file.
 public struct QueryVectors: Sendable {
@@ -76,22 +78,17 @@ extension Substring {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension QueryVectors {
     /// Vectors from a text file (see `parse`).
     public static func read(path: String) throws(BenchError) -> QueryVectors {
-        guard let file = fopen(path, "rb") else { throw .badVectors("cannot open \(path)") }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
+        do {
+            return try parse(try TextFile.read(path))
+        } catch let error as TextFile.Failure {
+            throw .badVectors(error.description)
+        } catch let error as BenchError {
+            throw error
+        } catch {
+            throw .badVectors("\(error)")
         }
-        return try parse(String(decoding: bytes, as: UTF8.self))
     }
 }

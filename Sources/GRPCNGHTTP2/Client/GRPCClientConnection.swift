@@ -98,6 +98,10 @@ public final class GRPCClientConnection: Sendable {
         }
     }
 
+    /// The loop the connection lives on: a task preferring it (`EventLoopTaskExecutor`) calls
+    /// without a thread hop.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
     /// Whether the caller runs on this connection's event loop (the pool prefers such a connection).
     public var isOnCurrentEventLoop: Bool { channel.eventLoop.inEventLoop }
 

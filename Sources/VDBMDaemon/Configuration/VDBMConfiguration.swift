@@ -4,9 +4,6 @@ import VDBMManager
 import VDBMService
 import VDBMUtils
 
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// vdbm's configuration, from (lowest to highest precedence) built-in defaults, the YAML file,
 /// `VDBM_*` environment variables and `--set key=value` flags.
@@ -130,19 +127,11 @@ public struct VDBMConfiguration: Sendable, Equatable {
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {
-        guard let file = fopen(path, "rb") else {
-            throw .unreadableFile(path: path, reason: String(cString: strerror(errno)))
+        do {
+            return try TextFile.read(path)
+        } catch {
+            throw .unreadableFile(path: path, reason: error.reason)
         }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            let count = fread(&chunk, 1, chunk.count, file)
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
-        if ferror(file) != 0 { throw .unreadableFile(path: path, reason: "read error") }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
