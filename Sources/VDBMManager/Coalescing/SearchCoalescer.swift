@@ -104,11 +104,13 @@ final class SearchCoalescer: Sendable {
             throw error
         case .alone(let id, let batch, let batchDeadline):
             // Cancelling this task cancels the search: it is the batch's only member.
-            let outcome: Outcome
-            do throws(VectorDBError) {
-                outcome = .success(try await search(vectors, queries, Deadline(batchDeadline)))
-            } catch {
-                outcome = .failure(error)
+            var outcome: Outcome = .failure(.cancelled("the search was cancelled"))
+            if !Task.isCancelled {
+                do throws(VectorDBError) {
+                    outcome = .success(try await search(vectors, queries, Deadline(batchDeadline)))
+                } catch {
+                    outcome = .failure(error)
+                }
             }
             finish(batch, outcome)
             let mine = state.withLock { $0.waiters.removeValue(forKey: id)?.early }
@@ -164,11 +166,11 @@ final class SearchCoalescer: Sendable {
             switch action {
             case .send(let batch, let members, let deadline):
                 let waiters = members.compactMap { state.waiters[$0] }
+                guard let search = waiters.first?.search else { continue }  // (every member of a send waits)
                 var vectors: [Float] = []
                 vectors.reserveCapacity(waiters.reduce(0) { $0 + $1.vectors.count })
                 for waiter in waiters { vectors += waiter.vectors }
                 let queries = waiters.reduce(0) { $0 + $1.queries }
-                let search = waiters[0].search
                 let task = Task { [weak self] in
                     let outcome: Result<[SearchResults], VectorDBError>
                     do throws(VectorDBError) {
