@@ -144,7 +144,9 @@ import VDBMUtils
             }
         }
         let caller = Task { try await manager.search(request([1]), deadline: deadline) }
-        try await Task.sleep(for: .milliseconds(100))
+        // Cancelled once its search is under way in Milvus (not before it started).
+        for _ in 0..<500 where milvus.calls("search") == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(20))
         let started = ContinuousClock.now
         caller.cancel()
         await #expect(throws: VectorDBError.cancelled("the search was cancelled")) { try await caller.value }
