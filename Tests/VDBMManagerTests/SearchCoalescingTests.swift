@@ -35,6 +35,11 @@ import VDBMUtils
         SearchRequest(collection: collection, vectors: ids.flatMap { [Float($0), 0.5] }, limit: limit, filter: filter)
     }
 
+    /// Waits until the first search is under way in Milvus (a busy machine may start tasks late).
+    private func untilSearching(_ milvus: MockMilvus) async throws {
+        for _ in 0..<500 where milvus.calls("search") == 0 { try await Task.sleep(for: .milliseconds(10)) }
+    }
+
     private func ids(_ results: [SearchResults]) -> [Int64] {
         results.flatMap { result -> [Int64] in if case .int64s(let ids) = result.ids { ids } else { [] } }
     }
@@ -104,9 +109,9 @@ import VDBMUtils
     @Test func aCallerWhoseDeadlinePassesLeavesAtOnceAndTheOthersCarryOn() async throws {
         // Milvus takes 1.5 s: a caller with a 100 ms deadline must not wait for it (loose bound:
         // it checks behaviour, not speed, on a busy machine).
-        let (_, manager) = try await manager(delay: .milliseconds(1_500))
+        let (milvus, manager) = try await manager(delay: .milliseconds(1_500))
         async let first = manager.search(request([1]), deadline: deadline)
-        try await Task.sleep(for: .milliseconds(50))
+        try await untilSearching(milvus)
         async let patient = manager.search(request([2]), deadline: deadline)
         let started = ContinuousClock.now
         await #expect(throws: VectorDBError.deadlineExceeded("the search's deadline passed while it waited for Milvus")) {
@@ -118,9 +123,9 @@ import VDBMUtils
     }
 
     @Test func aCancelledCallerLeavesAtOnceAndTheOthersCarryOn() async throws {
-        let (_, manager) = try await manager(delay: .milliseconds(1_500))
+        let (milvus, manager) = try await manager(delay: .milliseconds(1_500))
         async let first = manager.search(request([1]), deadline: deadline)
-        try await Task.sleep(for: .milliseconds(50))
+        try await untilSearching(milvus)
         async let patient = manager.search(request([2]), deadline: deadline)
         let quitter = Task { try await manager.search(request([3]), deadline: deadline) }
         try await Task.sleep(for: .milliseconds(50))
@@ -155,11 +160,11 @@ import VDBMUtils
     }
 
     @Test func aFullQueueIsResourceExhaustedAtOnce() async throws {
-        let (_, manager) = try await manager(policy: SearchCoalescingPolicy(maxQueuedVectors: 2), delay: .milliseconds(300))
+        let (milvus, manager) = try await manager(policy: SearchCoalescingPolicy(maxQueuedVectors: 2), delay: .milliseconds(1_000))
         async let first = manager.search(request([1]), deadline: deadline)
-        try await Task.sleep(for: .milliseconds(50))
+        try await untilSearching(milvus)
         async let queued = manager.search(request([2, 3]), deadline: deadline)
-        try await Task.sleep(for: .milliseconds(50))
+        for _ in 0..<500 where manager.searchCoalescing?.queuedVectors != 2 { try await Task.sleep(for: .milliseconds(10)) }
         await #expect {
             try await manager.search(request([4]), deadline: deadline)
         } throws: { error in

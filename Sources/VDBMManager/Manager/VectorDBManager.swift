@@ -240,6 +240,10 @@ public actor VectorDBManager {
         }
     }
 
+    /// Searches waiting or in flight in the coalescer, and the query vectors queued (`nil` when
+    /// coalescing is off).
+    nonisolated var searchCoalescing: (members: Int, batches: Int, queuedVectors: Int)? { coalescer?.snapshot }
+
     /// Milvus answers all query vectors in one set of columns, `topks[i]` rows for query `i`:
     /// cut them into one `SearchResults` per query vector.
     static func results(_ reply: MilvusResponse.Search, queries: Int) -> [SearchResults] {
