@@ -22,7 +22,8 @@ test: setup
 bench: setup
 	scripts/bench-health
 
-# vdbm vs Milvus direct vs pymilvus, same search, concurrency 1 and 32 (stop `make test` first).
+# vdbm bench with distinct vectors: Milvus direct, vdbm with and without coalescing, pymilvus, at
+# concurrency 1, 8, 32 and 128 (stop `make test` first).
 bench-search: setup
 	scripts/bench-search
 
