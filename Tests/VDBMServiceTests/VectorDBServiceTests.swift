@@ -268,6 +268,10 @@ import VDBMUtils
         ("Search", searchRequest { $0.message(6) { $0.string(1, "e\u{0}f"); $0.uint(2, 1) } }, "params key name contains a NUL"),
         ("CreatePartition", ProtoWriter { $0.string(1, "docs"); $0.string(2, "p\u{0}1") }.bytes, "partition name contains a NUL"),
         ("DropIndex", ProtoWriter { $0.string(1, "docs"); $0.string(2, "v\u{0}x") }.bytes, "index name contains a NUL"),
+        // Settings Milvus would take and ignore.
+        ("CreateCollection", ProtoWriter { w in w.string(1, "docs"); w.uint(2, 4); w.message(9) { f in f.string(1, "tag"); f.uint(2, 3); f.uint(3, 10) } }.bytes,
+         "max_length is for STRING fields only"),
+        ("CreateCollection", ProtoWriter { $0.string(1, "docs"); $0.uint(2, 4); $0.uint(6, 32) }.bytes, "max_key_length is for a string primary key"),
         // Strings that are not UTF-8 (proto3 requires it; protobuf-c does not check).
         ("Count", ProtoWriter { $0.string(1, "docs"); $0.bytes(2, [0x69, 0x64, 0xFF]) }.bytes, "filter is not valid UTF-8"),
         ("DropCollection", ProtoWriter { $0.bytes(1, [0x64, 0xC3]) }.bytes, "collection is not valid UTF-8"),

@@ -119,9 +119,6 @@ struct RequestValidation {
         }
         for field in request.scalarFields {
             try name(field.name, kind: "field")
-            if field.maxLength != 0 && field.type != 6 {
-                throw invalid("scalar field '\(field.name)': max_length is for STRING fields only")
-            }
             let type: ScalarType
             switch VDBMv1.scalarType(field.type, maxLength: field.maxLength) {
             case .unspecified: throw invalid("scalar field '\(field.name)' has no type")
@@ -131,7 +128,12 @@ struct RequestValidation {
                     throw invalid("string field '\(field.name)' needs max_length from 1 to 65535")
                 }
                 type = .string(maxLength: maxLength)
-            case .value(let other): type = other
+            case .value(let other):
+                // Milvus would accept max_length on another type and ignore it.
+                guard field.maxLength == 0 else {
+                    throw invalid("scalar field '\(field.name)': max_length is for STRING fields only")
+                }
+                type = other
             }
             scalars.append(ScalarFieldSpec(name: field.name, type: type, nullable: field.nullable))
         }
