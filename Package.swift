@@ -121,6 +121,7 @@ let package = Package(
             dependencies: [
                 "VDBMDaemon",
                 "VDBMBench",
+                "MilvusClient",
                 "VDBMUtils",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

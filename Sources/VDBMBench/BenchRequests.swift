@@ -19,10 +19,10 @@ struct BenchRequests: Sendable {
             }
         case .milvus:
             path = "/milvus.proto.milvus.MilvusService/Search"
-            // The search vdbm's manager sends (no metric_type: Milvus uses the index's own).
-            let json = "{" + plan.params.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
-            let params = [MilvusKeyValue("anns_field", plan.vectorField), MilvusKeyValue("topk", "\(plan.limit)"),
-                          MilvusKeyValue("params", json), MilvusKeyValue("offset", "0"), MilvusKeyValue("round_decimal", "-1")]
+            // The search vdbm's manager sends.
+            let params = MilvusRequest.searchParams(
+                annsField: plan.vectorField, topK: plan.limit,
+                params: Dictionary(plan.params.map { ($0.key, Int($0.value)) }, uniquingKeysWith: { _, last in last }), offset: 0)
             bodies = (0..<calls).map { call in
                 MilvusRequest.search(plan.collection, vectors: group(call), dim: vectors.dimension,
                                      filter: plan.filter, outputFields: [], params: params)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import MilvusClient
 import NIOPosix
 import VDBMBench
 import VDBMDaemon
@@ -206,7 +207,7 @@ struct Bench: AsyncParsableCommand {
         var authorization: String?
         if milvus, let user = milvusUser {
             let password = milvusPassword == "-" ? (readLine() ?? "") : (milvusPassword ?? "")
-            authorization = Base64.encode(Array("\(user):\(password)".utf8), padded: true)
+            authorization = MilvusCredentials.password(user: user, password: password).headerValue
         } else if let apiKey {
             authorization = "Bearer " + (apiKey == "-" ? (readLine() ?? "") : apiKey)
         }

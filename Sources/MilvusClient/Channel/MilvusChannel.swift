@@ -59,7 +59,7 @@ public enum MilvusCredentials: Sendable, Hashable {
     case token(String)
 
     /// The `authorization` metadata value: base64 of `user:password` (or of the token).
-    var headerValue: String {
+    public var headerValue: String {
         switch self {
         case .password(let user, let password): Base64.encode(Array("\(user):\(password)".utf8), padded: true)
         case .token(let token): Base64.encode(Array(token.utf8), padded: true)

@@ -77,15 +77,18 @@ enum SchemaMapping {
         var columns: [MilvusFieldData] = []
         var extras: [(name: String, values: FieldValues)] = []
         var meta: [String]?
+        func checkRows(_ name: String, _ values: FieldValues) throws(VectorDBError) {
+            guard values.count == rows else {
+                throw .invalidArgument("column '\(name)' has \(values.count) rows, column '\(first)' has \(rows)")
+            }
+        }
         for (name, values) in sorted {
             guard let field = schema.field(name) else {
                 guard schema.dynamicFields else {
                     throw .invalidArgument("collection '\(schema.name)' has no field '\(name)' (and was created without "
                                            + "enable_dynamic_fields)")
                 }
-                guard values.count == rows else {
-                    throw .invalidArgument("column '\(name)' has \(values.count) rows, column '\(first)' has \(rows)")
-                }
+                try checkRows(name, values)
                 if name == DynamicFields.metaField {
                     guard case .json(let documents) = values else {
                         throw .invalidArgument("column '\(name)' holds the dynamic fields: send it as json objects")
@@ -102,9 +105,7 @@ enum SchemaMapping {
             // The type first: a column of the wrong kind (floats for a vector field) also has the
             // wrong row count, and the type is what the caller must fix.
             let converted = try column(name: name, values: values, field: field)
-            guard values.count == rows else {
-                throw .invalidArgument("column '\(name)' has \(values.count) rows, column '\(first)' has \(rows)")
-            }
+            try checkRows(name, values)
             columns.append(converted)
         }
         if meta != nil || !extras.isEmpty {
@@ -225,11 +226,6 @@ enum SchemaMapping {
             }
             return "\(field) in [\(quoted.joined(separator: ", "))]"
         }
-    }
-
-    /// `{"ef": 64}` from integer parameters, keys sorted so requests are stable.
-    static func jsonObject(_ params: [String: Int]) -> String {
-        "{" + params.keys.sorted().map { "\"\($0)\": \(params[$0]!)" }.joined(separator: ", ") + "}"
     }
 }
 

@@ -212,10 +212,8 @@ public actor VectorDBManager {
             // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
             // this request's own).
             let search: SearchCoalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
-                // No metric_type: Milvus uses the index's own, which is the only one it accepts.
-                let params = [MilvusKeyValue("anns_field", vectorField.name), MilvusKeyValue("topk", "\(request.limit)"),
-                              MilvusKeyValue("params", SchemaMapping.jsonObject(request.params)),
-                              MilvusKeyValue("offset", "\(request.offset)"), MilvusKeyValue("round_decimal", "-1")]
+                let params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
+                                                        params: request.params, offset: request.offset)
                 let reply = try await milvus.search(request.collection, vectors: vectors, dim: dimension,
                                                     filter: request.filter, outputFields: request.outputFields,
                                                     partitions: request.partitions, params: params,
@@ -278,7 +276,7 @@ public actor VectorDBManager {
         }
         try await milvus.createIndex(collection, field: field, indexName: indexName, params: [
             MilvusKeyValue("index_type", index.type), MilvusKeyValue("metric_type", metric.rawValue),
-            MilvusKeyValue("params", SchemaMapping.jsonObject(index.params)),
+            MilvusKeyValue("params", MilvusKeyValue.jsonObject(index.params)),
         ], deadline: deadline)
     }
 

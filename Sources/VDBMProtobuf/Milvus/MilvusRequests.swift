@@ -220,6 +220,15 @@ public enum MilvusRequest {
         }
     }
 
+    /// The `search_params` of a vector search: the field, top-k, the index's parameters as a JSON
+    /// object (keys sorted, so equal searches encode equally) and the offset. No `metric_type`:
+    /// Milvus uses the index's own, which is the only one it accepts.
+    public static func searchParams(annsField: String, topK: Int, params: [String: Int], offset: Int) -> [MilvusKeyValue] {
+        [MilvusKeyValue("anns_field", annsField), MilvusKeyValue("topk", "\(topK)"),
+         MilvusKeyValue("params", MilvusKeyValue.jsonObject(params)), MilvusKeyValue("offset", "\(offset)"),
+         MilvusKeyValue("round_decimal", "-1")]
+    }
+
     /// `PlaceholderGroup{ "$0", FloatVector, one little-endian float32 blob per query vector }`.
     /// Each blob refers to its row of `vectors` while the group is packed (no copy per vector;
     /// Float is little-endian on our targets).

@@ -64,6 +64,12 @@ public struct MilvusKeyValue: Sendable, Hashable {
         self.value = value
     }
 
+    /// `{"ef": 64}` from integer parameters, keys sorted so equal parameters encode equally (the
+    /// form Milvus takes for index and search `params`).
+    public static func jsonObject(_ params: [String: Int]) -> String {
+        "{" + params.keys.sorted().map { "\"\($0)\": \(params[$0]!)" }.joined(separator: ", ") + "}"
+    }
+
     static func build(_ pairs: [MilvusKeyValue], in arena: ProtobufCArena)
         -> (Int, UnsafeMutablePointer<UnsafeMutablePointer<Milvus__Proto__Common__KeyValuePair>?>?) {
         let messages = pairs.map { pair in
