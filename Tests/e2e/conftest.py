@@ -1,6 +1,5 @@
 """Fixtures for the end-to-end suite: a real `vdbm serve` process, called by independent
 clients (Python grpcio and the h2 HTTP/2 library)."""
-import ctypes
 import json
 import os
 import signal
@@ -25,10 +24,11 @@ if "MILVUS_USER" in os.environ:
 E2E_VDBM_BIN = os.environ.get("E2E_VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
 
 
-def die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the test process dies, so a killed test run never
-    leaves a vdbm behind (Linux PR_SET_PDEATHSIG)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+# SIGTERM to vdbm when the test process dies, so a killed test run never leaves a vdbm behind
+# (Linux PR_SET_PDEATHSIG, set by util-linux's setpriv, which then execs vdbm). Not a Popen
+# preexec_fn: running Python in the child of a process with threads (grpcio's, pymilvus's) can
+# deadlock between fork and exec, and once did, hanging the suite.
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"]
 
 
 def free_port() -> int:
@@ -47,10 +47,10 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "vdbm.log")
         self.log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [E2E_VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
+            [*DIE_WITH_PARENT, E2E_VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
              "--unix-socket", self.socket_path, *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
-            env={**os.environ, **MILVUS_SETTINGS, **(env or {})}, preexec_fn=die_with_parent)
+            env={**os.environ, **MILVUS_SETTINGS, **(env or {})})
         self.wait_until_serving(accept_not_serving=not wait_for_serving)
 
     @property
