@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VDBMDaemonTests",
-            dependencies: ["VDBMDaemon", "VDBMService", "MilvusClient", "VDBMUtils", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["VDBMDaemon", "VDBMService", "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", .product(name: "NIOPosix", package: "swift-nio")]
         ),
     ],
     swiftLanguageModes: [.v6]

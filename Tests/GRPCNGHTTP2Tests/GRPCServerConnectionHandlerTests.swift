@@ -1,10 +1,17 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import Synchronization
 import Testing
 @testable import GRPCNGHTTP2
 
 private struct TestFailure: Error {}
+
+/// Keeps every access-log record it is given.
+private final class RecordingAccessLog: AccessLogSink {
+    let records = Mutex<[AccessLogRecord]>([])
+    func record(_ record: AccessLogRecord) { records.withLock { $0.append(record) } }
+}
 
 /// A service whose methods exercise both handler kinds and every way a handler can end.
 private struct ProbeService: GRPCService {
@@ -37,13 +44,13 @@ private final class Harness {
 
     let budget: RequestMemoryBudget
 
-    init(limits: GRPCServerLimits = GRPCServerLimits()) async throws {
+    init(limits: GRPCServerLimits = GRPCServerLimits(), accessLog: (any AccessLogSink)? = nil) async throws {
         let router = GRPCRouter(services: [ProbeService()])
         let budget = RequestMemoryBudget(limit: limits.maxBufferedRequestBytes)
         self.budget = budget
         channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
-                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), accessLog: false,
+                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), accessLog: accessLog,
                 connectionTag: "t"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
@@ -109,6 +116,19 @@ private final class Harness {
         let response = try await harness.call("/test.Probe/AsyncEcho", [9], headers: [("x-request-id", "rid-7")])
         #expect(response.grpcStatus == 0)
         #expect(response.data == MessageFramer.frame([9] + Array("rid-7".utf8)))
+    }
+
+    @Test func everyAnswerReachesTheAccessLogWithItsStatusAndRequestID() async throws {
+        let accessLog = RecordingAccessLog()
+        let harness = try await Harness(accessLog: accessLog)
+        _ = try await harness.call("/test.Probe/Echo", [1], headers: [("x-request-id", "rid-1")])
+        _ = try await harness.call("/test.Probe/AsyncNotFound", [])
+        let records = accessLog.records.withLock { $0 }
+        #expect(records.map(\.method) == ["/test.Probe/Echo", "/test.Probe/AsyncNotFound"])
+        #expect(records.map(\.status) == [.ok, .notFound])
+        #expect(records.map(\.message) == ["", "missing"])
+        #expect(records[0].requestID == "rid-1")
+        #expect(records.allSatisfy { !$0.peer.isEmpty && $0.httpStatus == nil })
     }
 
     @Test func asyncHandlerStatusErrorsKeepTheirCode() async throws {
@@ -222,7 +242,7 @@ private final class Harness {
         let channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
                 router: GRPCRouter(), limits: GRPCServerLimits(), budget: RequestMemoryBudget(limit: 1 << 20),
-                logger: Logger(label: "test"), accessLog: true,
+                logger: Logger(label: "test"), accessLog: RecordingAccessLog(),
                 connectionTag: "g"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()

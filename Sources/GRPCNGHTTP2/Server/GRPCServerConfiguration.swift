@@ -5,11 +5,11 @@ public struct GRPCServerConfiguration: Sendable {
     /// Path of a Unix domain socket to listen on as well (sidecar use); `nil` disables it.
     public var unixSocketPath: String?
     public var limits: GRPCServerLimits
-    /// Whether every call writes one access-log line at `info`.
-    public var accessLog: Bool
+    /// Receives every finished call; `nil` keeps no access log.
+    public var accessLog: (any AccessLogSink)?
 
     public init(tcp: (host: String, port: Int)? = ("127.0.0.1", 50051), unixSocketPath: String? = nil,
-                limits: GRPCServerLimits = GRPCServerLimits(), accessLog: Bool = true) {
+                limits: GRPCServerLimits = GRPCServerLimits(), accessLog: (any AccessLogSink)? = nil) {
         self.tcp = tcp
         self.unixSocketPath = unixSocketPath
         self.limits = limits

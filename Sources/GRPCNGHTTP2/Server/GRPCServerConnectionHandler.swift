@@ -19,7 +19,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private let limits: GRPCServerLimits
     private let budget: RequestMemoryBudget
     private let logger: Logger
-    private let accessLog: Bool
+    private let accessLog: (any AccessLogSink)?
     private let connectionTag: String
 
     private var session: NGHTTP2Session?
@@ -43,7 +43,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// read that brought it never pays for a timer.
     private var streamsAwaitingTimer: [Int32] = []
 
-    init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, accessLog: Bool,
+    init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, accessLog: (any AccessLogSink)?,
          connectionTag: String) {
         self.router = router
         self.limits = limits
@@ -346,12 +346,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         var headers = HeaderFields([(":status", String(status))])
         if status == 405 { headers.add("allow", "POST") }
         session.submitHeadersOnly(streamID: streamID, headers: headers)
-        if accessLog {
-            logger.info("rpc", metadata: [
-                "method": "\(stream.headers.path ?? "")", "http_status": "\(status)", "peer": "\(peer)",
-                "request_id": "\(requestID(streamID, stream))",
-            ])
-        }
+        accessLog?.record(AccessLogRecord(
+            method: stream.headers.path ?? "", status: nil, httpStatus: status,
+            duration: stream.startedAt.duration(to: .now), peer: peer, requestID: requestID(streamID, stream)))
         flush()
     }
 
@@ -367,17 +364,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     private func logAccess(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code, message: String = "") {
-        guard accessLog, logger.logLevel <= .info else { return }
-        let milliseconds = stream.startedAt.duration(to: .now).inMilliseconds
-        var metadata: Logger.Metadata = [
-            "method": "\(stream.headers.path ?? "")",
-            "status": "\(code.name)",
-            "duration_ms": .stringConvertible((milliseconds * 1000).rounded() / 1000),
-            "peer": "\(peer)",
-            "request_id": "\(requestID(streamID, stream))",
-        ]
-        if !message.isEmpty { metadata["error"] = "\(message)" }
-        logger.info("rpc", metadata: metadata)
+        guard let accessLog else { return }
+        accessLog.record(AccessLogRecord(
+            method: stream.headers.path ?? "", status: code, message: message,
+            duration: stream.startedAt.duration(to: .now), peer: peer, requestID: requestID(streamID, stream)))
     }
 
     // MARK: Output and shutdown

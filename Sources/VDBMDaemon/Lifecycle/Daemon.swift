@@ -17,7 +17,12 @@ public enum VDBMVersion {
 /// Wires the daemon together from a configuration and runs it until SIGTERM/SIGINT.
 public enum Daemon {
     /// The server configuration that `configuration` describes.
-    public static func serverConfiguration(_ configuration: VDBMConfiguration) -> GRPCServerConfiguration {
+    /// - Parameters:
+    ///   - configuration: vdbm's settings.
+    ///   - accessLog: where finished calls go when `logging.access_log` is on and the level shows
+    ///     `info` lines; `nil` keeps no access log.
+    public static func serverConfiguration(_ configuration: VDBMConfiguration,
+                                           accessLog: (any AccessLogSink)? = nil) -> GRPCServerConfiguration {
         let settings = NGHTTP2Settings(
             maxConcurrentStreams: UInt32(configuration.maxConcurrentStreams),
             initialWindowSize: UInt32(configuration.initialWindowBytes),
@@ -29,7 +34,7 @@ public enum Daemon {
             limits: GRPCServerLimits(maxMessageBytes: configuration.maxMessageBytes, http2: settings,
                                      defaultTimeout: configuration.defaultTimeout,
                                      maxBufferedRequestBytes: configuration.maxBufferedRequestBytes),
-            accessLog: configuration.accessLog)
+            accessLog: configuration.accessLog && configuration.logLevel <= .info ? accessLog : nil)
     }
 
     /// The services vdbm serves, with every one marked SERVING in `health`.
@@ -74,7 +79,10 @@ public enum Daemon {
     /// Runs until a termination signal has been handled; returns normally after a graceful stop.
     public static func run(_ configuration: VDBMConfiguration) async throws {
         let level = configuration.logLevel
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        // Log lines leave from a writer thread, many per write(2), never from an event loop.
+        let output = LogLineWriter(fileDescriptor: 1)
+        defer { output.close() }  // every line accepted so far is written before exit
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, writer: output) }
         let logger = Logger(label: "vdbm")
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host)
         if !loopback && configuration.apiKeys == nil {
@@ -90,7 +98,8 @@ public enum Daemon {
             backend: manager, authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
             limits: configuration.requestLimits,
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
-        let server = GRPCServer(configuration: serverConfiguration(configuration),
+        let server = GRPCServer(configuration: serverConfiguration(configuration,
+                                                                   accessLog: JSONAccessLog(label: "vdbm", writer: output)),
                                 router: router(health: health, services: [vectorDB]), group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in

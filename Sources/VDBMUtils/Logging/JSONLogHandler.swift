@@ -9,8 +9,9 @@ import Darwin
 /// A `LogHandler` that writes one JSON object per line: `ts`, `level`, `msg`, `logger`, then the
 /// metadata as top-level fields.
 ///
-/// Each line leaves in a single `write(2)`, so lines from different threads never interleave and
-/// no lock is held around the I/O.
+/// The daemon hands lines to a ``LogLineWriter``, which writes them from its own thread, many per
+/// `write(2)`; a line written straight to a descriptor leaves in a single `write(2)`. Either way
+/// lines from different threads never interleave and no lock is held around the I/O.
 public struct JSONLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
@@ -21,6 +22,7 @@ public struct JSONLogHandler: LogHandler {
 
     private enum Output {
         case fileDescriptor(Int32)
+        case writer(LogLineWriter)
         case sink(@Sendable (String) -> Void)
     }
 
@@ -29,6 +31,14 @@ public struct JSONLogHandler: LogHandler {
         self.label = label
         self.logLevel = level
         self.output = .fileDescriptor(fileDescriptor)
+    }
+
+    /// Creates a handler that queues every line on `writer` (the daemon's choice: no `write(2)` on
+    /// the caller's thread).
+    public init(label: String, level: Logger.Level, writer: LogLineWriter) {
+        self.label = label
+        self.logLevel = level
+        self.output = .writer(writer)
     }
 
     /// Creates a handler that hands every finished line (newline included) to `sink`; tests use it.
@@ -45,11 +55,15 @@ public struct JSONLogHandler: LogHandler {
 
     public func log(event: LogEvent) {
         var merged = metadata
-        if let provided = metadataProvider?.get() {
-            merged.merge(provided) { _, new in new }
-        }
-        if let extra = event.metadata {
-            merged.merge(extra) { _, new in new }
+        if merged.isEmpty, metadataProvider == nil {
+            merged = event.metadata ?? [:]  // the common case: nothing to merge
+        } else {
+            if let provided = metadataProvider?.get() {
+                merged.merge(provided) { _, new in new }
+            }
+            if let extra = event.metadata {
+                merged.merge(extra) { _, new in new }
+            }
         }
         if let error = event.error {
             merged["error"] = .string(String(describing: error))
@@ -57,7 +71,8 @@ public struct JSONLogHandler: LogHandler {
         let line = Self.formatBytes(timestamp: Self.timestamp(), level: event.level,
                                     message: event.message.description, label: label, metadata: merged)
         switch output {
-        case .fileDescriptor(let descriptor): Self.writeAll(line, to: descriptor)
+        case .fileDescriptor(let descriptor): LogLineWriter.writeAll(line, to: descriptor)
+        case .writer(let writer): writer.submit(line)
         case .sink(let sink): sink(String(decoding: line, as: UTF8.self))
         }
     }
@@ -73,13 +88,13 @@ public struct JSONLogHandler: LogHandler {
                             metadata: Logger.Metadata) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256)
-        out.append(contentsOf: #"{"ts":""#.utf8)
+        JSONString.appendRaw(#"{"ts":""#, to: &out)
         out.append(contentsOf: timestamp.utf8)
-        out.append(contentsOf: #"","level":""#.utf8)
+        JSONString.appendRaw(#"","level":""#, to: &out)
         out.append(contentsOf: level.rawValue.utf8)
-        out.append(contentsOf: #"","msg":"#.utf8)
+        JSONString.appendRaw(#"","msg":"#, to: &out)
         JSONString.append(message, to: &out)
-        out.append(contentsOf: #","logger":"#.utf8)
+        JSONString.appendRaw(#","logger":"#, to: &out)
         JSONString.append(label, to: &out)
         for key in metadata.keys.sorted() where !Self.reservedKeys.contains(key) {
             out.append(UInt8(ascii: ","))
@@ -87,23 +102,8 @@ public struct JSONLogHandler: LogHandler {
             out.append(UInt8(ascii: ":"))
             append(metadata[key]!, to: &out)
         }
-        out.append(contentsOf: "}\n".utf8)
+        JSONString.appendRaw("}\n", to: &out)
         return out
-    }
-
-    /// One `write(2)` per line in the common case, so lines from different threads never interleave.
-    private static func writeAll(_ line: [UInt8], to descriptor: Int32) {
-        line.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written <= 0 {
-                    if written < 0 && errno == EINTR { continue }
-                    return  // A log sink that cannot take the line must not take the daemon down.
-                }
-                offset += written
-            }
-        }
     }
 
     private static let reservedKeys: Set<String> = ["ts", "level", "msg", "logger"]
@@ -141,17 +141,8 @@ public struct JSONLogHandler: LogHandler {
 
     /// UTC time as RFC 3339 with milliseconds, e.g. `2026-11-26T15:08:28.123Z`.
     static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(spec.tv_nsec / 1_000_000), 3))Z"
+        var bytes: [UInt8] = []
+        LogTimestamp.appendNow(to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
