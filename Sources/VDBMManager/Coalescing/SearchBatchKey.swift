@@ -4,30 +4,76 @@ import VDBMDomain
 /// Milvus search and each get exactly the answer they would get alone. Anything that differs (a
 /// filter, a limit, an output field, a partition, the schema the request was checked against)
 /// makes another key.
+///
+/// The coalescer looks a key up several times per search, and the schema makes it large: it is
+/// hashed once, here, and compared field by field only when the hashes match and the two keys
+/// are not the same stored value.
 struct SearchBatchKey: Hashable, Sendable {
-    var collection: String
-    var partitions: [String]
-    var vectorField: String
-    var dimension: Int
-    var filter: String
-    var params: [String: Int]
-    var limit: Int
-    var offset: Int
-    var outputFields: [String]
-    var consistency: ConsistencyLevel?
-    var schema: CollectionSchemaInfo
+    private let parts: Parts
+    private let hash: Int
+
+    /// The fields that make the key.
+    private final class Parts: Sendable {
+        let collection: String
+        let partitions: [String]
+        let vectorField: String
+        let dimension: Int
+        let filter: String
+        let params: [String: Int]
+        let limit: Int
+        let offset: Int
+        let outputFields: [String]
+        let consistency: ConsistencyLevel?
+        let schema: CollectionSchemaInfo
+
+        init(_ request: SearchRequest, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
+            collection = request.collection
+            partitions = request.partitions
+            self.vectorField = vectorField
+            self.dimension = dimension
+            filter = request.filter
+            params = request.params
+            limit = request.limit
+            offset = request.offset
+            outputFields = request.outputFields
+            consistency = request.consistency
+            self.schema = schema
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(collection)
+            hasher.combine(partitions)
+            hasher.combine(vectorField)
+            hasher.combine(dimension)
+            hasher.combine(filter)
+            hasher.combine(params)
+            hasher.combine(limit)
+            hasher.combine(offset)
+            hasher.combine(outputFields)
+            hasher.combine(consistency)
+            hasher.combine(schema)
+        }
+
+        func sameFields(as other: Parts) -> Bool {
+            collection == other.collection && partitions == other.partitions && vectorField == other.vectorField
+                && dimension == other.dimension && filter == other.filter && params == other.params
+                && limit == other.limit && offset == other.offset && outputFields == other.outputFields
+                && consistency == other.consistency && schema == other.schema
+        }
+    }
 
     init(_ request: SearchRequest, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
-        collection = request.collection
-        partitions = request.partitions
-        self.vectorField = vectorField
-        self.dimension = dimension
-        filter = request.filter
-        params = request.params
-        limit = request.limit
-        offset = request.offset
-        outputFields = request.outputFields
-        consistency = request.consistency
-        self.schema = schema
+        parts = Parts(request, vectorField: vectorField, dimension: dimension, schema: schema)
+        var hasher = Hasher()
+        parts.hash(into: &hasher)
+        hash = hasher.finalize()
+    }
+
+    static func == (lhs: SearchBatchKey, rhs: SearchBatchKey) -> Bool {
+        lhs.parts === rhs.parts || (lhs.hash == rhs.hash && lhs.parts.sameFields(as: rhs.parts))
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(hash)
     }
 }
