@@ -17,6 +17,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        // Libraries count through swift-metrics; the daemon exposes the counts in Prometheus's
+        // text format (swift-prometheus: small, on swift-atomics and swift-metrics only).
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Latency percentiles for `vdbm bench` (HdrHistogram: fixed memory, exact to 3 digits).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
@@ -54,6 +58,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: hotPath
         ),
@@ -69,21 +74,22 @@ let package = Package(
         // The Milvus side: gRPC channel, connection pool, retry policy and budget, typed errors.
         .target(
             name: "MilvusClient",
-            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf"],
+            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
         // The VectorDBManager actor: vector-database operations in Swift domain types, over a
         // MilvusAPI protocol (no NIO, no nghttp2).
         .target(
             name: "VDBMManager",
-            dependencies: ["VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["VDBMDomain", "MilvusClient", "VDBMProtobuf", "VDBMUtils", .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
         // Our public gRPC services: grpc.health.v1.Health and vdbm.v1.VectorDB (auth, validation,
         // error mapping).
         .target(
             name: "VDBMService",
-            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient"],
+            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
         // Configuration, lifecycle and the serve command, as a library so tests can reach it.
@@ -99,8 +105,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // `vdbm bench`: a load generator for vdbm.v1 and Milvus searches on our own gRPC client.
@@ -137,6 +146,7 @@ let package = Package(
                 "GRPCNGHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf"]),
@@ -162,7 +172,9 @@ let package = Package(
         ),
         .testTarget(
             name: "VDBMDaemonTests",
-            dependencies: ["VDBMDaemon", "VDBMService", "MilvusClient", "VDBMUtils", "GRPCNGHTTP2", .product(name: "NIOPosix", package: "swift-nio")]
+            dependencies: ["VDBMDaemon", "VDBMService", "MilvusClient", "VDBMUtils", "GRPCNGHTTP2",
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Prometheus", package: "swift-prometheus")]
         ),
     ],
     swiftLanguageModes: [.v6]

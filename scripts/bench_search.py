@@ -80,6 +80,7 @@ def start_vdbm(work, label, *settings):
     port = free_port()
     log = open(work / f"vdbm-{label}.log", "wb")
     process = subprocess.Popen([VDBM, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port),
+                                "--set", "admin.port=0",
                                 *[arg for setting in settings for arg in ("--set", setting)]],
                                stdout=log, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"

@@ -27,7 +27,7 @@ private struct EchoService: GRPCService {
     private let logger = Logger(label: "test")
 
     private func withServer(_ body: (GRPCServer, Int) async throws -> Void) async throws {
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0), accessLog: nil),
+        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
                                 router: GRPCRouter(services: [EchoService()]), group: Self.group, logger: logger)
         try await server.start()
         do {
@@ -142,7 +142,7 @@ private struct EchoService: GRPCService {
 
     @Test func connectionRefusedIsNotProcessed() async throws {
         let port: Int = try await {
-            let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0), accessLog: nil),
+            let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
                                     router: GRPCRouter(), group: Self.group, logger: logger)
             try await server.start()
             let port = server.tcpPort!
@@ -158,7 +158,7 @@ private struct EchoService: GRPCService {
     }
 
     @Test func serverShutdownMakesTheConnectionUnusable() async throws {
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0), accessLog: nil),
+        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
                                 router: GRPCRouter(services: [EchoService()]), group: Self.group, logger: logger)
         try await server.start()
         let connection = try await connect(server.tcpPort!)

@@ -8,8 +8,27 @@ private struct EchoService: GRPCService {
     }
 }
 
+private struct TwoMethodService: GRPCService {
+    var serviceName: String { "test.Two" }
+    var methods: [String: UnaryHandler] {
+        ["B": .immediate { bytes, _ throws(GRPCStatus) in bytes }, "A": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
+    }
+}
+
 @Suite struct GRPCRouterTests {
     private let router = GRPCRouter(services: [EchoService()])
+
+    @Test func everyMethodHasAStableIndexIntoMethodPaths() throws {
+        var router = GRPCRouter(services: [EchoService(), TwoMethodService()])
+        #expect(router.methodPaths == ["/test.Echo/Say", "/test.Two/A", "/test.Two/B"])
+        for (index, path) in router.methodPaths.enumerated() {
+            #expect(try router.resolve(path).get().index == index)
+        }
+        // Registering a method again replaces its handler and keeps its index.
+        router.register(EchoService())
+        #expect(router.methodPaths.count == 3)
+        #expect(try router.resolve("/test.Echo/Say").get().index == 0)
+    }
 
     @Test func findsARegisteredMethod() throws {
         guard case .success(.immediate(let body)) = router.route("/test.Echo/Say") else {

@@ -8,9 +8,11 @@ import Testing
 private struct TestFailure: Error {}
 
 /// Keeps every access-log record it is given.
-private final class RecordingAccessLog: AccessLogSink {
-    let records = Mutex<[AccessLogRecord]>([])
-    func record(_ record: AccessLogRecord) { records.withLock { $0.append(record) } }
+private final class RecordingObserver: CallObserver {
+    let started = Mutex<[String]>([])
+    let records = Mutex<[CallRecord]>([])
+    func callStarted(method: String, index: Int) { started.withLock { $0.append(method) } }
+    func callFinished(_ record: CallRecord) { records.withLock { $0.append(record) } }
 }
 
 /// A service whose methods exercise both handler kinds and every way a handler can end.
@@ -44,13 +46,13 @@ private final class Harness {
 
     let budget: RequestMemoryBudget
 
-    init(limits: GRPCServerLimits = GRPCServerLimits(), accessLog: (any AccessLogSink)? = nil) async throws {
+    init(limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = []) async throws {
         let router = GRPCRouter(services: [ProbeService()])
         let budget = RequestMemoryBudget(limit: limits.maxBufferedRequestBytes)
         self.budget = budget
         channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
-                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), accessLog: accessLog,
+                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), observers: observers,
                 connectionTag: "t"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
@@ -118,17 +120,23 @@ private final class Harness {
         #expect(response.data == MessageFramer.frame([9] + Array("rid-7".utf8)))
     }
 
-    @Test func everyAnswerReachesTheAccessLogWithItsStatusAndRequestID() async throws {
-        let accessLog = RecordingAccessLog()
-        let harness = try await Harness(accessLog: accessLog)
+    @Test func everyCallReachesTheObserversOnceWithItsStatusAndRequestID() async throws {
+        let observer = RecordingObserver()
+        let harness = try await Harness(observers: [observer])
         _ = try await harness.call("/test.Probe/Echo", [1], headers: [("x-request-id", "rid-1")])
         _ = try await harness.call("/test.Probe/AsyncNotFound", [])
-        let records = accessLog.records.withLock { $0 }
-        #expect(records.map(\.method) == ["/test.Probe/Echo", "/test.Probe/AsyncNotFound"])
-        #expect(records.map(\.status) == [.ok, .notFound])
-        #expect(records.map(\.message) == ["", "missing"])
-        #expect(records[0].requestID == "rid-1")
+        _ = try await harness.call("/test.Probe/Nope", [])
+        #expect(observer.started.withLock { $0 } == ["/test.Probe/Echo", "/test.Probe/AsyncNotFound"])
+        let records = observer.records.withLock { $0 }
+        #expect(records.map(\.routed) == [true, true, false])
+        #expect(records[0].requestBytes == 1 && records[0].responseBytes == 1)
+        let routed = Array(records.prefix(2))
+        #expect(routed.map(\.method) == ["/test.Probe/Echo", "/test.Probe/AsyncNotFound"])
+        #expect(routed.map(\.status) == [.ok, .notFound])
+        #expect(routed.map(\.message) == ["", "missing"])
+        #expect(routed[0].requestID == "rid-1")
         #expect(records.allSatisfy { !$0.peer.isEmpty && $0.httpStatus == nil })
+        #expect(records[2].status == .unimplemented)
     }
 
     @Test func asyncHandlerStatusErrorsKeepTheirCode() async throws {
@@ -242,7 +250,7 @@ private final class Harness {
         let channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
                 router: GRPCRouter(), limits: GRPCServerLimits(), budget: RequestMemoryBudget(limit: 1 << 20),
-                logger: Logger(label: "test"), accessLog: RecordingAccessLog(),
+                logger: Logger(label: "test"), observers: [RecordingObserver()],
                 connectionTag: "g"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()

@@ -77,7 +77,7 @@ private final class CountingSearch: GRPCService, Sendable {
 
     @Test func aRunMakesExactlyTheCallsItIsAskedForAndCountsEachOutcome() async throws {
         let service = CountingSearch()
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0), accessLog: nil),
+        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
                                 router: GRPCRouter(services: [service]), group: MultiThreadedEventLoopGroup.singleton,
                                 logger: Logger(label: "test"))
         try await server.start()

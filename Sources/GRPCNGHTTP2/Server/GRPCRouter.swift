@@ -1,8 +1,11 @@
 /// Finds the handler for a request path (`/package.Service/Method`).
 public struct GRPCRouter: Sendable {
-    private var handlers: [String: UnaryHandler] = [:]
+    private var handlers: [String: (handler: UnaryHandler, index: Int)] = [:]
     /// The names of the registered services, in registration order.
     public private(set) var serviceNames: [String] = []
+    /// Every method path, indexed as ``resolve(_:)`` reports them: observers keep per-method
+    /// figures in arrays by this index instead of hashing the path on every call.
+    public private(set) var methodPaths: [String] = []
 
     public init(services: [any GRPCService] = []) {
         for service in services { register(service) }
@@ -13,14 +16,26 @@ public struct GRPCRouter: Sendable {
         if !serviceNames.contains(service.serviceName) {
             serviceNames.append(service.serviceName)
         }
-        for (method, handler) in service.methods {
-            handlers["/\(service.serviceName)/\(method)"] = handler
+        for (method, handler) in service.methods.sorted(by: { $0.key < $1.key }) {
+            let path = "/\(service.serviceName)/\(method)"
+            if let known = handlers[path] {
+                handlers[path] = (handler, known.index)
+            } else {
+                handlers[path] = (handler, methodPaths.count)
+                methodPaths.append(path)
+            }
         }
     }
 
     /// The handler for `path`, or the status that explains why there is none.
     public func route(_ path: String) -> Result<UnaryHandler, GRPCStatus> {
-        if let handler = handlers[path] { return .success(handler) }
+        resolve(path).map(\.handler)
+    }
+
+    /// The handler for `path` with the method's index in ``methodPaths``, or the status that
+    /// explains why there is none.
+    public func resolve(_ path: String) -> Result<(handler: UnaryHandler, index: Int), GRPCStatus> {
+        if let known = handlers[path] { return .success(known) }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {
             return .failure(GRPCStatus(.unimplemented, "malformed method path \(path)"))

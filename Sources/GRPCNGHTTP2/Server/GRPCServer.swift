@@ -88,7 +88,7 @@ public final class GRPCServer: Sendable {
                 registry.add(channel)
                 let handler = GRPCServerConnectionHandler(
                     router: router, limits: configuration.limits, budget: budget, logger: logger,
-                    accessLog: configuration.accessLog, connectionTag: ConnectionTag.next())
+                    observers: configuration.observers, connectionTag: ConnectionTag.next())
                 try channel.pipeline.syncOperations.addHandler(handler)
             }
         }

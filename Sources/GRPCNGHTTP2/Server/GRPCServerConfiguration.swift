@@ -5,14 +5,14 @@ public struct GRPCServerConfiguration: Sendable {
     /// Path of a Unix domain socket to listen on as well (sidecar use); `nil` disables it.
     public var unixSocketPath: String?
     public var limits: GRPCServerLimits
-    /// Receives every finished call; `nil` keeps no access log.
-    public var accessLog: (any AccessLogSink)?
+    /// Told of every call (the access log and the metrics are observers); empty: nobody.
+    public var observers: [any CallObserver]
 
     public init(tcp: (host: String, port: Int)? = ("127.0.0.1", 50051), unixSocketPath: String? = nil,
-                limits: GRPCServerLimits = GRPCServerLimits(), accessLog: (any AccessLogSink)? = nil) {
+                limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = []) {
         self.tcp = tcp
         self.unixSocketPath = unixSocketPath
         self.limits = limits
-        self.accessLog = accessLog
+        self.observers = observers
     }
 }

@@ -19,7 +19,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private let limits: GRPCServerLimits
     private let budget: RequestMemoryBudget
     private let logger: Logger
-    private let accessLog: (any AccessLogSink)?
+    private let observers: [any CallObserver]
     private let connectionTag: String
 
     private var session: NGHTTP2Session?
@@ -28,7 +28,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// The stream of the last lookup: nghttp2 calls back several times in a row for one stream,
     /// and this spares a hash lookup for most of those calls.
     private var recentStream: (id: Int32, stream: ServerStream)?
-    private var recentRoute: (path: String, handler: UnaryHandler)?
+    private var recentRoute: (path: String, handler: UnaryHandler, index: Int)?
     private var peer = "unknown"
     /// Where `.async` handlers run: this connection's event loop (made on first use).
     private var taskExecutor: EventLoopTaskExecutor?
@@ -43,13 +43,13 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// read that brought it never pays for a timer.
     private var streamsAwaitingTimer: [Int32] = []
 
-    init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, accessLog: (any AccessLogSink)?,
+    init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, observers: [any CallObserver],
          connectionTag: String) {
         self.router = router
         self.limits = limits
         self.budget = budget
         self.logger = logger
-        self.accessLog = accessLog
+        self.observers = observers
         self.connectionTag = connectionTag
     }
 
@@ -178,7 +178,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         if stream.phase != .responded {
             // The client reset the stream (or the connection is going away) before our answer.
-            logAccess(streamID, stream, code: .cancelled)
+            report(streamID, stream, code: .cancelled)
         }
         stream.cancelWork()
         releaseBudget(stream)
@@ -208,8 +208,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             switch route(stream.headers.path ?? "") {
             case .failure(let status):
                 respond(streamID, stream, .failure(status))
-            case .success(let handler):
-                stream.handler = handler
+            case .success(let found):
+                stream.handler = found.handler
+                stream.methodIndex = found.index
+                let method = stream.headers.path ?? ""
+                for observer in observers { observer.callStarted(method: method, index: found.index) }
                 let timeout = stream.headers.timeout.flatMap { GRPCTimeout.parse($0) } ?? limits.defaultTimeout
                 stream.deadline = Deadline.after(timeout, from: stream.startedAt)
                 if reading {
@@ -223,10 +226,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     /// The router's answer, remembered for the last path: clients tend to call one method many
     /// times in a row, and comparing two strings is cheaper than hashing one.
-    private func route(_ path: String) -> Result<UnaryHandler, GRPCStatus> {
-        if let recent = recentRoute, recent.path == path { return .success(recent.handler) }
-        let result = router.route(path)
-        if case .success(let handler) = result { recentRoute = (path, handler) }
+    private func route(_ path: String) -> Result<(handler: UnaryHandler, index: Int), GRPCStatus> {
+        if let recent = recentRoute, recent.path == path { return .success((recent.handler, recent.index)) }
+        let result = router.resolve(path)
+        if case .success(let found) = result { recentRoute = (path, found.handler, found.index) }
         return result
     }
 
@@ -262,6 +265,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                            .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded before the call started")))
         }
         stream.message = nil
+        stream.requestBytes = message.count
         let callContext = ServerCallContext(
             path: stream.headers.path ?? "", metadata: stream.headers.metadata, deadline: deadline, peer: peer,
             clientRequestID: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID,
@@ -325,7 +329,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         case .success(let message):
             session.submitResponse(streamID: streamID, headers: Self.successHeaders,
                                    message: message, trailers: Self.okTrailers)
-            logAccess(streamID, stream, code: .ok)
+            report(streamID, stream, code: .ok, responseBytes: message.count)
         case .failure(let status):
             var headers = HeaderFields(Self.responseHeaderFields)
             headers.add("grpc-status", String(status.code.rawValue))
@@ -334,7 +338,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             }
             for (name, value) in extraHeaders { headers.add(name, value) }
             session.submitHeadersOnly(streamID: streamID, headers: headers)
-            logAccess(streamID, stream, code: status.code, message: status.message)
+            report(streamID, stream, code: status.code, message: status.message)
         }
         flushSoon()
     }
@@ -346,9 +350,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         var headers = HeaderFields([(":status", String(status))])
         if status == 405 { headers.add("allow", "POST") }
         session.submitHeadersOnly(streamID: streamID, headers: headers)
-        accessLog?.record(AccessLogRecord(
-            method: stream.headers.path ?? "", status: nil, httpStatus: status,
-            duration: stream.startedAt.duration(to: .now), peer: peer, requestID: requestID(streamID, stream)))
+        report(streamID, stream, code: nil, httpStatus: status)
         flush()
     }
 
@@ -363,11 +365,18 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         ServerCallContext.requestID(client: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID)
     }
 
-    private func logAccess(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code, message: String = "") {
-        guard let accessLog else { return }
-        accessLog.record(AccessLogRecord(
-            method: stream.headers.path ?? "", status: code, message: message,
-            duration: stream.startedAt.duration(to: .now), peer: peer, requestID: requestID(streamID, stream)))
+    /// Tells the observers that the call ended (exactly once per stream: every path that ends a
+    /// stream comes here, marked by `reported`).
+    private func report(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code?, message: String = "",
+                        httpStatus: Int? = nil, responseBytes: Int = 0) {
+        guard !stream.reported else { return }
+        stream.reported = true
+        guard !observers.isEmpty else { return }
+        let record = CallRecord(
+            method: stream.headers.path ?? "", methodIndex: stream.methodIndex, status: code, httpStatus: httpStatus,
+            message: message, duration: stream.startedAt.duration(to: .now), peer: peer,
+            requestID: requestID(streamID, stream), requestBytes: stream.requestBytes, responseBytes: responseBytes)
+        for observer in observers { observer.callFinished(record) }
     }
 
     // MARK: Output and shutdown
@@ -426,7 +435,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         for streamID in Array(streams.keys) {
             recentStream = nil
             guard let stream = streams.removeValue(forKey: streamID) else { continue }
-            if stream.phase != .responded { logAccess(streamID, stream, code: .cancelled) }
+            if stream.phase != .responded { report(streamID, stream, code: .cancelled) }
             stream.cancelWork()
             releaseBudget(stream)
         }

@@ -25,6 +25,13 @@ final class ServerStream {
     var task: Task<Void, Never>?
     /// Bytes of this call held against the server's `RequestMemoryBudget`.
     var reservedBytes = 0
+    /// The method's index in the router's `methodPaths`, once routed (the observers were then
+    /// told that the call started).
+    var methodIndex: Int?
+    /// Bytes of the request message, once it was complete.
+    var requestBytes = 0
+    /// The observers were told that the call ended.
+    var reported = false
     let startedAt: ContinuousClock.Instant
 
     init(maxMessageBytes: Int, startedAt: ContinuousClock.Instant) {

@@ -13,6 +13,7 @@ public final class MilvusClient: MilvusAPI {
     private let policy: RetryPolicy
     private let budget: Mutex<RetryBudget>
     private let logger: Logger
+    private let metrics = MilvusClientMetrics()
 
     public init(pool: MilvusConnectionPool, credentials: MilvusCredentials?, retryPolicy: RetryPolicy = RetryPolicy(),
                 retryBudget: RetryBudget = RetryBudget(), logger: Logger) {
@@ -39,6 +40,10 @@ public final class MilvusClient: MilvusAPI {
     ) async throws(VectorDBError) -> Value {
         var retry = RetryState(policy: policy, idempotency: idempotency, deadline: deadline)
         let started = ContinuousClock.now
+        var endpoint = "none"  // the endpoint of the last attempt, for the metrics
+        func ended(_ outcome: String) {
+            metrics.callEnded(endpoint: endpoint, method: method, outcome: outcome, duration: started.duration(to: .now))
+        }
         while true {
             let failure: AttemptFailure
             do {
@@ -54,6 +59,7 @@ public final class MilvusClient: MilvusAPI {
                 } catch {
                     throw AttemptFailure.call(Self.failure(for: error))
                 }
+                endpoint = connection.target
                 let bytes: [UInt8]
                 do {
                     bytes = try await MilvusChannel(connection: connection, credentials: credentials)
@@ -70,11 +76,13 @@ public final class MilvusClient: MilvusAPI {
                 guard status.isSuccess else { throw AttemptFailure.status(status) }
                 budget.withLock { $0.recordSuccess() }
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "ok")
+                ended("ok")
                 return value
             } catch let error as AttemptFailure {
                 failure = error
             } catch let error as VectorDBError {
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)")
+                ended(error.kind)
                 throw error
             } catch {
                 failure = .call(.permanent("\(error)"))
@@ -90,11 +98,13 @@ public final class MilvusClient: MilvusAPI {
                 let error = VectorDBError.from(status, collection: collection)
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)",
                     milvusReason: status.reason)
+                ended(error.kind)
                 throw error
             }
             let decision = budget.withLock { budget in retry.decide(after: callFailure, budget: &budget) }
             switch decision {
             case .retry(let delay):
+                metrics.retried(endpoint: endpoint, method: method)
                 logger.info("retrying Milvus call", metadata: [
                     "milvus_method": "\(method)", "collection": "\(collection ?? "")", "attempt": "\(retry.attempt)",
                     "reason": "\(callFailure)", "delay_ms": .stringConvertible(delay.inMilliseconds.rounded()),
@@ -103,6 +113,8 @@ public final class MilvusClient: MilvusAPI {
             case .stop(let reason):
                 let error = VectorDBError.from(callFailure)
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)", stop: "\(reason)")
+                if reason == .budgetExhausted { metrics.refusedByBudget(endpoint: endpoint, method: method) }
+                ended(error.kind)
                 throw error
             }
         }

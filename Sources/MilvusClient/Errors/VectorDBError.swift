@@ -60,3 +60,24 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension VectorDBError {
+    /// The case's name in snake case, without its text: a bounded metric label value.
+    public var kind: String {
+        switch self {
+        case .notFound: "not_found"
+        case .alreadyExists: "already_exists"
+        case .invalidArgument: "invalid_argument"
+        case .failedPrecondition: "failed_precondition"
+        case .unavailable: "unavailable"
+        case .deadlineExceeded: "deadline_exceeded"
+        case .cancelled: "cancelled"
+        case .rateLimited: "rate_limited"
+        case .resourceExhausted: "resource_exhausted"
+        case .unauthenticated: "unauthenticated"
+        case .permissionDenied: "permission_denied"
+        case .milvus: "milvus_error"
+        case .internal: "internal"
+        }
+    }
+}

@@ -1,4 +1,5 @@
 import GRPCNGHTTP2
+import CoreMetrics
 import Logging
 import NIOCore
 import Synchronization
@@ -57,6 +58,10 @@ public actor MilvusConnectionPool {
     /// held only to copy or replace the array.
     private let published = Mutex<[GRPCClientConnection]>([])
     private var reportedReadiness: Bool?
+    /// The pool's figures for the metrics backend, updated after every change.
+    private let gauges = (ready: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "ready")]),
+                          notReady: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "not_ready")]),
+                          waiting: Gauge(label: "vdbm_milvus_pool_waiting_calls"))
 
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
@@ -209,6 +214,9 @@ public actor MilvusConnectionPool {
             let ready = state.readySlots.compactMap { connections[$0] }
             published.withLock { $0 = ready }
             reportReadiness()
+            gauges.ready.record(ready.count)
+            gauges.notReady.record(state.allSlots.count - ready.count)
+            gauges.waiting.record(state.waiterCount)
         }
         for action in actions {
             switch action {

@@ -55,6 +55,8 @@ public struct ConfigurationKey: Sendable, Hashable {
               summary: "how long the next merged search waits for the callers the last one answered"),
         .init(name: "logging.level", defaultValue: "info", summary: "trace, debug, info, notice, warning, error or critical"),
         .init(name: "logging.access_log", defaultValue: "true", summary: "one log line per call at info level"),
+        .init(name: "admin.host", defaultValue: "127.0.0.1", summary: "address of the admin listener (/metrics, /healthz, /readyz)"),
+        .init(name: "admin.port", defaultValue: "9464", summary: "port of the admin listener; 0 turns it off"),
     ]
 
     /// The known variable closest to `name` (fewest single-character edits), if it is close

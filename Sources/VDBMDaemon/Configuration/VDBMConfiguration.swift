@@ -22,6 +22,9 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var shutdownGrace: Duration
     public var logLevel: Logger.Level
     public var accessLog: Bool
+    /// The admin listener (HTTP/1.1: /metrics, /healthz, /readyz); port 0 turns it off.
+    public var adminHost: String
+    public var adminPort: Int
     public var milvusEndpoints: [MilvusEndpoint]
     public var milvusConnectionsPerEndpoint: Int
     public var milvusMaxWaitingCalls: Int
@@ -84,6 +87,12 @@ public struct VDBMConfiguration: Sendable, Equatable {
         shutdownGrace = try reader.seconds("server.shutdown_grace_seconds")
         logLevel = try reader.logLevel("logging.level")
         accessLog = try reader.boolean("logging.access_log")
+        adminHost = try reader.nonEmptyString("admin.host")
+        adminPort = try reader.integer("admin.port", in: 0...65535)
+        if adminPort != 0 && adminPort == port {
+            throw .invalidValue(key: "admin.port", value: "\(adminPort)", expected: "a port other than server.port (or 0)",
+                                source: values["admin.port"]?.source ?? "default")
+        }
         milvusEndpoints = try reader.endpoints("milvus.endpoints")
         milvusConnectionsPerEndpoint = try reader.integer("milvus.connections_per_endpoint", in: 1...64)
         milvusMaxWaitingCalls = try reader.integer("milvus.max_waiting_calls", in: 0...1_000_000)

@@ -1,8 +1,10 @@
 import GRPCNGHTTP2
 import Logging
+import Metrics
 import MilvusClient
 import NIOCore
 import NIOPosix
+import Prometheus
 import ServiceLifecycle
 import VDBMManager
 import VDBMProtobuf
@@ -19,10 +21,9 @@ public enum Daemon {
     /// The server configuration that `configuration` describes.
     /// - Parameters:
     ///   - configuration: vdbm's settings.
-    ///   - accessLog: where finished calls go when `logging.access_log` is on and the level shows
-    ///     `info` lines; `nil` keeps no access log.
+    ///   - observers: what is told of every call (metrics, the access log).
     public static func serverConfiguration(_ configuration: VDBMConfiguration,
-                                           accessLog: (any AccessLogSink)? = nil) -> GRPCServerConfiguration {
+                                           observers: [any CallObserver] = []) -> GRPCServerConfiguration {
         let settings = NGHTTP2Settings(
             maxConcurrentStreams: UInt32(configuration.maxConcurrentStreams),
             initialWindowSize: UInt32(configuration.initialWindowBytes),
@@ -34,7 +35,28 @@ public enum Daemon {
             limits: GRPCServerLimits(maxMessageBytes: configuration.maxMessageBytes, http2: settings,
                                      defaultTimeout: configuration.defaultTimeout,
                                      maxBufferedRequestBytes: configuration.maxBufferedRequestBytes),
-            accessLog: configuration.accessLog && configuration.logLevel <= .info ? accessLog : nil)
+            observers: observers)
+    }
+
+    /// The access log, when `logging.access_log` is on and the level shows `info` lines.
+    static func accessLog(_ configuration: VDBMConfiguration, writer: LogLineWriter) -> [any CallObserver] {
+        configuration.accessLog && configuration.logLevel <= .info ? [JSONAccessLog(label: "vdbm", writer: writer)] : []
+    }
+
+    /// Chooses Prometheus as the metrics backend of every library (once per process) and returns
+    /// its registry, which `/metrics` renders.
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // From a quarter of a millisecond (a cached call) to 30 s (a long Milvus operation).
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(250), .microseconds(500), .milliseconds(1), .microseconds(2500), .milliseconds(5),
+            .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+            .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10), .seconds(30),
+        ]
+        factory.valueHistogramBuckets["vdbm_search_batch_vectors"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384]
+        MetricsSystem.bootstrap(factory)
+        return registry
     }
 
     /// The services vdbm serves, with every one marked SERVING in `health`.
@@ -76,6 +98,19 @@ public enum Daemon {
         }
     }
 
+    /// The admin listener, unless `admin.port` is 0.
+    static func startAdmin(_ configuration: VDBMConfiguration, group: any EventLoopGroup, health: HealthStatusRegistry,
+                           exposition: MetricsExposition, logger: Logger) async throws -> AdminServer? {
+        guard configuration.adminPort != 0 else { return nil }
+        let admin = try await AdminServer.start(
+            host: configuration.adminHost, port: configuration.adminPort, group: group,
+            routes: AdminRoutes(metrics: { exposition.render() },
+                                isReady: { health.status(of: VectorDBService.name) == .serving }))
+        logger.info("admin listener (/metrics, /healthz, /readyz)",
+                    metadata: ["address": "\(configuration.adminHost):\(admin.port ?? configuration.adminPort)"])
+        return admin
+    }
+
     /// Runs until a termination signal has been handled; returns normally after a graceful stop.
     public static func run(_ configuration: VDBMConfiguration) async throws {
         let level = configuration.logLevel
@@ -83,6 +118,7 @@ public enum Daemon {
         let output = LogLineWriter(fileDescriptor: 1)
         defer { output.close() }  // every line accepted so far is written before exit
         LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, writer: output) }
+        let registry = bootstrapMetrics()
         let logger = Logger(label: "vdbm")
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host)
         if !loopback && configuration.apiKeys == nil {
@@ -98,9 +134,11 @@ public enum Daemon {
             backend: manager, authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
             limits: configuration.requestLimits,
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
-        let server = GRPCServer(configuration: serverConfiguration(configuration,
-                                                                   accessLog: JSONAccessLog(label: "vdbm", writer: output)),
-                                router: router(health: health, services: [vectorDB]), group: group, logger: logger)
+        let routes = router(health: health, services: [vectorDB])
+        let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths)]
+            + accessLog(configuration, writer: output)
+        let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers),
+                                router: routes, group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in
             health.setMilvusReachable(ready, services: ["", VectorDBService.name])
@@ -111,8 +149,15 @@ public enum Daemon {
             }
         }
         await pool.start()
+        let admin = try await startAdmin(configuration, group: group, health: health,
+                                         exposition: MetricsExposition(registry: registry, version: VDBMVersion.current,
+                                                                       droppedLogLines: { output.droppedLines }),
+                                         logger: logger)
         let service = GRPCServerService(server: server, health: health, grace: configuration.shutdownGrace,
-                                        logger: logger, onStopped: { await pool.shutdown() })
+                                        logger: logger, onStopped: {
+                                            await admin?.close()
+                                            await pool.shutdown()
+                                        })
         let serviceGroup = ServiceGroup(configuration: .init(
             services: [.init(service: service)],
             gracefulShutdownSignals: [.sigterm, .sigint],

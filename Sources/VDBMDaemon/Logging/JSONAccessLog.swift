@@ -8,23 +8,23 @@ import VDBMUtils
 /// It formats straight into bytes instead of going through `Logger`: metadata dictionaries,
 /// their merging and sorting cost more than the call itself on a cheap method (see
 /// `scripts/bench-health`).
-struct JSONAccessLog: AccessLogSink {
+struct JSONAccessLog: CallObserver {
     let label: String
     let writer: LogLineWriter
 
-    func record(_ record: AccessLogRecord) {
+    func callFinished(_ record: CallRecord) {
         writer.submit { out in Self.append(record, label: label, to: &out) }
     }
 
     /// The line for `record` at the current time.
-    static func line(_ record: AccessLogRecord, label: String) -> [UInt8] {
+    static func line(_ record: CallRecord, label: String) -> [UInt8] {
         var out: [UInt8] = []
         append(record, label: label, to: &out)
         return out
     }
 
     /// Appends the line for `record` at the current time to `out`.
-    static func append(_ record: AccessLogRecord, label: String, to out: inout [UInt8]) {
+    static func append(_ record: CallRecord, label: String, to out: inout [UInt8]) {
         JSONString.appendRaw(#"{"ts":""#, to: &out)
         LogTimestamp.appendNow(to: &out)
         JSONString.appendRaw(#"","level":"info","msg":"rpc","logger":"#, to: &out)

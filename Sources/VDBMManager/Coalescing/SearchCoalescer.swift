@@ -1,3 +1,4 @@
+import CoreMetrics
 import MilvusClient
 import Synchronization
 import VDBMDomain
@@ -26,6 +27,7 @@ final class SearchCoalescer: Sendable {
         var vectors: [Float]
         var queries: Int
         var search: Search
+        var enqueuedAt: ContinuousClock.Instant
     }
 
     private struct Flight {
@@ -43,6 +45,11 @@ final class SearchCoalescer: Sendable {
     }
 
     private let state: Mutex<State>
+    /// For the metrics backend: Milvus searches sent (lone or merged), query vectors in each,
+    /// and how long each search waited to leave (0 for one that left at once).
+    private let batchesSent = Counter(label: "vdbm_search_batches_total")
+    private let batchVectors = Recorder(label: "vdbm_search_batch_vectors")
+    private let queueWait = Timer(label: "vdbm_search_queue_wait_seconds")
 
     init(policy: Machine.Policy) {
         state = Mutex(State(machine: Machine(policy: policy)))
@@ -83,7 +90,7 @@ final class SearchCoalescer: Sendable {
                 return .rejected(.resourceExhausted("search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query "
                                                     + "vectors already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search)
+                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: .now)
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -103,6 +110,9 @@ final class SearchCoalescer: Sendable {
         case .rejected(let error):
             throw error
         case .alone(let id, let batch, let batchDeadline):
+            batchesSent.increment()
+            batchVectors.record(queries)
+            queueWait.recordNanoseconds(0)
             // Cancelling this task cancels the search: it is the batch's only member.
             var outcome: Outcome = .failure(.cancelled("the search was cancelled"))
             if !Task.isCancelled {
@@ -171,6 +181,13 @@ final class SearchCoalescer: Sendable {
                 vectors.reserveCapacity(waiters.reduce(0) { $0 + $1.vectors.count })
                 for waiter in waiters { vectors += waiter.vectors }
                 let queries = waiters.reduce(0) { $0 + $1.queries }
+                batchesSent.increment()
+                batchVectors.record(queries)
+                let now = ContinuousClock.now
+                for waiter in waiters {
+                    let (seconds, attoseconds) = waiter.enqueuedAt.duration(to: now).components
+                    queueWait.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+                }
                 let task = Task { [weak self] in
                     let outcome: Result<[SearchResults], VectorDBError>
                     do throws(VectorDBError) {

@@ -1,3 +1,4 @@
+import CoreMetrics
 import GRPCNGHTTP2
 import VDBMUtils
 
@@ -58,14 +59,24 @@ public struct APIKeyAuthenticator: Sendable {
 
     public var isEnabled: Bool { keys != nil }
 
+    /// Refused calls by reason, for the metrics backend (made on first use, after the daemon
+    /// chose the backend).
+    private static let failures = (
+        missing: Counter(label: "vdbm_auth_failures_total", dimensions: [("reason", "missing")]),
+        malformed: Counter(label: "vdbm_auth_failures_total", dimensions: [("reason", "malformed")]),
+        unknownKey: Counter(label: "vdbm_auth_failures_total", dimensions: [("reason", "unknown_key")]),
+        roleTooLow: Counter(label: "vdbm_auth_failures_total", dimensions: [("reason", "role_too_low")]))
+
     /// The name of the key that may call with `role`; throws UNAUTHENTICATED or PERMISSION_DENIED.
     @discardableResult
     public func authorize(_ metadata: Metadata, needs role: Role) throws(GRPCStatus) -> String? {
         guard let keys else { return nil }
         guard let header = metadata[text: "authorization"] else {
+            Self.failures.missing.increment()
             throw GRPCStatus(.unauthenticated, "missing authorization metadata: send 'authorization: Bearer <api key>'")
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
+            Self.failures.malformed.increment()
             throw GRPCStatus(.unauthenticated, "authorization metadata must be 'Bearer <api key>'")
         }
         let presented = SHA256.hash(header.utf8.dropFirst(7))
@@ -73,8 +84,12 @@ public struct APIKeyAuthenticator: Sendable {
         for key in keys where constantTimeEquals(key.sha256, presented) && match == nil {
             match = key
         }
-        guard let match else { throw GRPCStatus(.unauthenticated, "unknown API key") }
+        guard let match else {
+            Self.failures.unknownKey.increment()
+            throw GRPCStatus(.unauthenticated, "unknown API key")
+        }
         guard match.role >= role else {
+            Self.failures.roleTooLow.increment()
             throw GRPCStatus(.permissionDenied, "API key '\(match.name)' has role \(match.role); this call needs \(role)")
         }
         return match.name
