@@ -32,6 +32,10 @@ private struct ProbeService: GRPCService {
                 try await Task.sleep(for: .seconds(30))
                 return []
             },
+            "Trace": .async { _, _ in
+                // What a Milvus call made from this handler would send.
+                Array((TraceContext.current?.childTraceparent() ?? "none").utf8)
+            },
             "Metadata": .immediate { _, context throws(GRPCStatus) in
                 Array((context.metadata[text: "x-tenant"] ?? "-").utf8)
             },
@@ -137,6 +141,25 @@ private final class Harness {
         #expect(routed[0].requestID == "rid-1")
         #expect(records.allSatisfy { !$0.peer.isEmpty && $0.httpStatus == nil })
         #expect(records[2].status == .unimplemented)
+    }
+
+    @Test func theTraceContextReachesTheHandlerAndTheRequestIDComesBack() async throws {
+        let observer = RecordingObserver()
+        let harness = try await Harness(observers: [observer])
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let response = try await harness.call("/test.Probe/Trace", [], headers: [("traceparent", parent)])
+        let child = String(decoding: response.data.dropFirst(5), as: UTF8.self)
+        #expect(child.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-") && child.hasSuffix("-01"))
+        #expect(!child.contains("00f067aa0ba902b7"))
+        #expect(response.headers["x-request-id"] == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(observer.records.withLock { $0.map(\.requestID) } == ["4bf92f3577b34da6a3ce929d0e0e4736"])
+        // Without a traceparent the call still has a trace, and its own request id.
+        let plain = try await harness.call("/test.Probe/Trace", [], headers: [("x-request-id", "rid-9")])
+        #expect(String(decoding: plain.data.dropFirst(5), as: UTF8.self).hasPrefix("00-"))
+        #expect(plain.headers["x-request-id"] == "rid-9")
+        // Errors carry it too.
+        let refused = try await harness.call("/test.Probe/Refuse", [], headers: [("x-request-id", "rid-10")])
+        #expect(refused.headers["x-request-id"] == "rid-10")
     }
 
     @Test func asyncHandlerStatusErrorsKeepTheirCode() async throws {

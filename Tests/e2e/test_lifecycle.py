@@ -122,3 +122,24 @@ def test_an_invalid_configuration_is_refused_at_start_naming_the_key():
                             capture_output=True, text=True, timeout=30)
     assert result.returncode != 0
     assert "server.max_message_bytes" in result.stderr
+
+
+def test_traceparent_becomes_the_request_id_of_the_call_and_its_log_lines():
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    daemon = Daemon("--log-level", "debug")
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            call = channel.unary_unary("/vdbm.v1.VectorDB/ListCollections", request_serializer=lambda b: b,
+                                       response_deserializer=lambda b: b)
+            _, outcome = call.with_call(b"", timeout=10, metadata=[
+                ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01")])
+            assert dict(outcome.initial_metadata())["x-request-id"] == trace_id
+            _, plain = call.with_call(b"", timeout=10)
+            assert dict(plain.initial_metadata())["x-request-id"]  # one is made up without a traceparent
+    finally:
+        assert daemon.stop() == 0
+    records = daemon.log_records()
+    ours = [r for r in records if r.get("request_id") == trace_id]
+    # The access line, and the Milvus client's debug line of the ShowCollections it made.
+    assert any(r["msg"] == "rpc" and r["method"] == "/vdbm.v1.VectorDB/ListCollections" for r in ours), ours
+    assert any(r["msg"] == "milvus call" and r.get("milvus_method") == "ShowCollections" for r in ours), ours

@@ -284,10 +284,14 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
             taskExecutor = executor
+            let trace = callContext.trace
             stream.task = Task(executorPreference: executor) {
                 let result: Result<[UInt8], GRPCStatus>
                 do {
-                    result = .success(try await body(message, callContext))
+                    // Whatever the handler calls (Milvus, logs) finds the call's trace here.
+                    result = .success(try await TraceContext.$current.withValue(trace) {
+                        try await body(message, callContext)
+                    })
                 } catch let error as any GRPCStatusConvertible {
                     result = .failure(error.grpcStatus)
                 } catch is CancellationError {
@@ -316,7 +320,6 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     // MARK: Responses
 
     private static let responseHeaderFields = [(":status", "200"), ("content-type", "application/grpc")]
-    private static let successHeaders = StaticHeaderBlock(responseHeaderFields)
     private static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 
     private func respond(_ streamID: Int32, _ stream: ServerStream, _ result: Result<[UInt8], GRPCStatus>,
@@ -327,11 +330,13 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         releaseBudget(stream)
         switch result {
         case .success(let message):
-            session.submitResponse(streamID: streamID, headers: Self.successHeaders,
-                                   message: message, trailers: Self.okTrailers)
+            var headers = HeaderFields(Self.responseHeaderFields)
+            headers.add("x-request-id", requestID(streamID, stream))
+            session.submitResponse(streamID: streamID, headers: headers, message: message, trailers: Self.okTrailers)
             report(streamID, stream, code: .ok, responseBytes: message.count)
         case .failure(let status):
             var headers = HeaderFields(Self.responseHeaderFields)
+            headers.add("x-request-id", requestID(streamID, stream))
             headers.add("grpc-status", String(status.code.rawValue))
             if !status.message.isEmpty {
                 headers.add("grpc-message", PercentEncoding.encode(status.message))
@@ -362,7 +367,12 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
-        ServerCallContext.requestID(client: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID)
+        if let known = stream.requestID { return known }
+        let made = ServerCallContext.requestID(client: stream.headers.requestID,
+                                               traceparent: stream.headers.metadata[text: "traceparent"],
+                                               connectionTag: connectionTag, streamID: streamID)
+        stream.requestID = made
+        return made
     }
 
     /// Tells the observers that the call ended (exactly once per stream: every path that ends a

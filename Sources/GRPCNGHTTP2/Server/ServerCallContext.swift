@@ -37,9 +37,17 @@ public struct ServerCallContext: Sendable {
         self.baseLogger = logger
     }
 
-    /// The client's `x-request-id` (when short printable ASCII), or `<connection>-<stream>`.
+    /// The client's `x-request-id` (when short printable ASCII), else the trace id of a valid
+    /// `traceparent`, else `<connection>-<stream>`.
     public var requestID: String {
-        Self.requestID(client: clientRequestID, connectionTag: connectionTag, streamID: streamID)
+        Self.requestID(client: clientRequestID, traceparent: metadata[text: "traceparent"], connectionTag: connectionTag,
+                       streamID: streamID)
+    }
+
+    /// The call's trace context (see ``TraceContext``), from its `traceparent` and `tracestate`.
+    public var trace: TraceContext {
+        TraceContext(traceparent: metadata[text: "traceparent"], tracestate: metadata[text: "tracestate"],
+                     requestID: Self.validClientID(clientRequestID), fallbackRequestID: "\(connectionTag)-\(streamID)")
     }
 
     /// A logger that carries the request id and method.
@@ -50,11 +58,19 @@ public struct ServerCallContext: Sendable {
         return logger
     }
 
-    static func requestID(client: String?, connectionTag: String, streamID: Int32) -> String {
-        if let client, !client.isEmpty, client.utf8.count <= 128,
-           client.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            return client
+    static func requestID(client: String?, traceparent: String?, connectionTag: String, streamID: Int32) -> String {
+        if let client = validClientID(client) { return client }
+        if let traceparent, let parsed = TraceContext.parse(traceparent) {
+            return TraceContext.hex(parsed.high) + TraceContext.hex(parsed.low)
         }
         return "\(connectionTag)-\(streamID)"
+    }
+
+    /// The client's request id when it is short printable ASCII (it goes into logs and headers).
+    static func validClientID(_ client: String?) -> String? {
+        guard let client, !client.isEmpty, client.utf8.count <= 128,
+              client.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") })
+        else { return nil }
+        return client
     }
 }

@@ -30,6 +30,8 @@ final class ServerStream {
     var methodIndex: Int?
     /// Bytes of the request message, once it was complete.
     var requestBytes = 0
+    /// The call's request id, once made (the access log and the response headers share it).
+    var requestID: String?
     /// The observers were told that the call ended.
     var reported = false
     let startedAt: ContinuousClock.Instant

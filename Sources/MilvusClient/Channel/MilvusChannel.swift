@@ -2,8 +2,7 @@ import GRPCNGHTTP2
 import VDBMUtils
 
 /// Calls `milvus.proto.milvus.MilvusService` methods over one gRPC connection, turning transport
-/// outcomes into `CallFailure`s that the retry policy understands. (The connection pool that will
-/// own several of these comes next.)
+/// outcomes into `CallFailure`s that the retry policy understands.
 public struct MilvusChannel: Sendable {
     public static let servicePath = "/milvus.proto.milvus.MilvusService/"
 
@@ -20,8 +19,8 @@ public struct MilvusChannel: Sendable {
     public func call(_ method: String, _ request: [UInt8], deadline: Deadline) async throws(CallFailure) -> [UInt8] {
         let response: GRPCClientResponse
         do {
-            response = try await connection.unary(path: Self.servicePath + method, request: request, metadata: metadata,
-                                                  deadline: deadline)
+            response = try await connection.unary(path: Self.servicePath + method, request: request,
+                                                  metadata: Self.withTrace(metadata), deadline: deadline)
         } catch {
             throw Self.failure(for: error)
         }
@@ -29,6 +28,16 @@ public struct MilvusChannel: Sendable {
             throw Self.failure(for: response.status)
         }
         return message
+    }
+
+    /// `metadata` plus, inside a traced call, a `traceparent` naming this Milvus call as a child
+    /// span of the call it serves (and its `tracestate`).
+    static func withTrace(_ metadata: [(String, String)]) -> [(String, String)] {
+        guard let trace = TraceContext.current else { return metadata }
+        var traced = metadata
+        traced.append(("traceparent", trace.childTraceparent()))
+        if let state = trace.state, !state.isEmpty { traced.append(("tracestate", state)) }
+        return traced
     }
 
     static func failure(for error: GRPCCallError) -> CallFailure {

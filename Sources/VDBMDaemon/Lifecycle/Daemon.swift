@@ -117,7 +117,15 @@ public enum Daemon {
         // Log lines leave from a writer thread, many per write(2), never from an event loop.
         let output = LogLineWriter(fileDescriptor: 1)
         defer { output.close() }  // every line accepted so far is written before exit
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level, writer: output) }
+        // Every line logged while a call runs carries its request id (its trace context is a task
+        // local: the manager and the Milvus client need not pass it along).
+        LoggingSystem.bootstrap({ label, provider in
+            var handler = JSONLogHandler(label: label, level: level, writer: output)
+            handler.metadataProvider = provider
+            return handler
+        }, metadataProvider: Logger.MetadataProvider {
+            TraceContext.current.map { ["request_id": .string($0.requestID)] } ?? [:]
+        })
         let registry = bootstrapMetrics()
         let logger = Logger(label: "vdbm")
         let loopback = ["127.0.0.1", "::1", "localhost"].contains(configuration.host)
