@@ -77,7 +77,8 @@ extension VDBMCommand {
         @OptionGroup var options: ConfigurationOptions
 
         func run() async throws {
-            try await Daemon.run(try options.load())
+            let options = self.options
+            try await Daemon.run(try options.load(), reload: { try options.load() })
         }
     }
 

@@ -41,7 +41,8 @@ class Daemon:
     """One vdbm process on a free TCP port and a Unix socket, its admin listener on another free
     port, its JSON log in a file."""
 
-    def __init__(self, *extra_args: str, env: dict | None = None, wait_for_serving: bool = True):
+    def __init__(self, *extra_args: str, env: dict | None = None, wait_for_serving: bool = True,
+                 config: str | None = None):
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="vdbm-e2e-")
@@ -49,7 +50,8 @@ class Daemon:
         self.log_path = os.path.join(self.dir, "vdbm.log")
         self.log_file = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [*DIE_WITH_PARENT, E2E_VDBM_BIN, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(self.port),
+            [*DIE_WITH_PARENT, E2E_VDBM_BIN, "serve", "--config", config or str(ROOT / "Config" / "vdbm.yaml"),
+             "--port", str(self.port),
              "--unix-socket", self.socket_path, "--set", f"admin.port={self.admin_port}", *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **MILVUS_SETTINGS, **(env or {})})

@@ -9,7 +9,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import Daemon, health_check
+from conftest import ROOT, Daemon, health_check
 from raw_h2 import RawH2Connection, grpc_frame, grpc_headers
 
 CHECK = "/grpc.health.v1.Health/Check"
@@ -143,3 +143,83 @@ def test_traceparent_becomes_the_request_id_of_the_call_and_its_log_lines():
     # The access line, and the Milvus client's debug line of the ShowCollections it made.
     assert any(r["msg"] == "rpc" and r["method"] == "/vdbm.v1.VectorDB/ListCollections" for r in ours), ours
     assert any(r["msg"] == "milvus call" and r.get("milvus_method") == "ShowCollections" for r in ours), ours
+
+
+def test_sighup_reloads_the_api_keys_without_dropping_a_connection(tmp_path):
+    import hashlib
+    import threading
+    from vdbm_api import pb2, pb2_grpc
+
+    path = tmp_path / "vdbm.yaml"
+    path.write_text(yaml_with_keys("old-key"))
+    daemon = Daemon(config=str(path))
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:  # one connection, kept across the reload
+            stub = pb2_grpc.VectorDBStub(channel)
+
+            def call(key):
+                return stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10,
+                                            metadata=[("authorization", f"Bearer {key}")])
+
+            call("old-key")
+            # Calls keep running on the same connection while the reload happens.
+            failures, stop = [], threading.Event()
+
+            def traffic():
+                while not stop.is_set():
+                    try:
+                        call("old-key")
+                    except grpc.RpcError as error:
+                        if error.code() != grpc.StatusCode.UNAUTHENTICATED:
+                            failures.append(error)
+                        stop.wait(0.01)
+
+            worker = threading.Thread(target=traffic)
+            worker.start()
+            path.write_text(yaml_with_keys("new-key"))
+            daemon.process.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    call("new-key")
+                    break
+                except grpc.RpcError:
+                    time.sleep(0.05)
+            stop.set()
+            worker.join()
+            call("new-key")
+            with pytest.raises(grpc.RpcError) as old:
+                call("old-key")
+            assert old.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert failures == []
+            # A file that does not load keeps the keys in force.
+            path.write_text("server:\n  port: [not a number\n")
+            daemon.process.send_signal(signal.SIGHUP)
+            time.sleep(0.5)
+            call("new-key")
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
+    messages = [r["msg"] for r in daemon.log_records()]
+    assert "configuration reloaded" in messages
+    assert "configuration reload failed: keeping the settings in force" in messages
+
+
+ROOT_CONFIG = ROOT / "Config" / "vdbm.yaml"
+
+
+def yaml_with_keys(key):
+    """Config/vdbm.yaml with auth on and one read key."""
+    import hashlib
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    lines = ROOT_CONFIG.read_text().splitlines()
+    out, in_auth = [], False
+    for line in lines:
+        if line.startswith("auth:"):
+            in_auth = True
+            out.append("auth:\n  enabled: true\n  api_keys: \"k:read:" + digest + "\"")
+            continue
+        if in_auth and (line.startswith(" ") or not line.strip()):
+            continue
+        in_auth = False
+        out.append(line)
+    return "\n".join(out) + "\n"

@@ -18,6 +18,7 @@ enum MetricCatalogue {
         "vdbm_search_queue_wait_seconds": "Time a search waited in the coalescer before its Milvus search left (0 when it left at once).",
         "vdbm_auth_failures_total": "Calls refused by API-key authentication, by reason (missing, malformed, unknown_key, role_too_low).",
         "vdbm_log_lines_dropped_total": "Log lines dropped because the log output was slower than the traffic.",
+        "vdbm_config_reloads_total": "Configuration reloads on SIGHUP, by outcome (applied, failed).",
         "process_cpu_seconds_total": "User and system CPU time spent by vdbm, in seconds.",
         "process_resident_memory_bytes": "Resident memory of vdbm, in bytes.",
         "process_open_fds": "Open file descriptors of vdbm.",

@@ -37,6 +37,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var requestLimits: RequestLimits
     /// `nil` when `search.coalescing` is false.
     public var searchCoalescing: SearchCoalescingPolicy?
+    /// Every key's resolved value, as text: what a reload compares.
+    public var settings: [String: String] = [:]
 
     /// Loads and checks the configuration. `filePath` nil means defaults only; `environment` is
     /// usually the process environment; `overrides` are `key=value` flags, applied last.
@@ -72,6 +74,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
 
     private init(values: [String: (value: String, source: String)]) throws(ConfigurationError) {
         let reader = ValueReader(values: values)
+        settings = values.mapValues(\.value)
         host = try reader.nonEmptyString("server.host")
         port = try reader.integer("server.port", in: 0...65535)
         let socket = try reader.string("server.unix_socket")

@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 import VDBMManager
 import VDBMProtobuf
 import VDBMService
@@ -38,9 +39,9 @@ public enum Daemon {
             observers: observers)
     }
 
-    /// The access log, when `logging.access_log` is on and the level shows `info` lines.
-    static func accessLog(_ configuration: VDBMConfiguration, writer: LogLineWriter) -> [any CallObserver] {
-        configuration.accessLog && configuration.logLevel <= .info ? [JSONAccessLog(label: "vdbm", writer: writer)] : []
+    /// Whether the access log writes: `logging.access_log` on and the level showing `info` lines.
+    static func accessLogOn(_ configuration: VDBMConfiguration) -> Bool {
+        configuration.accessLog && configuration.logLevel <= .info
     }
 
     /// Chooses Prometheus as the metrics backend of every library (once per process) and returns
@@ -112,8 +113,13 @@ public enum Daemon {
     }
 
     /// Runs until a termination signal has been handled; returns normally after a graceful stop.
-    public static func run(_ configuration: VDBMConfiguration) async throws {
-        let level = configuration.logLevel
+    /// - Parameters:
+    ///   - configuration: the settings to start with.
+    ///   - reload: loads the configuration again (same file, environment and flags) on SIGHUP;
+    ///     `nil` ignores SIGHUP.
+    public static func run(_ configuration: VDBMConfiguration,
+                           reload: (@Sendable () throws -> VDBMConfiguration)? = nil) async throws {
+        let level = LogLevelSetting(configuration.logLevel)
         // Log lines leave from a writer thread, many per write(2), never from an event loop.
         let output = LogLineWriter(fileDescriptor: 1)
         defer { output.close() }  // every line accepted so far is written before exit
@@ -138,13 +144,15 @@ public enum Daemon {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let health = HealthStatusRegistry()
         let (pool, milvus, manager) = Self.milvus(configuration, group: group, logger: logger)
+        let settings = ServiceSettings(authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
+                                       limits: configuration.requestLimits)
         let vectorDB = VectorDBService(
-            backend: manager, authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
-            limits: configuration.requestLimits,
+            backend: manager, settings: settings,
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
         let routes = router(health: health, services: [vectorDB])
-        let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths)]
-            + accessLog(configuration, writer: output)
+        let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
+        let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
+                                             JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
         let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers),
                                 router: routes, group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
@@ -166,8 +174,18 @@ public enum Daemon {
                                             await admin?.close()
                                             await pool.shutdown()
                                         })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+        if let reload {
+            // What a reload can change: the keys and limits the service reads per call, the shared
+            // log level, the access log switch.
+            services.append(.init(service: ConfigurationReloader(load: reload, apply: { next in
+                settings.replace(authenticator: APIKeyAuthenticator(keys: next.apiKeys), limits: next.requestLimits)
+                level.level = next.logLevel
+                accessLogSwitch.isOn = accessLogOn(next)
+            }, initial: configuration, logger: logger)))
+        }
         let serviceGroup = ServiceGroup(configuration: .init(
-            services: [.init(service: service)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

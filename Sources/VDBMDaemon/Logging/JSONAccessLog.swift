@@ -1,5 +1,16 @@
 import GRPCNGHTTP2
+import Synchronization
 import VDBMUtils
+
+/// Whether the access log writes lines; flipped by a configuration reload.
+final class AccessLogSwitch: Sendable {
+    private let on: Atomic<Bool>
+    init(_ on: Bool) { self.on = Atomic(on) }
+    var isOn: Bool {
+        get { on.load(ordering: .relaxed) }
+        set { on.store(newValue, ordering: .relaxed) }
+    }
+}
 
 /// The access log: one JSON line per finished call, in the shape of every other log line
 /// (`ts`, `level`, `msg: "rpc"`, `logger`, then the fields in sorted order), queued on the
@@ -11,8 +22,11 @@ import VDBMUtils
 struct JSONAccessLog: CallObserver {
     let label: String
     let writer: LogLineWriter
+    /// On while `logging.access_log` is true and the level shows `info` (a reload may flip it).
+    let enabled: AccessLogSwitch
 
     func callFinished(_ record: CallRecord) {
+        guard enabled.isOn else { return }
         writer.submit { out in Self.append(record, label: label, to: &out) }
     }
 

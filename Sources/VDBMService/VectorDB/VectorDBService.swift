@@ -14,15 +14,19 @@ public struct VectorDBService: GRPCService {
     public typealias ServerInfoSource = @Sendable (_ deadline: Deadline) async -> VDBMv1.ServerInfo
 
     private let backend: any VectorDBBackend
-    private let authenticator: APIKeyAuthenticator
-    private let validation: RequestValidation
+    private let settings: ServiceSettings
     private let serverInfo: ServerInfoSource
 
     public init(backend: any VectorDBBackend, authenticator: APIKeyAuthenticator = .disabled,
                 limits: RequestLimits = RequestLimits(), serverInfo: @escaping ServerInfoSource) {
+        self.init(backend: backend, settings: ServiceSettings(authenticator: authenticator, limits: limits),
+                  serverInfo: serverInfo)
+    }
+
+    /// A service whose keys and limits follow `settings` (which the daemon replaces on reload).
+    public init(backend: any VectorDBBackend, settings: ServiceSettings, serverInfo: @escaping ServerInfoSource) {
         self.backend = backend
-        self.authenticator = authenticator
-        self.validation = RequestValidation(limits: limits)
+        self.settings = settings
         self.serverInfo = serverInfo
     }
 
@@ -50,9 +54,9 @@ public struct VectorDBService: GRPCService {
     /// Auth first (cheapest, and nothing about the request is looked at for an unknown caller),
     /// then the body; domain and decoding errors become their statuses here.
     private func handler(role: Role, _ body: @escaping Body) -> UnaryHandler {
-        let authenticator = self.authenticator
+        let settings = self.settings
         return .async { bytes, context in
-            try authenticator.authorize(context.metadata, needs: role)
+            try settings.authenticator.authorize(context.metadata, needs: role)
             do {
                 return try await body(bytes, context.deadline)
             } catch let error as VectorDBError {
@@ -64,7 +68,9 @@ public struct VectorDBService: GRPCService {
     }
 
     private func bodies() -> [String: Body] {
-        let backend = self.backend, check = self.validation, serverInfo = self.serverInfo
+        let backend = self.backend, settings = self.settings, serverInfo = self.serverInfo
+        /// The limits as they are when the call runs (a reload may have replaced them).
+        var check: RequestValidation { settings.validation }
         /// The methods whose request is only a collection name.
         func onCollection(_ call: @escaping @Sendable (_ name: String, _ deadline: Deadline) async throws -> [UInt8]) -> Body {
             { bytes, deadline in

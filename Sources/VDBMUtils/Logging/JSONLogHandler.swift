@@ -13,7 +13,13 @@ import Darwin
 /// `write(2)`; a line written straight to a descriptor leaves in a single `write(2)`. Either way
 /// lines from different threads never interleave and no lock is held around the I/O.
 public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level
+    /// The level set on this handler (through its logger), else the shared setting's.
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? sharedLevel?.level ?? .info }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
+    private let sharedLevel: LogLevelSetting?
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
 
@@ -29,22 +35,25 @@ public struct JSONLogHandler: LogHandler {
     /// Creates a handler that writes to `fileDescriptor` (standard output by default).
     public init(label: String, level: Logger.Level, fileDescriptor: Int32 = 1) {
         self.label = label
-        self.logLevel = level
+        self.ownLevel = level
+        self.sharedLevel = nil
         self.output = .fileDescriptor(fileDescriptor)
     }
 
     /// Creates a handler that queues every line on `writer` (the daemon's choice: no `write(2)` on
-    /// the caller's thread).
-    public init(label: String, level: Logger.Level, writer: LogLineWriter) {
+    /// the caller's thread), at the level `level` holds now and later.
+    public init(label: String, level: LogLevelSetting, writer: LogLineWriter) {
         self.label = label
-        self.logLevel = level
+        self.ownLevel = nil
+        self.sharedLevel = level
         self.output = .writer(writer)
     }
 
     /// Creates a handler that hands every finished line (newline included) to `sink`; tests use it.
     public init(label: String, level: Logger.Level, sink: @escaping @Sendable (String) -> Void) {
         self.label = label
-        self.logLevel = level
+        self.ownLevel = level
+        self.sharedLevel = nil
         self.output = .sink(sink)
     }
 
