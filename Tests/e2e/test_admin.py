@@ -3,7 +3,9 @@ library's own parser, its counters checked against the exact calls made; `/healt
 and bad admin requests that must not hurt the daemon."""
 import hashlib
 import re
+import shutil
 import socket
+import subprocess
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -13,7 +15,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import Daemon, health_check
+from conftest import ROOT, Daemon, health_check
 from vdbm_api import pb2, pb2_grpc
 
 CHECK = "/grpc.health.v1.Health/Check"
@@ -164,3 +166,25 @@ def test_bad_admin_requests_do_not_hurt_the_daemon(admin_daemon):
         for connection in idle:
             connection.close()
     assert get(admin_daemon, "/metrics")[0] == 200
+
+
+def promtool(*args, stdin=None):
+    tool = shutil.which("promtool")
+    assert tool, "promtool is missing: scripts/setup installs it (Debian package prometheus)"
+    return subprocess.run([tool, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_promtool_accepts_the_exposition(admin_daemon):
+    _, text = scrape(admin_daemon)
+    result = promtool("check", "metrics", stdin=text)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_promtool_accepts_the_readmes_alerting_rules(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(groups:.*?)```", readme, re.S)
+    assert len(blocks) == 1
+    rules = tmp_path / "rules.yml"
+    rules.write_text(blocks[0])
+    result = promtool("check", "rules", str(rules))
+    assert result.returncode == 0 and "3 rules found" in result.stdout, result.stdout + result.stderr

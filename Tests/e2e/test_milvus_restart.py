@@ -6,6 +6,8 @@ with no restart of vdbm. It stops the shared Milvus, so scripts/test runs it las
 import os
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import grpc
 import pytest
@@ -34,15 +36,26 @@ def wait_for(predicate, timeout):
     return False
 
 
+def readyz(daemon):
+    """The admin listener's /readyz status code."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/readyz", timeout=2) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def test_vdbm_survives_a_milvus_restart():
     daemon = Daemon()
     try:
         with grpc.insecure_channel(daemon.tcp_target) as channel:
             stub = pb2_grpc.VectorDBStub(channel)
             stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10)
+            assert readyz(daemon) == 200
 
             print(f"stop took {milvus('stop', 'server'):.1f} s")
             assert wait_for(lambda: health_check(daemon.tcp_target) == NOT_SERVING, 30), "health still SERVING"
+            assert readyz(daemon) == 503  # /readyz follows Milvus as Health does
             for _ in range(5):
                 started = time.monotonic()
                 with pytest.raises(grpc.RpcError) as failure:
@@ -60,6 +73,7 @@ def test_vdbm_survives_a_milvus_restart():
             assert wait_for(lambda: health_check(daemon.tcp_target) == SERVING, 240), "health never SERVING again"
             serving_after = time.monotonic() - started
             stub.ListCollections(pb2.ListCollectionsRequest(), timeout=2)
+            assert readyz(daemon) == 200
             assert starting.wait(timeout=240) == 0
             print(f"vdbm SERVING {serving_after:.1f} s after the restart began, and a call succeeded at once; "
                   f"scripts/milvus saw Milvus answer after {time.monotonic() - started:.1f} s")
