@@ -4,7 +4,7 @@ import MilvusClient
 import Testing
 import VDBMDomain
 import VDBMProtobuf
-import VDBMService
+@testable import VDBMService
 import VDBMUtils
 
 /// The VectorDB service with a mock backend: requests built byte by byte (ProtoWriter), answers
@@ -202,8 +202,14 @@ import VDBMUtils
 
     @Test func everyMethodHasARoleAndAHandler() {
         let service = Self.service(MockBackend())
-        #expect(Set(service.methods.keys) == Set(VectorDBService.roles.keys))
+        let table = service.table()
+        #expect(Set(service.methods.keys) == Set(table.map(\.name)))
+        #expect(Set(table.map(\.name)).count == table.count)  // each method once
         #expect(service.methods.count == 23)
+        // The roles the README's API reference gives, from the one table.
+        let roles = Dictionary(uniqueKeysWithValues: table.map { ($0.name, $0.role) })
+        #expect(roles["Search"] == .read && roles["Insert"] == .write && roles["DropCollection"] == .admin)
+        #expect(table.filter { $0.role == .admin }.count == 8 && table.filter { $0.role == .write }.count == 4)
     }
 
     // MARK: Auth

@@ -32,42 +32,37 @@ public struct VectorDBService: GRPCService {
 
     public var serviceName: String { Self.name }
 
-    /// The role each method needs (the README's API reference lists the same).
-    public static let roles: [String: Role] = [
-        "CreateCollection": .admin, "DropCollection": .admin, "HasCollection": .read, "ListCollections": .read,
-        "DescribeCollection": .read, "Insert": .write, "Upsert": .write, "Delete": .write, "Get": .read, "Query": .read,
-        "Count": .read, "Search": .read, "CreateIndex": .admin, "DescribeIndexes": .read, "DropIndex": .admin,
-        "LoadCollection": .admin, "ReleaseCollection": .admin, "GetLoadState": .read, "CreatePartition": .admin,
-        "DropPartition": .admin, "ListPartitions": .read, "Flush": .write, "GetServerInfo": .read,
-    ]
-
     public var methods: [String: UnaryHandler] {
         var handlers: [String: UnaryHandler] = [:]
-        for (method, body) in bodies() {
-            handlers[method] = handler(role: Self.roles[method]!, body)
+        for entry in table() {
+            let descriptor = MethodDescriptor(service: Self.name, method: entry.name)
+            // Authorization first (nothing about the request is looked at for an unknown caller),
+            // then the body, whose domain and decoding errors become their statuses.
+            let chain: [any ServerInterceptor] = [AuthorizationInterceptor(settings: settings, role: entry.role),
+                                                  ErrorMappingInterceptor()]
+            let body = entry.body
+            handlers[entry.name] = .async(chain.wrap({ bytes, context in try await body(bytes, context.deadline) },
+                                                     method: descriptor))
         }
         return handlers
     }
 
-    private typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
+    typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
 
-    /// Auth first (cheapest, and nothing about the request is looked at for an unknown caller),
-    /// then the body; domain and decoding errors become their statuses here.
-    private func handler(role: Role, _ body: @escaping Body) -> UnaryHandler {
-        let settings = self.settings
-        return .async { bytes, context in
-            try settings.authenticator.authorize(context.metadata, needs: role)
-            do {
-                return try await body(bytes, context.deadline)
-            } catch let error as VectorDBError {
-                throw ErrorMapping.status(for: error)
-            } catch let error as ProtobufDecodingError {
-                throw ErrorMapping.status(for: error)
-            }
+    /// One row of the method table: a method, the role its caller needs, and what it does.
+    struct Method {
+        var name: String
+        var role: Role
+        var body: Body
+
+        init(_ name: String, _ role: Role, _ body: @escaping Body) {
+            (self.name, self.role, self.body) = (name, role, body)
         }
     }
 
-    private func bodies() -> [String: Body] {
+    /// The method table: every method once, with the role its caller needs (the README's API
+    /// reference lists the same) and its body.
+    func table() -> [Method] {
         let backend = self.backend, settings = self.settings, serverInfo = self.serverInfo
         /// The limits as they are when the call runs (a reload may have replaced them).
         var check: RequestValidation { settings.validation }
@@ -80,38 +75,38 @@ public struct VectorDBService: GRPCService {
             }
         }
         return [
-            "CreateCollection": { bytes, deadline in
+            Method("CreateCollection", .admin) { bytes, deadline in
                 let spec = try check.createCollection(try VDBMv1.decodeCreateCollection(bytes))
                 try await backend.createCollection(spec, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "DropCollection": onCollection { name, deadline in
+            Method("DropCollection", .admin, onCollection { name, deadline in
                 try await backend.dropCollection(name, deadline: deadline)
                 return VDBMv1.emptyResponse
-            },
-            "HasCollection": onCollection { name, deadline in
+            }),
+            Method("HasCollection", .read, onCollection { name, deadline in
                 VDBMv1.encodeHasCollection(try await backend.hasCollection(name, deadline: deadline))
-            },
-            "ListCollections": { bytes, deadline in
+            }),
+            Method("ListCollections", .read) { bytes, deadline in
                 try VDBMv1.decodeEmpty(bytes, messageType: "ListCollectionsRequest")
                 return VDBMv1.encodeListCollections(try await backend.listCollections(deadline: deadline))
             },
-            "DescribeCollection": onCollection { name, deadline in
+            Method("DescribeCollection", .read, onCollection { name, deadline in
                 VDBMv1.encodeDescribeCollection(try await backend.describeCollection(name, deadline: deadline))
-            },
-            "Insert": { bytes, deadline in
+            }),
+            Method("Insert", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeWrite(bytes)
                 let result = try await backend.insert(request.collection, entities: try check.write(request),
                                                       partition: request.partition, deadline: deadline)
                 return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
             },
-            "Upsert": { bytes, deadline in
+            Method("Upsert", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeWrite(bytes)
                 let result = try await backend.upsert(request.collection, entities: try check.write(request),
                                                       partition: request.partition, deadline: deadline)
                 return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
             },
-            "Delete": { bytes, deadline in
+            Method("Delete", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeDelete(bytes)
                 try check.name(request.collection, kind: "collection")
                 if !request.partition.isEmpty { try check.name(request.partition, kind: "partition") }
@@ -131,7 +126,7 @@ public struct VectorDBService: GRPCService {
                 }
                 return VDBMv1.encodeMutation(ids: nil, count: count)
             },
-            "Get": { bytes, deadline in
+            Method("Get", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeGet(bytes)
                 try check.name(request.collection, kind: "collection")
                 let ids = try check.keys(request.ids, what: "ids")
@@ -139,24 +134,24 @@ public struct VectorDBService: GRPCService {
                 return VDBMv1.encodeQuery(try await backend.get(request.collection, ids: ids,
                                                                 outputFields: request.outputFields, deadline: deadline))
             },
-            "Query": { bytes, deadline in
+            Method("Query", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeQuery(bytes)
                 let (limit, consistency) = try check.query(request)
                 return VDBMv1.encodeQuery(try await backend.query(
                     request.collection, filter: request.filter, outputFields: request.outputFields, limit: limit,
                     offset: request.offset, partitions: request.partitions, consistency: consistency, deadline: deadline))
             },
-            "Count": { bytes, deadline in
+            Method("Count", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeCount(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.filter(request.filter)
                 return VDBMv1.encodeCount(try await backend.count(request.collection, filter: request.filter, deadline: deadline))
             },
-            "Search": { bytes, deadline in
+            Method("Search", .read) { bytes, deadline in
                 let request = try check.search(try VDBMv1.decodeSearch(bytes))
                 return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline))
             },
-            "CreateIndex": { bytes, deadline in
+            Method("CreateIndex", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodeCreateIndex(bytes)
                 try check.name(request.collection, kind: "collection")
                 guard let spec = request.index else { throw GRPCStatus(.invalidArgument, "index is missing") }
@@ -177,52 +172,52 @@ public struct VectorDBService: GRPCService {
                                               metric: metric, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "DescribeIndexes": onCollection { name, deadline in
+            Method("DescribeIndexes", .read, onCollection { name, deadline in
                 VDBMv1.encodeIndexes(try await backend.indexes(of: name, deadline: deadline))
-            },
-            "DropIndex": { bytes, deadline in
+            }),
+            Method("DropIndex", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodeDropIndex(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.indexName, kind: "index")
                 try await backend.dropIndex(request.collection, indexName: request.indexName, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "LoadCollection": onCollection { name, deadline in
+            Method("LoadCollection", .admin, onCollection { name, deadline in
                 try await backend.load(name, deadline: deadline)
                 return VDBMv1.emptyResponse
-            },
-            "ReleaseCollection": onCollection { name, deadline in
+            }),
+            Method("ReleaseCollection", .admin, onCollection { name, deadline in
                 try await backend.release(name, deadline: deadline)
                 return VDBMv1.emptyResponse
-            },
-            "GetLoadState": onCollection { name, deadline in
+            }),
+            Method("GetLoadState", .read, onCollection { name, deadline in
                 VDBMv1.encodeLoadState(try await backend.loadState(name, deadline: deadline))
-            },
-            "CreatePartition": { bytes, deadline in
+            }),
+            Method("CreatePartition", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodePartition(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.partition, kind: "partition")
                 try await backend.createPartition(request.collection, partition: request.partition, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "DropPartition": { bytes, deadline in
+            Method("DropPartition", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodePartition(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.partition, kind: "partition")
                 try await backend.dropPartition(request.collection, partition: request.partition, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "ListPartitions": onCollection { name, deadline in
+            Method("ListPartitions", .read, onCollection { name, deadline in
                 VDBMv1.encodeListPartitions(try await backend.listPartitions(name, deadline: deadline))
-            },
-            "Flush": { bytes, deadline in
+            }),
+            Method("Flush", .write) { bytes, deadline in
                 let names = try VDBMv1.decodeFlush(bytes)
                 guard !names.isEmpty else { throw GRPCStatus(.invalidArgument, "collections is empty: nothing to flush") }
                 try check.names(names, kind: "collection")
                 try await backend.flush(names, deadline: deadline)
                 return VDBMv1.emptyResponse
             },
-            "GetServerInfo": { bytes, deadline in
+            Method("GetServerInfo", .read) { bytes, deadline in
                 try VDBMv1.decodeEmpty(bytes, messageType: "GetServerInfoRequest")
                 return VDBMv1.encodeServerInfo(await serverInfo(deadline))
             },
