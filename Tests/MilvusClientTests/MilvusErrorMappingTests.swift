@@ -45,6 +45,7 @@ import VDBMProtobuf
         ("invalid index type: NOPE", .invalidArgument("Milvus does not know the index type (Milvus: invalid index type: NOPE)")),
         ("default partition cannot be deleted", .invalidArgument("the _default partition cannot be dropped (Milvus: default partition cannot be deleted)")),
         ("partition cannot be dropped, partition is loaded, please release it first", .failedPrecondition("the partition is loaded: release the collection first (Milvus: partition cannot be dropped, partition is loaded, please release it first)")),
+        ("index cannot be dropped, collection is loaded, please release it first", .failedPrecondition("the collection is loaded: release it before dropping its index (Milvus: index cannot be dropped, collection is loaded, please release it first)")),
         ("partition name nope_p not found", .notFound("the partition does not exist (Milvus: partition name nope_p not found)")),
         ("session not found->datanode-1: node not found[node=1]: unrecoverable error", .unavailable("Milvus is not ready to serve this yet (Milvus: session not found->datanode-1: node not found[node=1]: unrecoverable error)")),
     ])

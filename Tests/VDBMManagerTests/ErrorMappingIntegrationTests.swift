@@ -59,11 +59,13 @@ struct ErrorMappingIntegrationTests {
         await pool.shutdown()
     }
 
-    @Test func loadingWithoutAnIndexIsNotFoundForTheIndex() async throws {
+    @Test func loadingWithoutAnIndexIsAFailedPrecondition() async throws {
         let (manager, pool) = await LiveMilvus.manager(address)
         let name = LiveMilvus.uniqueName("vdbm_errors")
         try await manager.createCollection(CollectionSpec(name: name, dimension: 2), deadline: deadline)
-        await expect({ if case .notFound(let text) = $0 { text.hasPrefix("the index does not exist") } else { false } }) {
+        await expect({ if case .failedPrecondition(let text) = $0 {
+            text.hasPrefix("collection '\(name)' has no index: create one before loading it (Milvus: ")
+        } else { false } }) {
             try await manager.load(name, deadline: deadline)
         }
         try await manager.dropCollection(name, deadline: deadline)
@@ -138,6 +140,11 @@ struct ErrorMappingIntegrationTests {
         }
         await expect({ $0 == .notFound("collection '\(name)' has no index 'nope_idx'") }) {
             try await manager.dropIndex(name, indexName: "nope_idx", deadline: deadline)
+        }
+        await expect({ if case .failedPrecondition(let text) = $0 {
+            text.hasPrefix("the collection is loaded: release it before dropping its index")
+        } else { false } }) {
+            try await manager.dropIndex(name, indexName: "vector", deadline: deadline)
         }
         try await manager.dropCollection(name, deadline: deadline)
         await pool.shutdown()

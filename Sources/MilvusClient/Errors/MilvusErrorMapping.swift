@@ -108,6 +108,8 @@ public enum MilvusErrorMapping {
                    error: { .invalidArgument($0) }),
             Phrase(match: .prefix("partition cannot be dropped, partition is loaded"),
                    lead: "the partition is loaded: release the collection first", error: { .failedPrecondition($0) }),
+            Phrase(match: .prefix("index cannot be dropped, collection is loaded"),
+                   lead: "the collection is loaded: release it before dropping its index", error: { .failedPrecondition($0) }),
             // Query naming a partition that does not exist: "partition name p not found".
             Phrase(match: .prefixAndSuffix("partition name ", " not found"), lead: "the partition does not exist",
                    error: { .notFound($0) }),

@@ -307,7 +307,14 @@ public actor VectorDBManager {
     /// Loads a collection and waits (within the deadline) until it is searchable.
     public func load(_ collection: String, deadline: Deadline) async throws(VectorDBError) {
         try SchemaMapping.validateName(collection, kind: "collection")
-        try await milvus.load(collection, deadline: deadline)
+        do {
+            try await milvus.load(collection, deadline: deadline)
+        } catch {
+            // Milvus says the index is "not found"; for a load that is a step the caller skipped.
+            guard case .notFound(let text) = error, text.hasPrefix(Self.missingIndexLead) else { throw error }
+            throw .failedPrecondition("collection '\(collection)' has no index: create one before loading it"
+                                      + text.dropFirst(Self.missingIndexLead.count))
+        }
         while LoadState(milvus: try await milvus.loadState(collection, deadline: deadline)) != .loaded {
             // Poll every 100 ms, the last time just before the deadline.
             let remaining = deadline.remaining() - .milliseconds(5)
@@ -315,6 +322,8 @@ public actor VectorDBManager {
             try? await Task.sleep(for: min(.milliseconds(100), remaining))
         }
     }
+
+    private static let missingIndexLead = "the index does not exist"
 
     public func release(_ collection: String, deadline: Deadline) async throws(VectorDBError) {
         try SchemaMapping.validateName(collection, kind: "collection")
