@@ -41,23 +41,25 @@ final class MilvusClientMetrics: Sendable {
     }
 
     private func counter(_ label: String, _ dimensions: [(String, String)]) -> Counter {
-        let key = Key(label: label, dimensions: dimensions.map(\.1))
-        if let known = counters.withLock({ $0[key] }) { return known }
-        let made = Counter(label: label, dimensions: dimensions, factory: factory)
-        return counters.withLock { counters in
-            if let raced = counters[key] { return raced }
-            counters[key] = made
-            return made
+        Self.cached(counters, Key(label: label, dimensions: dimensions.map(\.1))) {
+            Counter(label: label, dimensions: dimensions, factory: factory)
         }
     }
 
     private func timer(_ label: String, _ dimensions: [(String, String)]) -> Timer {
-        let key = Key(label: label, dimensions: dimensions.map(\.1))
-        if let known = timers.withLock({ $0[key] }) { return known }
-        let made = Timer(label: label, dimensions: dimensions, factory: factory)
-        return timers.withLock { timers in
-            if let raced = timers[key] { return raced }
-            timers[key] = made
+        Self.cached(timers, Key(label: label, dimensions: dimensions.map(\.1))) {
+            Timer(label: label, dimensions: dimensions, factory: factory)
+        }
+    }
+
+    /// The metric kept for `key`, made (outside the lock) the first time.
+    private static func cached<Metric: Sendable>(_ cache: borrowing Mutex<[Key: Metric]>, _ key: Key,
+                                                 make: () -> Metric) -> Metric {
+        if let known = cache.withLock({ $0[key] }) { return known }
+        let made = make()
+        return cache.withLock { cache in
+            if let raced = cache[key] { return raced }
+            cache[key] = made
             return made
         }
     }
