@@ -41,3 +41,29 @@ protocol NameValueList {
 }
 
 extension HeaderFields: NameValueList {}
+
+/// A static block and one more field whose value changes per call (a response's
+/// `x-request-id`): the array nghttp2 reads is assembled on the stack, with no per-call copy of
+/// the static fields. nghttp2 copies what it needs during the submit call.
+struct StaticHeaderBlockAndField: NameValueList {
+    let block: StaticHeaderBlock
+    let name: StaticString
+    let value: String
+
+    func withNameValueArray<Result>(_ body: (UnsafePointer<nghttp2_nv>?, Int) -> Result) -> Result {
+        var value = value
+        return value.withUTF8 { valueBytes in
+            block.withNameValueArray { fixed, count in
+                withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: count + 1) { all in
+                    for index in 0..<count { all[index] = fixed![index] }
+                    all[count] = nghttp2_nv(
+                        name: UnsafeMutablePointer(mutating: name.utf8Start), value: UnsafeMutablePointer(mutating: valueBytes.baseAddress),
+                        namelen: name.utf8CodeUnitCount, valuelen: valueBytes.count,
+                        // A value that differs per call would only churn HPACK's dynamic table.
+                        flags: UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue))
+                    return body(UnsafePointer(all.baseAddress), count + 1)
+                }
+            }
+        }
+    }
+}

@@ -320,6 +320,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     // MARK: Responses
 
     private static let responseHeaderFields = [(":status", "200"), ("content-type", "application/grpc")]
+    private static let successHeaders = StaticHeaderBlock(responseHeaderFields)
     private static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 
     private func respond(_ streamID: Int32, _ stream: ServerStream, _ result: Result<[UInt8], GRPCStatus>,
@@ -330,8 +331,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         releaseBudget(stream)
         switch result {
         case .success(let message):
-            var headers = HeaderFields(Self.responseHeaderFields)
-            headers.add("x-request-id", requestID(streamID, stream))
+            let headers = StaticHeaderBlockAndField(block: Self.successHeaders, name: "x-request-id",
+                                                    value: requestID(streamID, stream))
             session.submitResponse(streamID: streamID, headers: headers, message: message, trailers: Self.okTrailers)
             report(streamID, stream, code: .ok, responseBytes: message.count)
         case .failure(let status):
