@@ -17,6 +17,13 @@ public enum VDBMVersion {
     public static let current = "0.4.0"
 }
 
+/// The admin listener could not start (its port is taken, say): says which address.
+struct AdminListenerError: Error, CustomStringConvertible {
+    let address: String
+    let reason: String
+    var description: String { "the admin listener cannot listen on \(address) (admin.host, admin.port; 0 turns it off): \(reason)" }
+}
+
 /// Wires the daemon together from a configuration and runs it until SIGTERM/SIGINT.
 public enum Daemon {
     /// The server configuration that `configuration` describes.
@@ -103,10 +110,15 @@ public enum Daemon {
     static func startAdmin(_ configuration: VDBMConfiguration, group: any EventLoopGroup, health: HealthStatusRegistry,
                            exposition: MetricsExposition, logger: Logger) async throws -> AdminServer? {
         guard configuration.adminPort != 0 else { return nil }
-        let admin = try await AdminServer.start(
-            host: configuration.adminHost, port: configuration.adminPort, group: group,
-            routes: AdminRoutes(metrics: { exposition.render() },
-                                isReady: { health.status(of: VectorDBService.name) == .serving }))
+        let admin: AdminServer
+        do {
+            admin = try await AdminServer.start(
+                host: configuration.adminHost, port: configuration.adminPort, group: group,
+                routes: AdminRoutes(metrics: { exposition.render() },
+                                    isReady: { health.status(of: VectorDBService.name) == .serving }))
+        } catch {
+            throw AdminListenerError(address: "\(configuration.adminHost):\(configuration.adminPort)", reason: "\(error)")
+        }
         logger.info("admin listener (/metrics, /healthz, /readyz)",
                     metadata: ["address": "\(configuration.adminHost):\(admin.port ?? configuration.adminPort)"])
         return admin
