@@ -10,6 +10,7 @@ public struct HeaderFields: Sendable, Hashable {
         var nameStart: Int
         var nameLength: Int
         var valueLength: Int
+        var indexed: Bool
     }
 
     public init() {}
@@ -18,12 +19,15 @@ public struct HeaderFields: Sendable, Hashable {
         for (name, value) in fields { add(name, value) }
     }
 
-    /// Appends a field; `name` must already be lower-case (HTTP/2 requires it).
-    public mutating func add(_ name: String, _ value: String) {
+    /// Appends a field; `name` must already be lower-case (HTTP/2 requires it). `indexed: false`
+    /// keeps it out of HPACK's dynamic table: for a value that differs on every message (a request
+    /// id), indexing would only evict useful entries.
+    public mutating func add(_ name: String, _ value: String, indexed: Bool = true) {
         let start = bytes.count
         bytes.append(contentsOf: name.utf8)
         bytes.append(contentsOf: value.utf8)
-        spans.append(Span(nameStart: start, nameLength: name.utf8.count, valueLength: value.utf8.count))
+        spans.append(Span(nameStart: start, nameLength: name.utf8.count, valueLength: value.utf8.count,
+                          indexed: indexed))
     }
 
     public var count: Int { spans.count }
@@ -48,10 +52,15 @@ public struct HeaderFields: Sendable, Hashable {
                     value: base + span.nameStart + span.nameLength,
                     namelen: span.nameLength,
                     valuelen: span.valueLength,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                    flags: HeaderFields.flags(indexed: span.indexed)
                 )
             }
             return nameValues.withUnsafeBufferPointer { body($0.baseAddress, $0.count) }
         }
+    }
+
+    /// The nghttp2 flags of a field, indexed or not.
+    static func flags(indexed: Bool) -> UInt8 {
+        UInt8(indexed ? NGHTTP2_NV_FLAG_NONE.rawValue : NGHTTP2_NV_FLAG_NO_INDEX.rawValue)
     }
 }

@@ -60,7 +60,7 @@ struct StaticHeaderBlockAndField: NameValueList {
                         name: UnsafeMutablePointer(mutating: name.utf8Start), value: UnsafeMutablePointer(mutating: valueBytes.baseAddress),
                         namelen: name.utf8CodeUnitCount, valuelen: valueBytes.count,
                         // A value that differs per call would only churn HPACK's dynamic table.
-                        flags: UInt8(NGHTTP2_NV_FLAG_NO_INDEX.rawValue))
+                        flags: HeaderFields.flags(indexed: false))
                     return body(UnsafePointer(all.baseAddress), count + 1)
                 }
             }

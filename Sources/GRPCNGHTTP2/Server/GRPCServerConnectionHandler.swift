@@ -337,7 +337,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             report(streamID, stream, code: .ok, responseBytes: message.count)
         case .failure(let status):
             var headers = HeaderFields(Self.responseHeaderFields)
-            headers.add("x-request-id", requestID(streamID, stream))
+            headers.add("x-request-id", requestID(streamID, stream), indexed: false)
             headers.add("grpc-status", String(status.code.rawValue))
             if !status.message.isEmpty {
                 headers.add("grpc-message", PercentEncoding.encode(status.message))
