@@ -90,7 +90,8 @@ public enum Daemon {
             group: group, logger: logger)
         let milvus = MilvusClient(pool: pool, credentials: configuration.milvusCredentials,
                                   retryPolicy: configuration.retryPolicy, logger: logger)
-        return (pool, milvus, VectorDBManager(milvus: milvus, logger: logger, searchCoalescing: configuration.searchCoalescing))
+        return (pool, milvus, VectorDBManager(milvus: milvus, logger: logger, searchCoalescing: configuration.searchCoalescing,
+                                              searchScheduler: EventLoopSearchScheduler(group: group)))
     }
 
     /// `GetServerInfo`'s answer, from the pool and a `GetVersion` call (empty when Milvus is down).

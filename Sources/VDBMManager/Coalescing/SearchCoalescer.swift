@@ -41,7 +41,8 @@ final class SearchCoalescer: Sendable {
         var machine: Machine
         var waiters: [Machine.MemberID: Waiter] = [:]
         var flights: [Machine.BatchID: Flight] = [:]
-        var timer: Task<Void, Never>?
+        /// Cancels the armed regroup timer.
+        var cancelTimer: (@Sendable () -> Void)?
     }
 
     private let state: Mutex<State>
@@ -51,8 +52,11 @@ final class SearchCoalescer: Sendable {
     private let batchVectors = Recorder(label: "vdbm_search_batch_vectors")
     private let queueWait = Timer(label: "vdbm_search_queue_wait_seconds")
 
-    init(policy: Machine.Policy) {
+    private let scheduler: any SearchCoalescerScheduler
+
+    init(policy: Machine.Policy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         state = Mutex(State(machine: Machine(policy: policy)))
+        self.scheduler = scheduler
     }
 
     /// Searches `vectors` (`queries` of them, packed) within `deadline`, in a batch with other
@@ -188,7 +192,7 @@ final class SearchCoalescer: Sendable {
                     let (seconds, attoseconds) = waiter.enqueuedAt.duration(to: now).components
                     queueWait.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
                 }
-                let task = Task { [weak self] in
+                let task = Task(executorPreference: scheduler.executorForBatch()) { [weak self] in
                     let outcome: Result<[SearchResults], VectorDBError>
                     do throws(VectorDBError) {
                         outcome = .success(try await search(vectors, queries, Deadline(deadline)))
@@ -225,10 +229,8 @@ final class SearchCoalescer: Sendable {
             case .cancel(let batch):
                 state.flights[batch]?.task?.cancel()
             case .armTimer(let instant):
-                state.timer?.cancel()
-                state.timer = Task { [weak self] in
-                    try? await Task.sleep(until: instant, clock: .continuous)
-                    guard !Task.isCancelled else { return }
+                state.cancelTimer?()
+                state.cancelTimer = scheduler.schedule(at: instant) { [weak self] in
                     self?.event { $0.timerFired(now: .now) }
                 }
             }

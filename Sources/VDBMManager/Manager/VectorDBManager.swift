@@ -23,10 +23,12 @@ public actor VectorDBManager {
     /// - Parameters:
     ///   - searchCoalescing: how concurrent searches that differ only in their vectors are merged
     ///     into one Milvus search; `nil` sends every search on its own.
-    public init(milvus: any MilvusAPI, logger: Logger, searchCoalescing: SearchCoalescingPolicy? = nil) {
+    ///   - searchScheduler: where merged searches and the coalescer's timer run.
+    public init(milvus: any MilvusAPI, logger: Logger, searchCoalescing: SearchCoalescingPolicy? = nil,
+                searchScheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         self.milvus = milvus
         self.logger = logger
-        self.coalescer = searchCoalescing.map(SearchCoalescer.init(policy:))
+        self.coalescer = searchCoalescing.map { SearchCoalescer(policy: $0, scheduler: searchScheduler) }
     }
 
     // MARK: Collections
