@@ -86,6 +86,26 @@ import Testing
         #expect(machine.queuedVectors == 5)
     }
 
+    @Test func aRefusedSearchLeavesItsKeyAsItWas() {
+        var machine = Machine(policy: .init(maxQueuedVectors: 5, regroupWait: .milliseconds(2)))
+        let (x, lone) = submit(&machine)
+        let (a, _) = submit(&machine)
+        let (b, _) = submit(&machine)
+        _ = machine.batchFinished(batchID(lone)!, now: at(0))  // a and b are held for x
+        let (x2, regrouped) = submit(&machine)
+        #expect(sends(regrouped) == [[a, b, x2]])
+        _ = machine.batchFinished(batchID(regrouped)!, now: at(0))  // three callers expected back
+        let (a2, _) = submit(&machine)
+        // Refused (1 + 5 > 5): not counted as one of the three coming back.
+        #expect(machine.submit(key: "k", vectors: 5, deadline: at(1_000), now: at(0)) == .rejected)
+        #expect(machine.queuedVectors == 1 && machine.memberCount == 1)
+        let (b2, second) = submit(&machine)
+        #expect(sends(second).isEmpty)  // still waiting for x
+        let (x3, third) = submit(&machine)
+        #expect(sends(third) == [[a2, b2, x3]])
+        #expect(x >= 0)
+    }
+
     @Test func eachKeyHasItsOwnSlotsAndQueue() {
         var machine = Machine(policy: .init())
         let (a, first) = submit(&machine, "filter=a")
