@@ -12,14 +12,18 @@ public final class GRPCClientConnection: Sendable {
         private let active = Atomic<Int>(0)
         private let closed = Atomic<Bool>(false)
         private let draining = Atomic<Bool>(false)
+        private let failed = Atomic<Bool>(false)
 
         func callStarted() { active.wrappingAdd(1, ordering: .relaxed) }
         func callFinished() { active.wrappingSubtract(1, ordering: .relaxed) }
         func markClosed() { closed.store(true, ordering: .relaxed) }
         func markDraining() { draining.store(true, ordering: .relaxed) }
+        /// The connection is being closed because it failed (not by either side's choice).
+        func markFailed() { failed.store(true, ordering: .relaxed) }
         var activeCalls: Int { active.load(ordering: .relaxed) }
         var isClosed: Bool { closed.load(ordering: .relaxed) }
         var isDraining: Bool { draining.load(ordering: .relaxed) }
+        var hasFailed: Bool { failed.load(ordering: .relaxed) }
     }
 
     private let channel: any Channel
@@ -107,8 +111,20 @@ public final class GRPCClientConnection: Sendable {
 
     /// Calls in flight on this connection (for least-loaded picking).
     public var activeCalls: Int { state.activeCalls }
-    /// False once the connection closed or the server sent GOAWAY: new calls belong elsewhere.
-    public var isUsable: Bool { !state.isClosed && !state.isDraining && channel.isActive }
+    /// False once the connection closed, failed or the server sent GOAWAY: new calls belong elsewhere.
+    public var isUsable: Bool { !state.isClosed && !state.isDraining && !state.hasFailed && channel.isActive }
+
+    /// Whether the connection was closed because it failed: a PING went unanswered, the server
+    /// broke the protocol, or nghttp2 could not send (not a clean close or GOAWAY).
+    public var closedByFailure: Bool { state.hasFailed }
+
+    /// PINGs the server now (or joins a PING already out): `answered` is called with true when
+    /// the ACK comes, false when the connection closes first (an ACK later than the keepalive
+    /// timeout closes it as failed).
+    public func probe(_ answered: @escaping @Sendable (Bool) -> Void) {
+        let handler = self.handler
+        channel.eventLoop.execute { handler.value.probe(answered) }
+    }
 
     /// Calls `callback` once the connection has closed (from any cause).
     public func onClose(_ callback: @escaping @Sendable () -> Void) {

@@ -18,18 +18,21 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var reading = false
     private var flushing = false
     private var flushScheduled = false
+    /// When to PING (busy and idle); see `KeepalivePolicy`.
+    private var keepalive: KeepalivePolicy
     private var keepaliveTimer: Scheduled<Void>?
+    private var keepaliveCheckAt: NIODeadline?
     private var pingTimeout: Scheduled<Void>?
-    /// Whether a response has come back on this connection. Until one has, keepalive PINGs are
-    /// not sent: Milvus 2.3.5 answers none on a connection that has carried no call (its port
-    /// multiplexer holds the connection until a request's headers arrive), so an unanswered PING
-    /// there proves nothing.
-    private var hasAnswered = false
+    /// Who waits for the ACK of the PING out (`probe`).
+    private var probeWaiters: [@Sendable (Bool) -> Void] = []
 
     init(configuration: GRPCClientConfiguration, state: GRPCClientConnection.SharedState, logger: Logger) {
         self.configuration = configuration
         self.state = state
         self.logger = logger
+        self.keepalive = KeepalivePolicy(idleInterval: TimeAmount(clamping: configuration.keepaliveInterval),
+                                         busySilence: TimeAmount(clamping: configuration.busyPingAfter),
+                                         minimumSpacing: TimeAmount(clamping: configuration.minimumPingSpacing), now: .now())
     }
 
     // MARK: Calls (on the event loop)
@@ -55,6 +58,11 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             return
         }
         let stream = ClientStream(promise: promise, maxResponseBytes: configuration.maxResponseBytes)
+        if streams.isEmpty {
+            let now = NIODeadline.now()
+            keepalive.callsStarted(at: now)
+            armKeepaliveCheck(at: now + TimeAmount(clamping: configuration.busyPingAfter))
+        }
         streams[streamID] = stream
         state.callStarted()
         stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(clamping: remaining)) { [self] in
@@ -93,11 +101,12 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private func activate() {
         flush()  // the connection preface and our SETTINGS
-        scheduleKeepalive()
+        armKeepaliveCheck(at: .now() + TimeAmount(clamping: configuration.keepaliveInterval))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         failAll(.connectionLost("connection closed"))
+        answerProbes(false)
         session?.delegate = nil
         session = nil
         self.context = nil
@@ -108,18 +117,21 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         keepaliveTimer?.cancel()
         pingTimeout?.cancel()
         failAll(.connectionLost("connection closed"))
+        answerProbes(false)
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let session else { return }
         let buffer = unwrapInboundIn(data)
+        keepalive.received(at: .now())
         reading = true
         do {
             try buffer.withUnsafeReadableBytes { try session.receive($0) }
         } catch {
             reading = false
             logger.warning("closing Milvus connection after an HTTP/2 protocol error", metadata: ["error": "\(error)"])
+            state.markFailed()
             failAll(.connectionLost("HTTP/2 protocol error: \(error)"))
             context.close(promise: nil)
         }
@@ -147,6 +159,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func stream(_ streamID: Int32, didReceiveHeader name: UnsafeBufferPointer<UInt8>,
                 value: UnsafeBufferPointer<UInt8>, isTrailers: Bool) {
+        keepalive.receivedStreamFrame()
         guard let stream = streams[streamID] else { return }
         let key = String(decoding: name, as: UTF8.self)
         let text = String(decoding: value, as: UTF8.self)
@@ -156,6 +169,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     func streamDidEndHeaders(_ streamID: Int32, isTrailers: Bool, endStream: Bool) {}
 
     func stream(_ streamID: Int32, didReceiveData data: UnsafeRawBufferPointer) {
+        keepalive.receivedStreamFrame()
         guard let stream = streams[streamID], stream.failure == nil else { return }
         var extra = false
         do {
@@ -183,7 +197,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         guard let stream = streams.removeValue(forKey: streamID) else { return }
         stream.timer?.cancel()
         state.callFinished()
-        if !stream.responseHeaders.isEmpty { hasAnswered = true }
+        if !stream.responseHeaders.isEmpty { keepalive.answered() }
         let refused = goAwayLastStreamID.map { streamID > $0 } ?? false
         switch stream.outcome(errorCode: errorCode, refusedByGoAway: refused) {
         case .success(let response): stream.promise.succeed(response)
@@ -200,6 +214,20 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     func sessionDidReceivePingAck() {
         pingTimeout?.cancel()
         pingTimeout = nil
+        answerProbes(true)
+    }
+
+    /// PINGs now, unless a PING is out already; `answered` learns whether its ACK came.
+    func probe(_ answered: @escaping @Sendable (Bool) -> Void) {
+        guard session != nil, context != nil else { return answered(false) }
+        probeWaiters.append(answered)
+        if pingTimeout == nil { sendPing() }
+    }
+
+    private func answerProbes(_ answered: Bool) {
+        let waiting = probeWaiters
+        probeWaiters = []
+        for waiter in waiting { waiter(answered) }
     }
 
     // MARK: Output, keepalive, failure
@@ -225,6 +253,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         do {
             try session.drainOutbound(into: &buffer)
         } catch {
+            state.markFailed()
             failAll(.connectionLost("nghttp2 could not send: \(error)"))
             context.close(promise: nil)
             return
@@ -233,27 +262,40 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         if !session.wantsRead && !session.wantsWrite { context.close(promise: nil) }
     }
 
-    private func scheduleKeepalive() {
-        guard let context, keepaliveTimer == nil else { return }
-        let loop = context.eventLoop.assumeIsolated()
-        keepaliveTimer = loop.scheduleTask(in: TimeAmount(clamping: configuration.keepaliveInterval)) { [self] in
+    /// Arms the next keepalive check at `when`, unless one is armed sooner.
+    private func armKeepaliveCheck(at when: NIODeadline) {
+        guard let context else { return }
+        if let keepaliveCheckAt, keepaliveCheckAt <= when { return }
+        keepaliveTimer?.cancel()
+        keepaliveCheckAt = when
+        keepaliveTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: when) { [self] in
             keepaliveTimer = nil
-            guard let session, let context = self.context else { return }
-            guard hasAnswered else {
-                scheduleKeepalive()
-                return
-            }
-            pingTimeout?.cancel()
-            session.submitPing()
-            flush()
-            pingTimeout = context.eventLoop.assumeIsolated().scheduleTask(
-                in: TimeAmount(clamping: configuration.keepaliveTimeout)
-            ) { [self] in
-                logger.warning("Milvus connection did not answer a PING in time: closing it")
-                failAll(.connectionLost("keepalive PING not answered"))
-                self.context?.close(promise: nil)
-            }
-            scheduleKeepalive()
+            keepaliveCheckAt = nil
+            checkKeepalive()
+        }
+    }
+
+    private func checkKeepalive() {
+        let (ping, next) = keepalive.check(at: .now(), openCalls: streams.count)
+        if ping && pingTimeout == nil { sendPing() }
+        armKeepaliveCheck(at: next)
+    }
+
+    /// Sends a PING; without an ACK within the keepalive timeout the connection is closed as failed.
+    private func sendPing() {
+        guard let session, let context else { return }
+        keepalive.pinged(at: .now())
+        session.submitPing()
+        flush()
+        let timeout = configuration.keepaliveTimeout
+        pingTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(clamping: timeout)) { [self] in
+            pingTimeout = nil
+            logger.warning("the server did not answer a PING in time: the connection is presumed dead or hung; closing it",
+                           metadata: ["timeout": "\(timeout)", "open_calls": "\(streams.count)"])
+            state.markFailed()
+            failAll(.connectionLost("the server did not answer a PING within \(timeout)"))
+            answerProbes(false)
+            self.context?.close(promise: nil)
         }
     }
 
