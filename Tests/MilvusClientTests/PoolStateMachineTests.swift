@@ -81,6 +81,40 @@ import Testing
         #expect(pool.disconnected(slot(0, 0)) == [])  // already reconnecting
     }
 
+    /// A connection that died of a failure (a PING unanswered: Milvus frozen) is replaced, but
+    /// calls do not wait for the replacement: a connect to a frozen Milvus hangs until its
+    /// timeout. They fail at once until a slot is ready again.
+    @Test func afterAFailedConnectionCallsFailAtOnceUntilASlotIsReady() {
+        var (pool, _) = started(perEndpoint: 2)
+        _ = pool.connected(slot(0, 0))
+        _ = pool.connected(slot(0, 1))
+        // Its sibling on the same endpoint is suspect until it answers a PING.
+        #expect(pool.disconnected(slot(0, 0), failed: true) == [.connect(slot(0, 0), attempt: 1), .probe(slot(0, 1))])
+        #expect(pool.lease() == .fail(.unavailable))
+        #expect(pool.probeAnswered(slot(0, 1)) == [])
+        #expect(pool.lease() == .use([slot(0, 1)]))
+        #expect(pool.disconnected(slot(0, 1), failed: true) == [.connect(slot(0, 1), attempt: 1)])
+        #expect(pool.lease() == .fail(.unavailable))
+        // The same after the backoff: reconnecting after a failure holds no call.
+        #expect(pool.connectFailed(slot(0, 0)) == [.scheduleReconnect(slot(0, 0), attempt: 2)])
+        #expect(pool.backoffElapsed(slot(0, 0)) == [.connect(slot(0, 0), attempt: 2)])
+        #expect(pool.lease() == .fail(.unavailable))
+        _ = pool.connected(slot(0, 1))
+        #expect(pool.lease() == .use([slot(0, 1)]))
+    }
+
+    @Test func aSuspectConnectionThatFailsIsReplacedAndOtherEndpointsAreNotSuspect() {
+        var (pool, _) = started(endpoints: 2, perEndpoint: 2)
+        for endpoint in 0..<2 { for index in 0..<2 { _ = pool.connected(slot(endpoint, index)) } }
+        #expect(pool.disconnected(slot(0, 1), failed: true) == [.connect(slot(0, 1), attempt: 1), .probe(slot(0, 0))])
+        #expect(pool.lease() == .use([slot(1, 0), slot(1, 1)]))
+        #expect(pool.disconnected(slot(0, 0), failed: true) == [.connect(slot(0, 0), attempt: 1)])
+        #expect(pool.probeAnswered(slot(0, 0)) == [])  // too late: it is reconnecting
+        // A clean close suspects nobody.
+        #expect(pool.disconnected(slot(1, 0)) == [.connect(slot(1, 0), attempt: 0)])
+        #expect(pool.lease() == .use([slot(1, 1)]))
+    }
+
     @Test func shutdownFailsWaitersAndStopsReconnecting() {
         var (pool, _) = started()
         guard case .wait(let waiter) = pool.lease() else { Issue.record("expected to wait"); return }

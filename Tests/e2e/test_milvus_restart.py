@@ -1,10 +1,15 @@
-"""The fault test through the whole daemon, on the embedded Milvus 2.3.5: Milvus stops under a
-running vdbm -> calls fail with UNAVAILABLE within their deadline and health says NOT_SERVING;
-Milvus starts again -> vdbm's pool reconnects by itself, health says SERVING, calls succeed,
-with no restart of vdbm. It stops the shared Milvus, so scripts/test runs it last, alone
-(RUN_FAULT_TESTS=1)."""
+"""The fault tests through the whole daemon, on the embedded Milvus 2.3.5:
+- Milvus frozen (SIGSTOP) under traffic -> vdbm's PINGs go unanswered, the calls in flight fail
+  within their deadline, health says NOT_SERVING and new calls fail at once; SIGCONT -> SERVING
+  again, with no restart of vdbm.
+- Milvus stops under a running vdbm -> calls fail with UNAVAILABLE within their deadline and
+  health says NOT_SERVING; Milvus starts again -> vdbm's pool reconnects by itself, health says
+  SERVING, calls succeed, with no restart of vdbm.
+They stop the shared Milvus, so scripts/test runs them last, alone (RUN_FAULT_TESTS=1)."""
 import os
+import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -43,6 +48,77 @@ def readyz(daemon):
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
+
+
+def milvus_pids():
+    found = subprocess.run(["pgrep", "-f", "milvus run standalone"], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def test_vdbm_finds_a_frozen_milvus_and_recovers_after_it_resumes():
+    pids = milvus_pids()
+    assert pids, "no Milvus process found"
+    daemon = Daemon()
+    frozen = False
+    calls = []  # (start, seconds, status) of every call made by the callers below
+    stop = threading.Event()
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10)
+
+            def caller():
+                while not stop.is_set():
+                    started = time.monotonic()
+                    try:
+                        stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10)
+                        status = "OK"
+                    except grpc.RpcError as error:
+                        status = error.code().name
+                    calls.append((started, time.monotonic() - started, status))
+                    time.sleep(0.05)
+
+            callers = [threading.Thread(target=caller) for _ in range(4)]
+            for thread in callers:
+                thread.start()
+            time.sleep(1.5)
+            for pid in pids:
+                os.kill(pid, signal.SIGSTOP)
+            frozen, frozen_at = True, time.monotonic()
+            assert wait_for(lambda: health_check(daemon.tcp_target) == NOT_SERVING, 10), "health still SERVING"
+            detected = time.monotonic() - frozen_at
+            assert readyz(daemon) == 503
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as failure:
+                stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10)
+            fail_fast = time.monotonic() - started
+            assert failure.value.code() == grpc.StatusCode.UNAVAILABLE, failure.value
+            assert fail_fast < 1.0, f"a call to a frozen Milvus took {fail_fast:.2f} s to fail"
+
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+            frozen, resumed_at = False, time.monotonic()
+            assert wait_for(lambda: health_check(daemon.tcp_target) == SERVING, 60), "health never SERVING again"
+            recovered = time.monotonic() - resumed_at
+            stub.ListCollections(pb2.ListCollectionsRequest(), timeout=5)
+            stop.set()
+            for thread in callers:
+                thread.join()
+        slowest = max(seconds for _, seconds, _ in calls)
+        assert slowest < 11, f"a call outlived its 10 s deadline: {slowest:.2f} s"
+        during = [status for start, _, status in calls if frozen_at <= start < resumed_at]
+        print(f"frozen for {resumed_at - frozen_at:.1f} s: NOT_SERVING after {detected:.1f} s, a new call failed "
+              f"UNAVAILABLE in {fail_fast * 1000:.0f} ms, SERVING {recovered:.1f} s after SIGCONT; {len(calls)} calls, "
+              f"slowest {slowest:.2f} s, started while frozen: {len(during)} "
+              f"({', '.join(f'{s} {during.count(s)}' for s in sorted(set(during)))})")
+        assert daemon.process.poll() is None
+        assert "did not answer a PING" in daemon.log_text()
+    finally:
+        stop.set()
+        if frozen:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        assert daemon.stop() == 0, daemon.log_text()
 
 
 def test_vdbm_survives_a_milvus_restart():

@@ -189,8 +189,13 @@ public actor MilvusConnectionPool {
     private func didDisconnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
         guard connections[slot] === connection else { return }
         connections[slot] = nil
-        logger.info("Milvus connection closed", metadata: ["slot": "\(slot)"])
-        execute(state.disconnected(slot))
+        logger.info("Milvus connection closed", metadata: ["slot": "\(slot)", "failed": "\(connection.closedByFailure)"])
+        execute(state.disconnected(slot, failed: connection.closedByFailure))
+    }
+
+    private func probeAnswered(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
+        guard connections[slot] === connection else { return }
+        execute(state.probeAnswered(slot))
     }
 
     private func backoffElapsed(_ slot: PoolStateMachine.SlotID) {
@@ -202,7 +207,7 @@ public actor MilvusConnectionPool {
         for slot in state.readySlots {
             guard let connection = connections[slot], !connection.isUsable else { continue }
             connections[slot] = nil
-            execute(state.disconnected(slot))
+            execute(state.disconnected(slot, failed: connection.closedByFailure))
             Task { await connection.close() }
         }
     }
@@ -257,6 +262,14 @@ public actor MilvusConnectionPool {
             case .fail(let waiter, let failure):
                 waiterTimers.removeValue(forKey: waiter)?.cancel()
                 waiters.removeValue(forKey: waiter)?.resume(throwing: failure)
+            case .probe(let slot):
+                guard let connection = connections[slot] else { continue }
+                logger.info("another Milvus connection to this endpoint failed: checking this one with a PING",
+                            metadata: ["slot": "\(slot)"])
+                connection.probe { [weak self] answered in
+                    guard answered else { return }  // it closes as failed: `didDisconnect` follows
+                    Task { await self?.probeAnswered(slot, connection) }
+                }
             }
         }
     }

@@ -4,9 +4,13 @@
 ///
 /// The pool keeps `connectionsPerEndpoint` slots for every endpoint. A slot is connecting, ready,
 /// or backing off after a failure. Calls go to ready slots (the shell picks the least loaded);
-/// while none is ready, calls wait in a bounded FIFO queue until a slot becomes ready or their
-/// deadline passes. A slot whose connection fails or closes is reconnected with backoff, so an
-/// endpoint that is down is skipped until it comes back.
+/// while none is ready but one is connecting afresh (at start, or replacing a connection that
+/// closed cleanly), calls wait in a bounded FIFO queue until a slot becomes ready or their
+/// deadline passes. Once every slot has failed, calls fail at once with `unavailable` until one is
+/// ready again, even while reconnects are under way (gRPC's "sticky" transient failure): a
+/// reconnect to a frozen Milvus hangs until its timeout, and calls must not hang with it. A slot
+/// whose connection fails or closes is reconnected with backoff, so an endpoint that is down is
+/// skipped until it comes back.
 public struct PoolStateMachine: Sendable {
     public struct SlotID: Hashable, Sendable, CustomStringConvertible {
         public let endpoint: Int
@@ -25,6 +29,9 @@ public struct PoolStateMachine: Sendable {
     enum SlotState: Equatable, Sendable {
         case connecting(attempt: Int)
         case ready
+        /// Connected, but another connection to its endpoint just failed: no new call goes to it
+        /// until it answers a PING (`probeAnswered`), or it fails too.
+        case probing
         case backingOff(attempt: Int)
     }
 
@@ -38,6 +45,9 @@ public struct PoolStateMachine: Sendable {
         case serve(WaiterID, SlotID)
         /// Fail a waiting call.
         case fail(WaiterID, PoolFailure)
+        /// PING the slot's connection now; report `probeAnswered` when it answers (if it does not,
+        /// it closes as failed).
+        case probe(SlotID)
     }
 
     /// What `lease` answers at once.
@@ -86,9 +96,9 @@ public struct PoolStateMachine: Sendable {
         if shuttingDown { return .fail(.shuttingDown) }
         let ready = readySlots
         if !ready.isEmpty { return .use(ready) }
-        // Every slot is backing off after failures: Milvus is unreachable, so say so now rather
-        // than at the deadline.
-        guard isAnyConnecting else { return .fail(.unavailable) }
+        // Every slot failed (backing off, or reconnecting after a failure): Milvus is unreachable
+        // or hung, so say so now rather than at the deadline.
+        guard isAnyConnectingAfresh else { return .fail(.unavailable) }
         guard waiters.count < maxWaiters else { return .fail(.queueFull) }
         nextWaiterID += 1
         waiters.append(nextWaiterID)
@@ -105,27 +115,47 @@ public struct PoolStateMachine: Sendable {
     }
 
     /// Connecting failed: back off, then try again. Waiters keep waiting while another slot is
-    /// still connecting; once none is, they fail at once with `unavailable`.
+    /// still connecting afresh; once none is, they fail at once with `unavailable`.
     public mutating func connectFailed(_ slot: SlotID) -> [Action] {
         guard !shuttingDown, case .connecting(let attempt) = slots[slot] else { return [] }
         slots[slot] = .backingOff(attempt: attempt + 1)
         var actions: [Action] = [.scheduleReconnect(slot, attempt: attempt + 1)]
-        if readySlots.isEmpty && !isAnyConnecting {
+        if readySlots.isEmpty && !isAnyConnectingAfresh {
             actions += waiters.map { .fail($0, .unavailable) }
             waiters.removeAll()
         }
         return actions
     }
 
-    private var isAnyConnecting: Bool {
-        slots.values.contains { if case .connecting = $0 { true } else { false } }
+    /// A slot connecting for a first time, or replacing a connection that closed cleanly.
+    private var isAnyConnectingAfresh: Bool {
+        slots.values.contains { $0 == .connecting(attempt: 0) }
     }
 
-    /// The slot's connection closed or went away (GOAWAY): replace it at once.
-    public mutating func disconnected(_ slot: SlotID) -> [Action] {
-        guard !shuttingDown, slots[slot] == .ready else { return [] }
-        slots[slot] = .connecting(attempt: 0)
-        return [.connect(slot, attempt: 0)]
+    /// The slot's connection closed or went away (GOAWAY): replace it at once. `failed`: it died
+    /// of a failure (a PING unanswered: a frozen Milvus; a protocol error), so the replacement is
+    /// a retry after a failure, and calls do not wait for it; and the other connections to the
+    /// same endpoint are suspect: they take no call until they answer a PING. (They would
+    /// otherwise take the failed connection's retried calls and hold them until their own PINGs
+    /// time out, one connection after the other.)
+    public mutating func disconnected(_ slot: SlotID, failed: Bool = false) -> [Action] {
+        guard !shuttingDown, slots[slot] == .ready || slots[slot] == .probing else { return [] }
+        let attempt = failed ? 1 : 0
+        slots[slot] = .connecting(attempt: attempt)
+        var actions: [Action] = [.connect(slot, attempt: attempt)]
+        if failed {
+            for sibling in allSlots where sibling.endpoint == slot.endpoint && slots[sibling] == .ready {
+                slots[sibling] = .probing
+                actions.append(.probe(sibling))
+            }
+        }
+        return actions
+    }
+
+    /// A suspect connection answered its PING: it takes calls again.
+    public mutating func probeAnswered(_ slot: SlotID) -> [Action] {
+        guard slots[slot] == .probing else { return [] }
+        return connected(slot)
     }
 
     /// The backoff of a failed slot is over.

@@ -31,6 +31,10 @@ public struct VDBMConfiguration: Sendable, Equatable {
     /// Never logged or printed.
     public var milvusCredentials: MilvusCredentials?
     public var milvusConnectTimeout: Duration
+    /// PINGs on Milvus connections: idle, with calls open, and how long an ACK may take.
+    public var milvusKeepaliveInterval: Duration
+    public var milvusBusyPingAfter: Duration
+    public var milvusPingTimeout: Duration
     public var retryPolicy: RetryPolicy
     /// `nil` when auth is off.
     public var apiKeys: [APIKey]?
@@ -113,6 +117,9 @@ public struct VDBMConfiguration: Sendable, Equatable {
                                 source: values["milvus.token"]!.source)
         }
         milvusConnectTimeout = try reader.seconds("milvus.connect_timeout_seconds")
+        milvusKeepaliveInterval = try reader.seconds("milvus.keepalive_interval_seconds")
+        milvusBusyPingAfter = try reader.seconds("milvus.busy_ping_after_seconds")
+        milvusPingTimeout = try reader.seconds("milvus.ping_timeout_seconds")
         retryPolicy = RetryPolicy(maxAttempts: try reader.integer("milvus.retry_max_attempts", in: 1...20),
                                   initialBackoff: try reader.seconds("milvus.retry_initial_backoff_seconds"),
                                   maxBackoff: try reader.seconds("milvus.retry_max_backoff_seconds"))

@@ -80,6 +80,9 @@ public enum Daemon {
         -> (MilvusConnectionPool, MilvusClient, VectorDBManager) {
         var client = GRPCClientConfiguration()
         client.connectTimeout = configuration.milvusConnectTimeout
+        client.keepaliveInterval = configuration.milvusKeepaliveInterval
+        client.busyPingAfter = configuration.milvusBusyPingAfter
+        client.keepaliveTimeout = configuration.milvusPingTimeout
         client.maxResponseBytes = max(configuration.maxMessageBytes, 64 << 20)
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: configuration.milvusEndpoints,
