@@ -20,6 +20,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var maxHeaderListBytes: Int
     public var defaultTimeout: Duration
     public var shutdownGrace: Duration
+    /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
+    public var admission: AdmissionLimits
     public var logLevel: Logger.Level
     public var accessLog: Bool
     /// The admin listener (HTTP/1.1: /metrics, /healthz, /readyz); port 0 turns it off.
@@ -91,6 +93,12 @@ public struct VDBMConfiguration: Sendable, Equatable {
         connectionWindowBytes = try reader.integer("server.connection_window_bytes", in: 65535...Int(Int32.max))
         maxHeaderListBytes = try reader.integer("server.max_header_list_bytes", in: 1024...(16 << 20))
         defaultTimeout = try reader.seconds("server.default_timeout_seconds")
+        let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
+                                              .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
+        var perClass: [CallClass: Int] = [:]
+        for (callClass, key) in classKeys { perClass[callClass] = try reader.integer(key, in: 1...1_000_000) }
+        admission = AdmissionLimits(total: try reader.integer("server.max_inflight_calls", in: 1...1_000_000),
+                                    perClass: perClass, keys: classKeys)
         shutdownGrace = try reader.seconds("server.shutdown_grace_seconds")
         logLevel = try reader.logLevel("logging.level")
         accessLog = try reader.boolean("logging.access_log")

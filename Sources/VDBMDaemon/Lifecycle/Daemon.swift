@@ -163,7 +163,7 @@ public enum Daemon {
         let settings = ServiceSettings(authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
                                        limits: configuration.requestLimits)
         let vectorDB = VectorDBService(
-            backend: manager, settings: settings,
+            backend: manager, settings: settings, admission: AdmissionController(limits: configuration.admission),
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
         let routes = router(health: health, services: [vectorDB])
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))

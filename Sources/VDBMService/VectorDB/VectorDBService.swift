@@ -16,17 +16,22 @@ public struct VectorDBService: GRPCService {
     private let backend: any VectorDBBackend
     private let settings: ServiceSettings
     private let serverInfo: ServerInfoSource
+    private let admission: AdmissionController?
 
     public init(backend: any VectorDBBackend, authenticator: APIKeyAuthenticator = .disabled,
-                limits: RequestLimits = RequestLimits(), serverInfo: @escaping ServerInfoSource) {
+                limits: RequestLimits = RequestLimits(), admission: AdmissionController? = nil,
+                serverInfo: @escaping ServerInfoSource) {
         self.init(backend: backend, settings: ServiceSettings(authenticator: authenticator, limits: limits),
-                  serverInfo: serverInfo)
+                  admission: admission, serverInfo: serverInfo)
     }
 
-    /// A service whose keys and limits follow `settings` (which the daemon replaces on reload).
-    public init(backend: any VectorDBBackend, settings: ServiceSettings, serverInfo: @escaping ServerInfoSource) {
+    /// A service whose keys and limits follow `settings` (which the daemon replaces on reload);
+    /// with `admission`, calls run under its limits.
+    public init(backend: any VectorDBBackend, settings: ServiceSettings, admission: AdmissionController? = nil,
+                serverInfo: @escaping ServerInfoSource) {
         self.backend = backend
         self.settings = settings
+        self.admission = admission
         self.serverInfo = serverInfo
     }
 
@@ -37,9 +42,11 @@ public struct VectorDBService: GRPCService {
         for entry in table() {
             let descriptor = MethodDescriptor(service: Self.name, method: entry.name)
             // Authorization first (nothing about the request is looked at for an unknown caller),
-            // then the body, whose domain and decoding errors become their statuses.
-            let chain: [any ServerInterceptor] = [AuthorizationInterceptor(settings: settings, role: entry.role),
-                                                  ErrorMappingInterceptor()]
+            // then admission (a place under the limits), then the body, whose domain and decoding
+            // errors become their statuses.
+            var chain: [any ServerInterceptor] = [AuthorizationInterceptor(settings: settings, role: entry.role)]
+            if let admission { chain.append(AdmissionInterceptor(controller: admission, callClass: entry.callClass)) }
+            chain.append(ErrorMappingInterceptor())
             let body = entry.body
             handlers[entry.name] = .async(chain.wrap({ bytes, context in try await body(bytes, context.deadline) },
                                                      method: descriptor))
@@ -49,14 +56,21 @@ public struct VectorDBService: GRPCService {
 
     typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
 
-    /// One row of the method table: a method, the role its caller needs, and what it does.
+    /// One row of the method table: a method, the role its caller needs, its admission class (by
+    /// default the role's: read, write or admin), and what it does.
     struct Method {
         var name: String
         var role: Role
+        var callClass: CallClass
         var body: Body
 
-        init(_ name: String, _ role: Role, _ body: @escaping Body) {
-            (self.name, self.role, self.body) = (name, role, body)
+        init(_ name: String, _ role: Role, class callClass: CallClass? = nil, _ body: @escaping Body) {
+            let byRole: CallClass = switch role {
+            case .read: .read
+            case .write: .write
+            case .admin: .admin
+            }
+            (self.name, self.role, self.callClass, self.body) = (name, role, callClass ?? byRole, body)
         }
     }
 
@@ -147,7 +161,7 @@ public struct VectorDBService: GRPCService {
                 try check.filter(request.filter)
                 return VDBMv1.encodeCount(try await backend.count(request.collection, filter: request.filter, deadline: deadline))
             },
-            Method("Search", .read) { bytes, deadline in
+            Method("Search", .read, class: .search) { bytes, deadline in
                 let request = try check.search(try VDBMv1.decodeSearch(bytes))
                 return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline))
             },
