@@ -5,9 +5,11 @@ setup:
 	scripts/setup
 
 build: setup
+	scripts/stamp-commit
 	swift build
 
 release: setup
+	scripts/stamp-commit
 	swift build -c release --product vdbm
 
 # Starts the embedded Milvus 2.3.5, then vdbm in the foreground (Ctrl+C stops both).

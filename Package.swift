@@ -36,6 +36,8 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        // The git commit of the build, for vdbm_build_info (scripts/stamp-commit writes it).
+        .target(name: "CVDBMBuildInfo"),
         // protoc-c output for everything under Protos/ (scripts/gen-protos writes it).
         .target(
             name: "CVDBMProtos",
@@ -96,6 +98,7 @@ let package = Package(
         .target(
             name: "VDBMDaemon",
             dependencies: [
+                "CVDBMBuildInfo",
                 "GRPCNGHTTP2",
                 "VDBMService",
                 "VDBMManager",

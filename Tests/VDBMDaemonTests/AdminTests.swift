@@ -36,12 +36,13 @@ import Testing
         let registry = PrometheusCollectorRegistry()
         registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "vdbm", subsystem: "search", metricName: "batches",
                                                               unitName: "total", helpText: "")).increment(by: Int64(2))
-        let text = String(decoding: MetricsExposition(registry: registry, version: "9.9.9", droppedLogLines: { 4 }).render(),
+        let text = String(decoding: MetricsExposition(registry: registry, version: "9.9.9", commit: "0123abcd4567",
+                                                            droppedLogLines: { 4 }).render(),
                           as: UTF8.self)
         #expect(text.contains("# HELP vdbm_search_batches_total Milvus searches sent"))
         #expect(text.contains("# TYPE vdbm_search_batches_total counter\nvdbm_search_batches_total 2\n"))
         #expect(text.contains("\nvdbm_log_lines_dropped_total 4.0\n"))
-        #expect(text.contains("vdbm_build_info{version=\"9.9.9\"} 1.0"))
+        #expect(text.contains("vdbm_build_info{version=\"9.9.9\",commit=\"0123abcd4567\"} 1.0"))
         #expect(text.contains("\nprocess_resident_memory_bytes "))
         #expect(text.contains("\nprocess_open_fds "))
         // Every family has exactly one HELP and one TYPE line.

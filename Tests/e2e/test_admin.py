@@ -121,6 +121,17 @@ def test_exposition_is_well_formed(admin_daemon):
     assert "no way" not in text
 
 
+def test_build_info_names_the_commit_that_was_stamped(admin_daemon):
+    """scripts/stamp-commit (run by scripts/test and make before building) records the commit;
+    without it the label says "unknown"."""
+    _, text = scrape(admin_daemon)
+    labels = re.search(r'^vdbm_build_info\{version="([^"]+)",commit="([^"]+)"\} 1', text, re.M)
+    assert labels, text
+    stamp = ROOT / "Sources" / "CVDBMBuildInfo" / "vdbm_build_commit.h"
+    expected = re.search(r'"(.*)"', stamp.read_text()).group(1) if stamp.exists() else "unknown"
+    assert labels.group(2) == expected
+
+
 def test_healthz_and_readyz_answer_while_milvus_is_up(admin_daemon):
     assert get(admin_daemon, "/healthz")[0] == 200
     assert get(admin_daemon, "/readyz")[0] == 200

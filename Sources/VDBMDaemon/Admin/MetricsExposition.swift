@@ -10,13 +10,17 @@ import Glibc
 struct MetricsExposition: Sendable {
     let registry: PrometheusCollectorRegistry
     let version: String
+    /// The git commit of the build ("unknown" when not stamped).
+    let commit: String
     let startTime: Double
     /// Log lines dropped so far (the log writer's count).
     let droppedLogLines: @Sendable () -> Int
 
-    init(registry: PrometheusCollectorRegistry, version: String, droppedLogLines: @escaping @Sendable () -> Int) {
+    init(registry: PrometheusCollectorRegistry, version: String, commit: String = VDBMVersion.commit,
+         droppedLogLines: @escaping @Sendable () -> Int) {
         self.registry = registry
         self.version = version
+        self.commit = commit
         self.droppedLogLines = droppedLogLines
         self.startTime = ProcessFigures.startTime() ?? 0
     }
@@ -57,7 +61,7 @@ struct MetricsExposition: Sendable {
         if let fds = figures.openFileDescriptors { family("process_open_fds", "gauge", fds) }
         family("process_start_time_seconds", "gauge", startTime)
         family("vdbm_log_lines_dropped_total", "counter", Double(droppedLogLines()))
-        family("vdbm_build_info", "gauge", 1, labels: "{version=\"\(version)\"}")
+        family("vdbm_build_info", "gauge", 1, labels: "{version=\"\(version)\",commit=\"\(commit)\"}")
         out.append(contentsOf: Array(text.utf8))
     }
 }

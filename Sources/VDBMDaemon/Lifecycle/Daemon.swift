@@ -1,3 +1,4 @@
+import CVDBMBuildInfo
 import GRPCNGHTTP2
 import Logging
 import Metrics
@@ -15,6 +16,11 @@ import VDBMUtils
 /// vdbm's version, reported by `GetServerInfo` and `vdbm --version`.
 public enum VDBMVersion {
     public static let current = "0.4.0"
+    /// The git commit of the build (`scripts/stamp-commit`), or "unknown".
+    public static let commit: String = {
+        let stamped = String(cString: vdbm_build_commit())
+        return stamped.isEmpty ? "unknown" : stamped
+    }()
 }
 
 /// The admin listener could not start (its port is taken, say): says which address.
