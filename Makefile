@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench bench-search protos clean
+.PHONY: setup build release run test bench bench-search chaos protos clean
 
 setup:
 	scripts/setup
@@ -28,6 +28,11 @@ bench: setup
 # concurrency 1, 8, 32 and 128 (stop `make test` first).
 bench-search: setup
 	scripts/bench-search
+
+# Writers and readers through vdbm while Milvus is killed, restarted, frozen and resumed; checks
+# nothing acknowledged is lost or doubled (stop `make test` first). SECONDS=120 by default.
+chaos: setup
+	scripts/chaos $(SECONDS)
 
 protos:
 	scripts/gen-protos
