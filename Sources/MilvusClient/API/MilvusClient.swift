@@ -65,6 +65,10 @@ public final class MilvusClient: MilvusAPI {
                     bytes = try await MilvusChannel(connection: connection, credentials: credentials)
                         .call(method, request, deadline: deadline)
                 } catch {
+                    switch error {
+                    case .notProcessed, .unavailable, .deadlineExceeded: pool.recordOutcome(connection, success: false)
+                    default: break
+                    }
                     throw AttemptFailure.call(error)
                 }
                 let (status, value): (MilvusStatus, Value)
@@ -73,6 +77,8 @@ public final class MilvusClient: MilvusAPI {
                 } catch {
                     throw AttemptFailure.call(.permanent("undecodable \(method) response from Milvus: \(error)"))
                 }
+                // Milvus answered: the endpoint works, unless it says to come back later.
+                pool.recordOutcome(connection, success: !status.retriable)
                 guard status.isSuccess else { throw AttemptFailure.status(status) }
                 budget.withLock { $0.recordSuccess() }
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "ok")

@@ -30,6 +30,9 @@ public actor MilvusConnectionPool {
         public var client: GRPCClientConfiguration
         /// The call a new connection must answer before calls use it (`nil`: none, a connect is enough).
         public var readinessProbe: MilvusReadinessProbe?
+        /// When an endpoint whose connections are up is taken out of rotation for failing its calls
+        /// (with one endpoint, never).
+        public var outliers: OutlierDetector.Policy = OutlierDetector.Policy()
 
         public init(endpoints: [MilvusEndpoint], connectionsPerEndpoint: Int = 2, maxWaiters: Int = 1024,
                     reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
@@ -54,9 +57,13 @@ public actor MilvusConnectionPool {
     private var waiterTimers: [PoolStateMachine.WaiterID: Task<Void, Never>] = [:]
     private var started = false
     private var readinessHandler: (@Sendable (Bool) -> Void)?
-    /// The ready connections, published for `readyConnection()` after every change; the lock is
-    /// held only to copy or replace the array.
-    private let published = Mutex<[GRPCClientConnection]>([])
+    /// The ready connections with their endpoints, published for `readyConnection()` after every
+    /// change; the lock is held only to copy or replace the array.
+    private let published = Mutex<[(endpoint: Int, connection: GRPCClientConnection)]>([])
+    /// Outlier ejection (only with several endpoints), outside the actor: every call consults it.
+    private let outliers: OutlierState?
+    private let endpointIndex: [String: Int]
+    private let ejections = Counter(label: "vdbm_milvus_endpoint_ejections_total")
     private var reportedReadiness: Bool?
     /// The pool's figures for the metrics backend, updated after every change.
     private let gauges = (ready: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "ready")]),
@@ -67,6 +74,9 @@ public actor MilvusConnectionPool {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        outliers = configuration.endpoints.count > 1
+            ? OutlierState(OutlierDetector(endpoints: configuration.endpoints.count, policy: configuration.outliers, now: .now)) : nil
+        endpointIndex = Dictionary(configuration.endpoints.enumerated().map { ($1.description, $0) }, uniquingKeysWith: { a, _ in a })
         self.state = PoolStateMachine(endpointCount: configuration.endpoints.count,
                                       connectionsPerEndpoint: configuration.connectionsPerEndpoint,
                                       maxWaiters: configuration.maxWaiters)
@@ -84,14 +94,36 @@ public actor MilvusConnectionPool {
     /// `connection(deadline:)` waits for one or fails.
     public nonisolated func readyConnection() -> GRPCClientConnection? {
         let ready = published.withLock { $0 }
+        let route = outliers?.detector.withLock { $0.route(now: .now) }
         var best: GRPCClientConnection?
         var bestScore = Int.max
-        for connection in ready where connection.isUsable {
+        for (endpoint, connection) in ready where connection.isUsable {
+            if let route {
+                // A due probe takes this call; otherwise ejected endpoints are skipped.
+                guard route.probe.map({ $0 == endpoint }) ?? route.allowed[endpoint] else { continue }
+            }
             // Another loop's connection counts as 64 calls busier: it costs a thread hop each way.
             let score = connection.activeCalls + (connection.isOnCurrentEventLoop ? 0 : 64)
             if score < bestScore { (best, bestScore) = (connection, score) }
         }
         return best
+    }
+
+    /// The outcome of a call on `connection`, for outlier ejection: `true` when Milvus answered
+    /// (whatever its status), `false` when the call failed in a way that blames the endpoint.
+    public nonisolated func recordOutcome(_ connection: GRPCClientConnection, success: Bool) {
+        guard let outliers, let endpoint = endpointIndex[connection.target] else { return }
+        guard let change = outliers.detector.withLock({ $0.record(endpoint, success: success, now: .now) }) else { return }
+        switch change {
+        case .ejected(let index, let duration):
+            ejections.increment()
+            logger.warning("Milvus endpoint failing its calls: out of rotation", metadata: [
+                "endpoint": "\(configuration.endpoints[index])", "for_ms": .stringConvertible(duration.inMilliseconds.rounded()),
+            ])
+        case .restored(let index):
+            logger.notice("Milvus endpoint answered its probe call: back in rotation",
+                          metadata: ["endpoint": "\(configuration.endpoints[index])"])
+        }
     }
 
     /// A usable connection: the least loaded ready one, or the first to become ready before `deadline`.
@@ -216,7 +248,7 @@ public actor MilvusConnectionPool {
 
     private func execute(_ actions: [PoolStateMachine.Action]) {
         defer {
-            let ready = state.readySlots.compactMap { connections[$0] }
+            let ready = state.readySlots.compactMap { slot in connections[slot].map { (slot.endpoint, $0) } }
             published.withLock { $0 = ready }
             reportReadiness()
             gauges.ready.record(ready.count)
@@ -281,5 +313,14 @@ public actor MilvusConnectionPool {
             ceiling = min(ceiling * 2, configuration.reconnectMaxBackoff)
         }
         return ceiling * Double.random(in: 0.5...1)
+    }
+}
+
+/// The outlier detector behind its lock (a class, so that the pool can hold it optionally).
+private final class OutlierState: Sendable {
+    let detector: Mutex<OutlierDetector>
+
+    init(_ detector: OutlierDetector) {
+        self.detector = Mutex(detector)
     }
 }

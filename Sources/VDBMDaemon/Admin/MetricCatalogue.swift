@@ -13,6 +13,7 @@ enum MetricCatalogue {
         "vdbm_milvus_retry_budget_refusals_total": "Calls to Milvus that failed without a retry because the retry budget was spent.",
         "vdbm_milvus_pool_connections": "Milvus connections in the pool, by state (ready, not_ready).",
         "vdbm_milvus_pool_waiting_calls": "Calls waiting for a ready Milvus connection.",
+        "vdbm_milvus_endpoint_ejections_total": "Milvus endpoints taken out of rotation for failing their calls (outlier ejection).",
         "vdbm_search_batches_total": "Milvus searches sent by the search coalescer (one per lone search or merged batch).",
         "vdbm_search_batch_vectors": "Query vectors per Milvus search sent by the search coalescer.",
         "vdbm_search_queue_wait_seconds": "Time a search waited in the coalescer before its Milvus search left (0 when it left at once).",

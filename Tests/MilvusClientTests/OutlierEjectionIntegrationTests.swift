@@ -1,0 +1,36 @@
+import Foundation
+import Logging
+import MilvusClient
+import NIOPosix
+import Testing
+
+/// The pool's routing with outlier ejection, on real connections: two endpoints that are the same
+/// Milvus under two names (127.0.0.1 and localhost), one of them fed failures.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["MILVUS_ADDRESS"] != nil, "needs MILVUS_ADDRESS"))
+struct OutlierEjectionIntegrationTests {
+    @Test func anEjectedEndpointTakesNoCallUntilItsOneProbeSucceeds() async throws {
+        let port = Int(ProcessInfo.processInfo.environment["MILVUS_ADDRESS"]!.split(separator: ":")[1])!
+        var configuration = MilvusConnectionPool.Configuration(
+            endpoints: [MilvusEndpoint(host: "127.0.0.1", port: port), MilvusEndpoint(host: "localhost", port: port)],
+            connectionsPerEndpoint: 1)
+        configuration.outliers = .init(consecutiveFailures: 3, baseEjection: .milliseconds(300))
+        let pool = MilvusConnectionPool(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton,
+                                        logger: Logger(label: "test"))
+        await pool.start()
+        for _ in 0..<500 where await pool.snapshot.readyConnections < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await pool.snapshot.readyConnections == 2)
+
+        // Ties go to the first endpoint: fail it three times.
+        let first = try #require(pool.readyConnection())
+        for _ in 0..<3 { pool.recordOutcome(first, success: false) }
+        for _ in 0..<20 { #expect(pool.readyConnection()?.target != first.target) }
+
+        // After the backoff, one call (the probe) goes to it, the next ones elsewhere until it reports.
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(pool.readyConnection()?.target == first.target)
+        for _ in 0..<20 { #expect(pool.readyConnection()?.target != first.target) }
+        pool.recordOutcome(first, success: true)
+        #expect(pool.readyConnection()?.target == first.target)
+        await pool.shutdown()
+    }
+}
