@@ -139,6 +139,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz targets (scripts/fuzz builds them with libFuzzer; a normal build replays files).
+        .executableTarget(
+            name: "vdbm-fuzz",
+            dependencies: [
+                "GRPCNGHTTP2",
+                "VDBMProtobuf",
+                "VDBMService",
+                "VDBMDaemon",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/VDBMFuzz"
+        ),
 
         .testTarget(name: "VDBMUtilsTests", dependencies: ["VDBMUtils"]),
         .testTarget(name: "VDBMDomainTests", dependencies: ["VDBMDomain"]),
