@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench bench-search chaos protos clean
+.PHONY: setup build release run test bench bench-search chaos soak fuzz protos clean
 
 setup:
 	scripts/setup
@@ -33,6 +33,14 @@ bench-search: setup
 # nothing acknowledged is lost or doubled (stop `make test` first). SECONDS=120 by default.
 chaos: setup
 	scripts/chaos $(SECONDS)
+
+# Mixed traffic for MINUTES (10); resident memory and descriptors must stay flat.
+soak: setup
+	scripts/soak $(MINUTES)
+
+# libFuzzer on every fuzz target for SECONDS (60) each.
+fuzz: setup
+	scripts/fuzz $(SECONDS)
 
 protos:
 	scripts/gen-protos
