@@ -54,7 +54,8 @@ public actor MilvusConnectionPool {
     private var state: PoolStateMachine
     private var connections: [PoolStateMachine.SlotID: GRPCClientConnection] = [:]
     private var waiters: [PoolStateMachine.WaiterID: CheckedContinuation<GRPCClientConnection, any Error>] = [:]
-    private var waiterTimers: [PoolStateMachine.WaiterID: Task<Void, Never>] = [:]
+    /// The state machine's armed timers (waiter deadlines, reconnect backoffs), by kind.
+    private var timers: [PoolStateMachine.Timer.Kind: Task<Void, Never>] = [:]
     private var started = false
     private var readinessHandler: (@Sendable (Bool) -> Void)?
     /// The ready connections with their endpoints, published for `readyConnection()` after every
@@ -79,7 +80,9 @@ public actor MilvusConnectionPool {
         endpointIndex = Dictionary(configuration.endpoints.enumerated().map { ($1.description, $0) }, uniquingKeysWith: { a, _ in a })
         self.state = PoolStateMachine(endpointCount: configuration.endpoints.count,
                                       connectionsPerEndpoint: configuration.connectionsPerEndpoint,
-                                      maxWaiters: configuration.maxWaiters)
+                                      maxWaiters: configuration.maxWaiters,
+                                      reconnectInitialBackoff: configuration.reconnectInitialBackoff,
+                                      reconnectMaxBackoff: configuration.reconnectMaxBackoff)
     }
 
     /// Opens the connections (in the background: calls wait for the first one that is ready).
@@ -130,23 +133,18 @@ public actor MilvusConnectionPool {
     public func connection(deadline: Deadline) async throws(PoolFailure) -> GRPCClientConnection {
         start()
         dropUnusableConnections()
-        switch state.lease() {
+        switch state.lease(deadline: deadline.instant) {
         case .use(let slots):
             // (Calls usually take `readyConnection()` and never get here with ready slots.)
             let slot = PoolStateMachine.leastLoaded(slots) { connections[$0]?.activeCalls ?? .max }!
             return connections[slot]!
         case .fail(let failure):
             throw failure
-        case .wait(let waiter):
+        case .wait(let waiter, let timer):
             do {
                 return try await withCheckedThrowingContinuation { continuation in
                     waiters[waiter] = continuation
-                    let remaining = deadline.remaining()
-                    waiterTimers[waiter] = Task { [weak self] in
-                        try? await Task.sleep(for: remaining)
-                        guard !Task.isCancelled else { return }
-                        await self?.expire(waiter)
-                    }
+                    if let timer { arm(timer) }
                 }
             } catch let failure as PoolFailure {
                 throw failure
@@ -190,6 +188,8 @@ public actor MilvusConnectionPool {
     /// Fails waiting calls, stops reconnecting and closes every connection.
     public func shutdown() async {
         execute(state.shutdown())
+        for timer in timers.values { timer.cancel() }
+        timers.removeAll()
         let open = connections.values
         connections.removeAll()
         published.withLock { $0 = [] }
@@ -198,8 +198,19 @@ public actor MilvusConnectionPool {
 
     // MARK: Events
 
-    private func expire(_ waiter: PoolStateMachine.WaiterID) {
-        execute(state.waiterExpired(waiter))
+    private func timerFired(_ kind: PoolStateMachine.Timer.Kind) {
+        timers[kind] = nil
+        execute(state.timerFired(kind))
+    }
+
+    /// Arms `timer` (replacing one of its kind): a task that sleeps until its instant.
+    private func arm(_ timer: PoolStateMachine.Timer) {
+        timers[timer.kind]?.cancel()
+        timers[timer.kind] = Task { [weak self] in
+            try? await Task.sleep(until: timer.instant, clock: .continuous)
+            guard !Task.isCancelled else { return }
+            await self?.timerFired(timer.kind)
+        }
     }
 
     private func didConnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
@@ -228,10 +239,6 @@ public actor MilvusConnectionPool {
     private func probeAnswered(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
         guard connections[slot] === connection else { return }
         execute(state.probeAnswered(slot))
-    }
-
-    private func backoffElapsed(_ slot: PoolStateMachine.SlotID) {
-        execute(state.backoffElapsed(slot))
     }
 
     /// Connections that saw GOAWAY or closed are replaced before a call can pick them.
@@ -278,21 +285,17 @@ public actor MilvusConnectionPool {
                         await self?.didFailToConnect(slot, error)
                     }
                 }
-            case .scheduleReconnect(let slot, let attempt):
-                let delay = reconnectDelay(attempt: attempt)
-                Task { [weak self] in
-                    try? await Task.sleep(for: delay)
-                    await self?.backoffElapsed(slot)
-                }
+            case .schedule(let timer):
+                arm(timer)
             case .serve(let waiter, let slot):
-                waiterTimers.removeValue(forKey: waiter)?.cancel()
+                timers.removeValue(forKey: .waiterDeadline(waiter))?.cancel()
                 if let connection = connections[slot] {
                     waiters.removeValue(forKey: waiter)?.resume(returning: connection)
                 } else {
                     waiters.removeValue(forKey: waiter)?.resume(throwing: PoolFailure.unavailable)
                 }
             case .fail(let waiter, let failure):
-                waiterTimers.removeValue(forKey: waiter)?.cancel()
+                timers.removeValue(forKey: .waiterDeadline(waiter))?.cancel()
                 waiters.removeValue(forKey: waiter)?.resume(throwing: failure)
             case .probe(let slot):
                 guard let connection = connections[slot] else { continue }
@@ -304,15 +307,6 @@ public actor MilvusConnectionPool {
                 }
             }
         }
-    }
-
-    /// Between half and all of `initial * 2^(attempt-1)` (capped): jittered, yet never a busy loop.
-    private func reconnectDelay(attempt: Int) -> Duration {
-        var ceiling = configuration.reconnectInitialBackoff
-        for _ in 1..<max(1, attempt) {
-            ceiling = min(ceiling * 2, configuration.reconnectMaxBackoff)
-        }
-        return ceiling * Double.random(in: 0.5...1)
     }
 }
 

@@ -1,3 +1,5 @@
+import VDBMUtils
+
 /// The decisions of the Milvus connection pool, as a value type that takes events and returns
 /// actions (after the PostgresNIO pool). It owns no sockets and no clock: the `MilvusConnectionPool`
 /// actor executes the actions, and tests drive it with fake events and time.
@@ -25,6 +27,26 @@ public struct PoolStateMachine: Sendable {
     }
 
     public typealias WaiterID = Int
+    public typealias Instant = ContinuousClock.Instant
+
+    /// A timer the shell arms: at `instant` it reports `timerFired(kind)`. Time enters the pool
+    /// only as these instants and the `now` of events, so its tests need no clock and no sleep.
+    public struct Timer: Hashable, Sendable {
+        public enum Kind: Hashable, Sendable {
+            /// The waiter's deadline (the shell forgets it once the waiter is served or failed).
+            case waiterDeadline(WaiterID)
+            /// The slot's reconnect backoff.
+            case reconnect(SlotID)
+        }
+
+        public var kind: Kind
+        public var instant: Instant
+
+        public init(_ kind: Kind, at instant: Instant) {
+            self.kind = kind
+            self.instant = instant
+        }
+    }
 
     enum SlotState: Equatable, Sendable {
         case connecting(attempt: Int)
@@ -39,8 +61,8 @@ public struct PoolStateMachine: Sendable {
     public enum Action: Equatable, Sendable {
         /// Open a connection for the slot (`attempt` 0 is the first try after a success).
         case connect(SlotID, attempt: Int)
-        /// Wait the backoff for `attempt`, then report `backoffElapsed`.
-        case scheduleReconnect(SlotID, attempt: Int)
+        /// Arm this timer.
+        case schedule(Timer)
         /// Hand a ready slot's connection to a waiting call.
         case serve(WaiterID, SlotID)
         /// Fail a waiting call.
@@ -54,8 +76,9 @@ public struct PoolStateMachine: Sendable {
     public enum LeaseResult: Equatable, Sendable {
         /// Use one of these ready slots (the least loaded).
         case use([SlotID])
-        /// Queued: an `Action.serve` or `Action.fail` for this waiter will follow.
-        case wait(WaiterID)
+        /// Queued: an `Action.serve` or `Action.fail` for this waiter will follow; the shell arms
+        /// `timer`, its deadline (none without one).
+        case wait(WaiterID, timer: Timer?)
         case fail(PoolFailure)
     }
 
@@ -66,11 +89,21 @@ public struct PoolStateMachine: Sendable {
     private var waiters: [WaiterID] = []
     private var nextWaiterID = 0
     private var shuttingDown = false
+    /// The reconnect backoff: `JitteredBackoff`'s formula (full jitter, doubling from `initial`
+    /// to `max`), drawn from a seeded generator so that tests can predict it.
+    public let reconnectInitialBackoff: Duration
+    public let reconnectMaxBackoff: Duration
+    private var random: SeededRandom
 
-    public init(endpointCount: Int, connectionsPerEndpoint: Int, maxWaiters: Int) {
+    public init(endpointCount: Int, connectionsPerEndpoint: Int, maxWaiters: Int,
+                reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
+                seed: UInt64 = .random(in: .min ... .max)) {
         self.endpointCount = endpointCount
         self.connectionsPerEndpoint = connectionsPerEndpoint
         self.maxWaiters = maxWaiters
+        self.reconnectInitialBackoff = reconnectInitialBackoff
+        self.reconnectMaxBackoff = reconnectMaxBackoff
+        self.random = SeededRandom(seed: seed)
     }
 
     /// Every slot, in a stable order.
@@ -91,8 +124,8 @@ public struct PoolStateMachine: Sendable {
         }
     }
 
-    /// A call wants a connection.
-    public mutating func lease() -> LeaseResult {
+    /// A call wants a connection, by `deadline` (no deadline: it waits until served or failed).
+    public mutating func lease(deadline: Instant? = nil) -> LeaseResult {
         if shuttingDown { return .fail(.shuttingDown) }
         let ready = readySlots
         if !ready.isEmpty { return .use(ready) }
@@ -102,7 +135,7 @@ public struct PoolStateMachine: Sendable {
         guard waiters.count < maxWaiters else { return .fail(.queueFull) }
         nextWaiterID += 1
         waiters.append(nextWaiterID)
-        return .wait(nextWaiterID)
+        return .wait(nextWaiterID, timer: deadline.map { Timer(.waiterDeadline(nextWaiterID), at: $0) })
     }
 
     /// The slot's connection is up: it serves every waiter (HTTP/2 multiplexes them).
@@ -116,10 +149,12 @@ public struct PoolStateMachine: Sendable {
 
     /// Connecting failed: back off, then try again. Waiters keep waiting while another slot is
     /// still connecting afresh; once none is, they fail at once with `unavailable`.
-    public mutating func connectFailed(_ slot: SlotID) -> [Action] {
+    public mutating func connectFailed(_ slot: SlotID, now: Instant = .now) -> [Action] {
         guard !shuttingDown, case .connecting(let attempt) = slots[slot] else { return [] }
         slots[slot] = .backingOff(attempt: attempt + 1)
-        var actions: [Action] = [.scheduleReconnect(slot, attempt: attempt + 1)]
+        let delay = JitteredBackoff<SeededRandom>.delay(attempt: attempt + 1, initialBackoff: reconnectInitialBackoff,
+                                                        maxBackoff: reconnectMaxBackoff, multiplier: 2, using: &random)
+        var actions: [Action] = [.schedule(Timer(.reconnect(slot), at: now + delay))]
         if readySlots.isEmpty && !isAnyConnectingAfresh {
             actions += waiters.map { .fail($0, .unavailable) }
             waiters.removeAll()
@@ -158,18 +193,19 @@ public struct PoolStateMachine: Sendable {
         return connected(slot)
     }
 
-    /// The backoff of a failed slot is over.
-    public mutating func backoffElapsed(_ slot: SlotID) -> [Action] {
-        guard !shuttingDown, case .backingOff(let attempt) = slots[slot] else { return [] }
-        slots[slot] = .connecting(attempt: attempt)
-        return [.connect(slot, attempt: attempt)]
-    }
-
-    /// A waiter's deadline passed before any slot became ready.
-    public mutating func waiterExpired(_ waiter: WaiterID) -> [Action] {
-        guard let index = waiters.firstIndex(of: waiter) else { return [] }
-        waiters.remove(at: index)
-        return [.fail(waiter, .deadlineExceeded)]
+    /// A timer armed by `.schedule` went off: a waiter's deadline passed before any slot became
+    /// ready, or a failed slot's backoff is over. (A timer that is no longer wanted does nothing.)
+    public mutating func timerFired(_ kind: Timer.Kind) -> [Action] {
+        switch kind {
+        case .waiterDeadline(let waiter):
+            guard let index = waiters.firstIndex(of: waiter) else { return [] }
+            waiters.remove(at: index)
+            return [.fail(waiter, .deadlineExceeded)]
+        case .reconnect(let slot):
+            guard !shuttingDown, case .backingOff(let attempt) = slots[slot] else { return [] }
+            slots[slot] = .connecting(attempt: attempt)
+            return [.connect(slot, attempt: attempt)]
+        }
     }
 
     /// Stops: every waiter fails, nothing reconnects.
