@@ -42,6 +42,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// when the read is done, and only for those still unanswered: a call answered within the
     /// read that brought it never pays for a timer.
     private var streamsAwaitingTimer: [Int32] = []
+    /// Idle timeout and maximum age (`ConnectionLifetime`), and its timer.
+    private var lifetime: ConnectionLifetime?
+    private var lifetimeTimer: Scheduled<Void>?
 
     init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, observers: [any CallObserver],
          connectionTag: String) {
@@ -65,10 +68,14 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         } else {
             peer = "unix"
         }
-        if context.channel.isActive { flush() }
+        if context.channel.isActive {
+            flush()
+            startLifetime()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        lifetimeTimer?.cancel()
         cancelAllStreams()
         session?.delegate = nil
         session = nil
@@ -77,10 +84,12 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func channelActive(context: ChannelHandlerContext) {
         flush()  // our SETTINGS
+        startLifetime()
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        lifetimeTimer?.cancel()
         cancelAllStreams()
         context.fireChannelInactive()
     }
@@ -128,6 +137,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     // MARK: nghttp2 events
 
     func streamDidBegin(_ streamID: Int32) {
+        if streams.isEmpty { lifetime?.becameBusy() }
         let stream = ServerStream(maxMessageBytes: limits.maxMessageBytes, startedAt: .now)
         streams[streamID] = stream
         recentStream = (streamID, stream)
@@ -182,6 +192,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
         stream.cancelWork()
         releaseBudget(stream)
+        if streams.isEmpty { lifetime?.becameIdle(at: .now()) }
         // No flush here: this runs inside nghttp2's send or receive; the flush that follows both
         // closes the connection once a graceful shutdown has no streams left.
     }
@@ -439,6 +450,37 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             session.submitGoAway()
             goAwaySent = true
             flush()
+        }
+    }
+
+    // MARK: Connection lifetime
+
+    private func startLifetime() {
+        guard lifetime == nil, limits.idleTimeout != nil || limits.maxConnectionAge != nil else { return }
+        lifetime = ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
+                                      maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
+                                      maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace), openedAt: .now())
+        checkLifetime()
+    }
+
+    private func checkLifetime() {
+        guard let context, var lifetime else { return }
+        let (action, next) = lifetime.check(at: .now())
+        self.lifetime = lifetime
+        switch action {
+        case .goAway(let reason):
+            logger.debug("connection going away", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            beginGracefulShutdown()
+        case .close:
+            logger.debug("connection closed after its maximum age and grace", metadata: ["peer": "\(peer)"])
+            context.close(promise: nil)
+            return
+        case nil:
+            break
+        }
+        lifetimeTimer?.cancel()
+        lifetimeTimer = next.map { deadline in
+            context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in checkLifetime() }
         }
     }
 

@@ -8,12 +8,21 @@ public struct GRPCServerLimits: Sendable, Hashable {
     public var defaultTimeout: Duration
     /// Request bytes all connections together may hold at once (see `RequestMemoryBudget`).
     public var maxBufferedRequestBytes: Int
+    /// A connection with no stream open this long gets a GOAWAY (`nil`: never).
+    public var idleTimeout: Duration?
+    /// A connection this old gets a GOAWAY, and `maxConnectionAgeGrace` later is closed (`nil`: never).
+    public var maxConnectionAge: Duration?
+    public var maxConnectionAgeGrace: Duration
 
     public init(maxMessageBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(),
-                defaultTimeout: Duration = .seconds(30), maxBufferedRequestBytes: Int = 512 << 20) {
+                defaultTimeout: Duration = .seconds(30), maxBufferedRequestBytes: Int = 512 << 20,
+                idleTimeout: Duration? = nil, maxConnectionAge: Duration? = nil, maxConnectionAgeGrace: Duration = .seconds(30)) {
         self.maxMessageBytes = maxMessageBytes
         self.http2 = http2
         self.defaultTimeout = defaultTimeout
         self.maxBufferedRequestBytes = maxBufferedRequestBytes
+        self.idleTimeout = idleTimeout
+        self.maxConnectionAge = maxConnectionAge
+        self.maxConnectionAgeGrace = maxConnectionAgeGrace
     }
 }

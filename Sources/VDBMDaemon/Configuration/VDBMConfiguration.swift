@@ -20,6 +20,10 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var maxHeaderListBytes: Int
     public var defaultTimeout: Duration
     public var shutdownGrace: Duration
+    /// Server connection lifetime (`nil`: no limit).
+    public var idleTimeout: Duration?
+    public var maxConnectionAge: Duration?
+    public var maxConnectionAgeGrace: Duration
     /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
     public var admission: AdmissionLimits
     public var logLevel: Logger.Level
@@ -93,6 +97,9 @@ public struct VDBMConfiguration: Sendable, Equatable {
         connectionWindowBytes = try reader.integer("server.connection_window_bytes", in: 65535...Int(Int32.max))
         maxHeaderListBytes = try reader.integer("server.max_header_list_bytes", in: 1024...(16 << 20))
         defaultTimeout = try reader.seconds("server.default_timeout_seconds")
+        idleTimeout = try reader.secondsOrOff("server.idle_timeout_seconds")
+        maxConnectionAge = try reader.secondsOrOff("server.max_connection_age_seconds")
+        maxConnectionAgeGrace = try reader.seconds("server.max_connection_age_grace_seconds")
         let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
                                               .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
         var perClass: [CallClass: Int] = [:]
@@ -183,6 +190,12 @@ private struct ValueReader {
                                 source: source)
         }
         return number
+    }
+
+    /// A number of seconds, or 0 for "off" (`nil`).
+    func secondsOrOff(_ key: String) throws(ConfigurationError) -> Duration? {
+        if let number = Double(values[key]!.value), number == 0 { return nil }
+        return try seconds(key)
     }
 
     func seconds(_ key: String) throws(ConfigurationError) -> Duration {

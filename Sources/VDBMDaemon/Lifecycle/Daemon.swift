@@ -48,7 +48,9 @@ public enum Daemon {
             unixSocketPath: configuration.unixSocket,
             limits: GRPCServerLimits(maxMessageBytes: configuration.maxMessageBytes, http2: settings,
                                      defaultTimeout: configuration.defaultTimeout,
-                                     maxBufferedRequestBytes: configuration.maxBufferedRequestBytes),
+                                     maxBufferedRequestBytes: configuration.maxBufferedRequestBytes,
+                                     idleTimeout: configuration.idleTimeout, maxConnectionAge: configuration.maxConnectionAge,
+                                     maxConnectionAgeGrace: configuration.maxConnectionAgeGrace),
             observers: observers)
     }
 

@@ -1,0 +1,46 @@
+import NIOCore
+import Testing
+@testable import GRPCNGHTTP2
+
+/// Idle timeout and maximum connection age, with instants chosen by the test.
+@Suite struct ConnectionLifetimeTests {
+    private let t0 = NIODeadline.uptimeNanoseconds(5_000_000_000_000)
+    private func at(_ s: Int64) -> NIODeadline { t0 + .seconds(s) }
+
+    @Test func anIdleConnectionGoesAwayAfterTheTimeout() {
+        var lifetime = ConnectionLifetime(idleTimeout: .seconds(60), maxAge: nil, maxAgeGrace: .seconds(30), openedAt: t0)
+        #expect(lifetime.check(at: t0) == (nil, at(60)))
+        #expect(lifetime.check(at: at(60)) == (.goAway(reason: "idle"), nil))
+    }
+
+    @Test func openStreamsKeepItAndTheTimeoutCountsFromTheLastOne() {
+        var lifetime = ConnectionLifetime(idleTimeout: .seconds(60), maxAge: nil, maxAgeGrace: .seconds(30), openedAt: t0)
+        lifetime.becameBusy()
+        #expect(lifetime.check(at: at(60)) == (nil, at(120)))  // busy: not idle, look again later
+        lifetime.becameIdle(at: at(100))
+        #expect(lifetime.check(at: at(120)) == (nil, at(160)))
+        #expect(lifetime.check(at: at(160)).action == .goAway(reason: "idle"))
+    }
+
+    @Test func anOldConnectionGoesAwayEvenWhenBusyThenClosesAfterTheGrace() {
+        var lifetime = ConnectionLifetime(idleTimeout: nil, maxAge: .seconds(300), maxAgeGrace: .seconds(30), openedAt: t0)
+        lifetime.becameBusy()
+        #expect(lifetime.check(at: at(10)) == (nil, at(300)))
+        #expect(lifetime.check(at: at(300)) == (.goAway(reason: "max_age"), at(330)))
+        #expect(lifetime.check(at: at(310)) == (nil, at(330)))  // one GOAWAY only
+        #expect(lifetime.check(at: at(330)) == (.close, nil))
+    }
+
+    @Test func theEarlierLimitComesFirst() {
+        var lifetime = ConnectionLifetime(idleTimeout: .seconds(60), maxAge: .seconds(300), maxAgeGrace: .seconds(30), openedAt: t0)
+        #expect(lifetime.check(at: at(1)) == (nil, at(60)))
+        #expect(lifetime.check(at: at(60)) == (.goAway(reason: "idle"), at(330)))
+        #expect(lifetime.check(at: at(300)) == (nil, at(330)))
+    }
+
+    @Test func withoutLimitsNothingHappens() {
+        var lifetime = ConnectionLifetime(idleTimeout: nil, maxAge: nil, maxAgeGrace: .seconds(30), openedAt: t0)
+        #expect(!lifetime.isLimited)
+        #expect(lifetime.check(at: at(100_000)) == (nil, nil))
+    }
+}
