@@ -252,18 +252,71 @@ private final class Harness {
         }
     }
 
-    @Test func quiesceSendsGoAwayThenClosesWhenIdle() async throws {
+    /// The final GOAWAY, read raw: nghttp2's client session does not report a second GOAWAY.
+    private static let finalGoAway: [UInt8] = [0, 0, 8, 7, 0, 0, 0, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 0]  // last stream 1, NO_ERROR
+
+    @Test func quiesceSendsANoticeAndAPingThenTheFinalGoAwayOnTheAck() async throws {
         let harness = try await Harness()
         #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
         harness.channel.pipeline.fireUserInboundEventTriggered(GRPCServerQuiesceEvent())
-        try await harness.exchange()
+        let notice = try #require(try await harness.channel.readOutbound(as: ByteBuffer.self))
+        try harness.client.receive(notice)
         #expect(harness.client.goAwayLastStreamID == Int32.max)
-        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(150))
-        // Read raw: nghttp2's client session does not report a second GOAWAY once it has one.
+        // The client's PING ACK (nghttp2 answers by itself) brings the final GOAWAY: no timer.
+        try await harness.channel.writeInbound(try harness.client.outbound())
         let final = try #require(try await harness.channel.readOutbound(as: ByteBuffer.self))
-        let goAway: [UInt8] = [0, 0, 8, 7, 0, 0, 0, 0, 0] + [0, 0, 0, 1] + [0, 0, 0, 0]  // last stream 1, NO_ERROR
-        #expect(Array(final.readableBytesView) == goAway)
+        #expect(Array(final.readableBytesView) == Self.finalGoAway)
         try await harness.channel.closeFuture.get()
+    }
+
+    @Test func quiesceSendsTheFinalGoAwayAfterASecondWithoutAnAck() async throws {
+        let harness = try await Harness()
+        #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
+        harness.channel.pipeline.fireUserInboundEventTriggered(GRPCServerQuiesceEvent())
+        _ = try #require(try await harness.channel.readOutbound(as: ByteBuffer.self))  // notice + PING, unanswered
+        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(900))
+        #expect(try await harness.channel.readOutbound(as: ByteBuffer.self) == nil)
+        await harness.channel.testingEventLoop.advanceTime(by: .milliseconds(200))
+        let final = try #require(try await harness.channel.readOutbound(as: ByteBuffer.self))
+        #expect(Array(final.readableBytesView) == Self.finalGoAway)
+        try await harness.channel.closeFuture.get()
+    }
+
+    @Test func pingsWhileIdleEndTheConnectionAtTheThirdStrike() async throws {
+        let harness = try await Harness()
+        #expect(try await harness.call("/test.Probe/Echo", [1]).grpcStatus == 0)
+        for _ in 0..<3 {  // the first is free, then two strikes
+            harness.client.session.submitPing()
+            try await harness.exchange()
+        }
+        #expect(harness.client.goAwayLastStreamID == nil)
+        // A response resets the count: two more are fine.
+        #expect(try await harness.call("/test.Probe/Echo", [2]).grpcStatus == 0)
+        for _ in 0..<2 {
+            harness.client.session.submitPing()
+            try await harness.exchange()
+        }
+        #expect(harness.client.goAwayLastStreamID == nil)
+        harness.client.session.submitPing()
+        try await harness.exchange()
+        harness.client.session.submitPing()
+        try await harness.exchange()
+        #expect(harness.client.goAwayErrorCode == 11)  // ENHANCE_YOUR_CALM
+        try await harness.channel.closeFuture.get()
+    }
+
+    @Test func aConnectionThatNeverSendsThePrefaceIsClosed() async throws {
+        let channel = try await NIOAsyncTestingChannel { channel in
+            try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
+                router: GRPCRouter(), limits: GRPCServerLimits(prefaceTimeout: .milliseconds(200)),
+                budget: RequestMemoryBudget(limit: 1 << 20), logger: Logger(label: "test"), observers: [], connectionTag: "t"))
+        }
+        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
+        // (The handler's timers use real deadlines: move the testing loop's clock to them.)
+        await channel.testingEventLoop.advanceTime(to: .now() + .milliseconds(100))
+        #expect(channel.isActive)
+        await channel.testingEventLoop.advanceTime(to: .now() + .milliseconds(300))
+        try await channel.closeFuture.get()
     }
 
     @Test func garbageInputClosesTheConnection() async throws {

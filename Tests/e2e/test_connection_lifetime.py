@@ -60,3 +60,25 @@ def test_an_old_connection_gets_goaway_while_busy_and_grpcio_carries_on():
             print(f"grpcio: {calls} calls over 4 s and at least two connection ages, all SERVING")
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_a_client_pinging_while_idle_gets_too_many_pings():
+    daemon = Daemon()  # server.keepalive_min_ping_interval_seconds: 300
+    try:
+        connection = RawH2Connection(daemon.port)
+        assert connection.call(HEALTH, b"").grpc_status == 0
+        sent = 0
+        while connection.goaway is None and sent < 10:
+            connection.conn.ping(b"12345678")
+            connection.flush()
+            sent += 1
+            connection.pump(0.2)
+        print(f"idle PINGs: GOAWAY after {sent}: {connection.goaway}")
+        assert connection.goaway is not None and connection.goaway.error_code == 11  # ENHANCE_YOUR_CALM
+        assert connection.goaway.additional_data == b"too_many_pings"
+        assert sent == 4  # the first is free, the third strike ends it
+        assert wait_closed(connection, 5)
+        # Other connections are not affected.
+        assert RawH2Connection(daemon.port).call(HEALTH, b"").grpc_status == 0
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()

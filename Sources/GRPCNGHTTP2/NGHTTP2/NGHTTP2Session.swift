@@ -177,10 +177,16 @@ final class NGHTTP2Session {
     }
 
     /// Sends the final GOAWAY: streams up to the last one processed may still finish.
-    func submitGoAway(errorCode: UInt32 = UInt32(NGHTTP2_NO_ERROR.rawValue)) {
+    func submitGoAway(errorCode: UInt32 = UInt32(NGHTTP2_NO_ERROR.rawValue), debugData: String = "") {
         let last = nghttp2_session_get_last_proc_stream_id(session)
-        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, nil, 0)
+        var bytes = Array(debugData.utf8)
+        bytes.withUnsafeMutableBufferPointer { buffer in
+            _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, errorCode, buffer.baseAddress, buffer.count)
+        }
     }
+
+    /// HTTP/2's ENHANCE_YOUR_CALM: what a GOAWAY for a PING flood carries.
+    static let enhanceYourCalm = UInt32(NGHTTP2_ENHANCE_YOUR_CALM.rawValue)
 
     // MARK: Callbacks (C function pointers: no captures, the session comes back through user data)
 
@@ -222,6 +228,10 @@ final class NGHTTP2Session {
                 delegate?.streamDidEndData(header.stream_id)
             case NGHTTP2_PING.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0:
                 delegate?.sessionDidReceivePingAck()
+            case NGHTTP2_PING.rawValue:
+                delegate?.sessionDidReceivePing()
+            case NGHTTP2_SETTINGS.rawValue where header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0:
+                delegate?.sessionDidReceiveSettings()
             case NGHTTP2_GOAWAY.rawValue:
                 delegate?.sessionDidReceiveGoAway(lastStreamID: frame.pointee.goaway.last_stream_id,
                                                   errorCode: frame.pointee.goaway.error_code)

@@ -24,10 +24,16 @@ protocol NGHTTP2SessionDelegate: AnyObject {
     func streamDidSendHeaders(_ streamID: Int32)
     /// The peer acknowledged one of our PINGs.
     func sessionDidReceivePingAck()
+    /// The peer sent a PING (nghttp2 answers it by itself).
+    func sessionDidReceivePing()
+    /// The peer sent its SETTINGS (a client: right after its connection preface).
+    func sessionDidReceiveSettings()
 }
 
 extension NGHTTP2SessionDelegate {
     func sessionDidReceiveGoAway(lastStreamID: Int32, errorCode: UInt32) {}
     func streamDidSendHeaders(_ streamID: Int32) {}
     func sessionDidReceivePingAck() {}
+    func sessionDidReceivePing() {}
+    func sessionDidReceiveSettings() {}
 }

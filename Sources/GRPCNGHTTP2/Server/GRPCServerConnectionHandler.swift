@@ -45,6 +45,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// Idle timeout and maximum age (`ConnectionLifetime`), and its timer.
     private var lifetime: ConnectionLifetime?
     private var lifetimeTimer: Scheduled<Void>?
+    private var pingStrikes: PingStrikes
+    /// A graceful shutdown waits for the ACK of this PING (or a fallback timer) before the final
+    /// GOAWAY: the client has then seen the notice, and what it sent before is in.
+    private var shutdownAwaitsPingAck = false
 
     init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, observers: [any CallObserver],
          connectionTag: String) {
@@ -53,6 +57,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         self.budget = budget
         self.logger = logger
         self.observers = observers
+        self.pingStrikes = PingStrikes(minimumInterval: TimeAmount(clamping: limits.minimumPingInterval))
         self.connectionTag = connectionTag
     }
 
@@ -340,6 +345,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         stream.phase = .responded
         stream.cancelWork()
         releaseBudget(stream)
+        pingStrikes.sentResponse()
         switch result {
         case .success(let message):
             let headers = StaticHeaderBlockAndField(block: Self.successHeaders, name: "x-request-id",
@@ -439,27 +445,53 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
     }
 
-    /// Two-step GOAWAY (RFC 9113 §6.8): a notice first, so requests already on the wire are not
-    /// lost, then the final GOAWAY with the last stream really processed.
+    /// Two-step GOAWAY (RFC 9113 §6.8): a notice and a PING first, so requests already on the wire
+    /// are not lost; when the PING's ACK comes back (the client has seen the notice, and whatever
+    /// it sent before is in), the final GOAWAY with the last stream really processed. A client
+    /// that does not answer gets the final GOAWAY after a second.
     private func beginGracefulShutdown() {
-        guard let context, let session, !goAwaySent else { return }
+        guard let context, let session, !goAwaySent, !shutdownAwaitsPingAck else { return }
         session.submitShutdownNotice()
+        session.submitPing()
+        shutdownAwaitsPingAck = true
         flush()
-        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(100)) { [self] in
-            guard let session = self.session else { return }
-            session.submitGoAway()
-            goAwaySent = true
-            flush()
-        }
+        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in finishGracefulShutdown() }
+    }
+
+    private func finishGracefulShutdown() {
+        guard shutdownAwaitsPingAck, let session else { return }
+        shutdownAwaitsPingAck = false
+        session.submitGoAway()
+        goAwaySent = true
+        flush()
+    }
+
+    func sessionDidReceivePingAck() {
+        finishGracefulShutdown()
+    }
+
+    func sessionDidReceivePing() {
+        guard pingStrikes.received(at: .now(), openStreams: streams.count), let session, !goAwaySent else { return }
+        logger.debug("client PINGs too often while idle: GOAWAY too_many_pings", metadata: ["peer": "\(peer)"])
+        shutdownAwaitsPingAck = false
+        session.submitGoAway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_pings")
+        goAwaySent = true
+    }
+
+    func sessionDidReceiveSettings() {
+        lifetime?.receivedPreface()
     }
 
     // MARK: Connection lifetime
 
     private func startLifetime() {
-        guard lifetime == nil, limits.idleTimeout != nil || limits.maxConnectionAge != nil else { return }
-        lifetime = ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
-                                      maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
-                                      maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace), openedAt: .now())
+        guard lifetime == nil else { return }
+        let lifetime = ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
+                                          maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
+                                          maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
+                                          prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: .now())
+        guard lifetime.isLimited else { return }
+        self.lifetime = lifetime
         checkLifetime()
     }
 
@@ -472,7 +504,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             logger.debug("connection going away", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
             beginGracefulShutdown()
         case .close:
-            logger.debug("connection closed after its maximum age and grace", metadata: ["peer": "\(peer)"])
+            logger.debug("connection closed: no HTTP/2 preface in time, or its maximum age and grace are over",
+                         metadata: ["peer": "\(peer)"])
             context.close(promise: nil)
             return
         case nil:

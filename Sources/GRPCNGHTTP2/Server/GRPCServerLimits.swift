@@ -13,10 +13,15 @@ public struct GRPCServerLimits: Sendable, Hashable {
     /// A connection this old gets a GOAWAY, and `maxConnectionAgeGrace` later is closed (`nil`: never).
     public var maxConnectionAge: Duration?
     public var maxConnectionAgeGrace: Duration
+    /// A connection that has not sent the HTTP/2 preface and SETTINGS by then is closed.
+    public var prefaceTimeout: Duration?
+    /// PINGs closer than this on a connection with no call open count as strikes (`PingStrikes`).
+    public var minimumPingInterval: Duration
 
     public init(maxMessageBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(),
                 defaultTimeout: Duration = .seconds(30), maxBufferedRequestBytes: Int = 512 << 20,
-                idleTimeout: Duration? = nil, maxConnectionAge: Duration? = nil, maxConnectionAgeGrace: Duration = .seconds(30)) {
+                idleTimeout: Duration? = nil, maxConnectionAge: Duration? = nil, maxConnectionAgeGrace: Duration = .seconds(30),
+                prefaceTimeout: Duration? = .seconds(10), minimumPingInterval: Duration = .seconds(300)) {
         self.maxMessageBytes = maxMessageBytes
         self.http2 = http2
         self.defaultTimeout = defaultTimeout
@@ -24,5 +29,7 @@ public struct GRPCServerLimits: Sendable, Hashable {
         self.idleTimeout = idleTimeout
         self.maxConnectionAge = maxConnectionAge
         self.maxConnectionAgeGrace = maxConnectionAgeGrace
+        self.prefaceTimeout = prefaceTimeout
+        self.minimumPingInterval = minimumPingInterval
     }
 }

@@ -24,6 +24,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var idleTimeout: Duration?
     public var maxConnectionAge: Duration?
     public var maxConnectionAgeGrace: Duration
+    public var prefaceTimeout: Duration?
+    public var minimumPingInterval: Duration
     /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
     public var admission: AdmissionLimits
     public var logLevel: Logger.Level
@@ -100,6 +102,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
         idleTimeout = try reader.secondsOrOff("server.idle_timeout_seconds")
         maxConnectionAge = try reader.secondsOrOff("server.max_connection_age_seconds")
         maxConnectionAgeGrace = try reader.seconds("server.max_connection_age_grace_seconds")
+        prefaceTimeout = try reader.secondsOrOff("server.preface_timeout_seconds")
+        minimumPingInterval = try reader.seconds("server.keepalive_min_ping_interval_seconds")
         let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
                                               .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
         var perClass: [CallClass: Int] = [:]

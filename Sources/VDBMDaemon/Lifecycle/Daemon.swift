@@ -50,7 +50,9 @@ public enum Daemon {
                                      defaultTimeout: configuration.defaultTimeout,
                                      maxBufferedRequestBytes: configuration.maxBufferedRequestBytes,
                                      idleTimeout: configuration.idleTimeout, maxConnectionAge: configuration.maxConnectionAge,
-                                     maxConnectionAgeGrace: configuration.maxConnectionAgeGrace),
+                                     maxConnectionAgeGrace: configuration.maxConnectionAgeGrace,
+                                     prefaceTimeout: configuration.prefaceTimeout,
+                                     minimumPingInterval: configuration.minimumPingInterval),
             observers: observers)
     }
 

@@ -18,6 +18,7 @@ final class TestHTTP2Client: NGHTTP2SessionDelegate {
     let session: NGHTTP2Session
     private(set) var responses: [Int32: Response] = [:]
     private(set) var goAwayLastStreamID: Int32?
+    private(set) var goAwayErrorCode: UInt32?
 
     init() {
         session = NGHTTP2Session(role: .client, settings: NGHTTP2Settings())
@@ -75,5 +76,6 @@ final class TestHTTP2Client: NGHTTP2SessionDelegate {
 
     func sessionDidReceiveGoAway(lastStreamID: Int32, errorCode: UInt32) {
         goAwayLastStreamID = lastStreamID
+        goAwayErrorCode = errorCode
     }
 }
