@@ -71,10 +71,15 @@ public actor MilvusConnectionPool {
                           notReady: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "not_ready")]),
                           waiting: Gauge(label: "vdbm_milvus_pool_waiting_calls"))
 
-    public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger) {
+    /// The time its timers run on (injected: tests move a clock by hand).
+    private let clock: any PoolClock
+
+    public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger,
+                clock: any PoolClock = ContinuousPoolClock()) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.clock = clock
         outliers = configuration.endpoints.count > 1
             ? OutlierState(OutlierDetector(endpoints: configuration.endpoints.count, policy: configuration.outliers, now: .now)) : nil
         endpointIndex = Dictionary(configuration.endpoints.enumerated().map { ($1.description, $0) }, uniquingKeysWith: { a, _ in a })
@@ -207,8 +212,7 @@ public actor MilvusConnectionPool {
     private func arm(_ timer: PoolStateMachine.Timer) {
         timers[timer.kind]?.cancel()
         timers[timer.kind] = Task { [weak self] in
-            try? await Task.sleep(until: timer.instant, clock: .continuous)
-            guard !Task.isCancelled else { return }
+            guard let clock = self?.clock, (try? await clock.sleep(until: timer.instant)) != nil, !Task.isCancelled else { return }
             await self?.timerFired(timer.kind)
         }
     }
@@ -226,7 +230,7 @@ public actor MilvusConnectionPool {
     private func didFailToConnect(_ slot: PoolStateMachine.SlotID, _ error: any Error) {
         logger.warning("cannot connect to Milvus", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
                                                               "slot": "\(slot)", "error": "\(error)"])
-        execute(state.connectFailed(slot))
+        execute(state.connectFailed(slot, now: clock.now))
     }
 
     private func didDisconnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
