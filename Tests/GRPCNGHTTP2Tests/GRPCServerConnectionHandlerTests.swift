@@ -311,9 +311,11 @@ private final class Harness {
                 router: GRPCRouter(), limits: GRPCServerLimits(prefaceTimeout: .milliseconds(200)),
                 budget: RequestMemoryBudget(limit: 1 << 20), logger: Logger(label: "test"), observers: [], connectionTag: "t"))
         }
+        // (The handler's timers use real deadlines: move the testing loop's clock to them, from a
+        // moment taken before the connection opened, so that a slow machine cannot overshoot.)
+        let beforeOpening = NIODeadline.now()
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-        // (The handler's timers use real deadlines: move the testing loop's clock to them.)
-        await channel.testingEventLoop.advanceTime(to: .now() + .milliseconds(100))
+        await channel.testingEventLoop.advanceTime(to: beforeOpening + .milliseconds(100))
         #expect(channel.isActive)
         await channel.testingEventLoop.advanceTime(to: .now() + .milliseconds(300))
         try await channel.closeFuture.get()
