@@ -5,6 +5,8 @@ are answered, and the connection is closed after the grace. grpcio reconnects by
 import time
 
 import grpc
+import h2.connection
+import h2.exceptions
 
 from conftest import Daemon
 from raw_h2 import RawH2Connection
@@ -41,7 +43,14 @@ def test_an_old_connection_gets_goaway_while_busy_and_grpcio_carries_on():
         answered = 0
         started = time.monotonic()
         while connection.goaway is None and time.monotonic() - started < 5:
-            assert connection.call(HEALTH, b"").grpc_status == 0
+            try:
+                assert connection.call(HEALTH, b"").grpc_status == 0
+            except h2.exceptions.ProtocolError:
+                # The h2 library treats even the GOAWAY notice as the end and refuses the answer
+                # that follows it in the same read (RFC 9113 allows it): only once a GOAWAY is in.
+                assert connection.conn.state_machine.state == h2.connection.ConnectionState.CLOSED
+                connection.goaway = "GOAWAY (seen by the h2 library's state)"
+                break
             answered += 1
             connection.pump(0.05)
         assert connection.goaway is not None, "no GOAWAY in 5 s of calls"
