@@ -25,6 +25,9 @@ public actor MilvusConnectionPool {
         public var endpoints: [MilvusEndpoint]
         public var connectionsPerEndpoint: Int
         public var maxWaiters: Int
+        /// Reconnect backoff after failures: full jitter, doubling from the initial ceiling to the
+        /// maximum. The maximum is short (1 s) on purpose: a refused connect costs nothing, and
+        /// the first call after Milvus comes back should not wait for a long backoff.
         public var reconnectInitialBackoff: Duration
         public var reconnectMaxBackoff: Duration
         public var client: GRPCClientConfiguration
@@ -35,7 +38,7 @@ public actor MilvusConnectionPool {
         public var outliers: OutlierDetector.Policy = OutlierDetector.Policy()
 
         public init(endpoints: [MilvusEndpoint], connectionsPerEndpoint: Int = 2, maxWaiters: Int = 1024,
-                    reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
+                    reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(1),
                     client: GRPCClientConfiguration = GRPCClientConfiguration(),
                     readinessProbe: MilvusReadinessProbe? = MilvusReadinessProbe()) {
             self.endpoints = endpoints

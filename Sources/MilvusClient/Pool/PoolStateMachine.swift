@@ -96,7 +96,7 @@ public struct PoolStateMachine: Sendable {
     private var random: SeededRandom
 
     public init(endpointCount: Int, connectionsPerEndpoint: Int, maxWaiters: Int,
-                reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(5),
+                reconnectInitialBackoff: Duration = .milliseconds(100), reconnectMaxBackoff: Duration = .seconds(1),
                 seed: UInt64 = .random(in: .min ... .max)) {
         self.endpointCount = endpointCount
         self.connectionsPerEndpoint = connectionsPerEndpoint
