@@ -144,7 +144,7 @@ enum FuzzTarget: String, CaseIterable {
 
     private struct EchoService: GRPCService {
         var serviceName: String { "fuzz.Echo" }
-        var methods: [String: UnaryHandler] {
+        var methods: [String: MethodHandler] {
             ["Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
              "Fail": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.invalidArgument, "no") }]
         }

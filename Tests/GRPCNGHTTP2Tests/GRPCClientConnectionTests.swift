@@ -6,7 +6,7 @@ import VDBMUtils
 
 private struct EchoService: GRPCService {
     var serviceName: String { "test.Echo" }
-    var methods: [String: UnaryHandler] {
+    var methods: [String: MethodHandler] {
         [
             "Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Fail": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.notFound, "no such thing: ü") },

@@ -3,14 +3,14 @@ import Testing
 
 private struct EchoService: GRPCService {
     var serviceName: String { "test.Echo" }
-    var methods: [String: UnaryHandler] {
+    var methods: [String: MethodHandler] {
         ["Say": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
     }
 }
 
 private struct TwoMethodService: GRPCService {
     var serviceName: String { "test.Two" }
-    var methods: [String: UnaryHandler] {
+    var methods: [String: MethodHandler] {
         ["B": .immediate { bytes, _ throws(GRPCStatus) in bytes }, "A": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
     }
 }

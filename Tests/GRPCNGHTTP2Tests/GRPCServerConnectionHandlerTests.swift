@@ -18,7 +18,7 @@ private final class RecordingObserver: CallObserver {
 /// A service whose methods exercise both handler kinds and every way a handler can end.
 private struct ProbeService: GRPCService {
     var serviceName: String { "test.Probe" }
-    var methods: [String: UnaryHandler] {
+    var methods: [String: MethodHandler] {
         [
             "Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Refuse": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.invalidArgument, "nope: 100%") },
@@ -43,59 +43,10 @@ private struct ProbeService: GRPCService {
     }
 }
 
-/// Drives the real server handler with a real nghttp2 client session, in memory.
-private final class Harness {
-    let channel: NIOAsyncTestingChannel
-    let client = TestHTTP2Client()
-
-    let budget: RequestMemoryBudget
-
+/// The harness, serving `ProbeService`.
+private final class Harness: ServerHarness {
     init(limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = []) async throws {
-        let router = GRPCRouter(services: [ProbeService()])
-        let budget = RequestMemoryBudget(limit: limits.maxBufferedRequestBytes)
-        self.budget = budget
-        channel = try await NIOAsyncTestingChannel { channel in
-            try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
-                router: router, limits: limits, budget: budget, logger: Logger(label: "test"), observers: observers,
-                connectionTag: "t"))
-        }
-        try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
-        try await exchange()
-    }
-
-    /// Moves bytes both ways until neither side has anything more to say.
-    func exchange() async throws {
-        for _ in 0..<50 {
-            var moved = false
-            let out = try client.outbound()
-            if out.readableBytes > 0 {
-                try await channel.writeInbound(out)
-                moved = true
-            }
-            while let reply = try await channel.readOutbound(as: ByteBuffer.self) {
-                try client.receive(reply)
-                moved = true
-            }
-            if !moved { return }
-        }
-    }
-
-    /// Waits (briefly, in real time) for work that left the event loop to come back.
-    func settle(until done: () -> Bool) async throws {
-        for _ in 0..<200 where !done() {
-            try await Task.sleep(for: .milliseconds(5))
-            // Handler tasks run on the connection's loop and flushes are deferred to it: let the
-            // testing loop run what is queued.
-            await channel.testingEventLoop.run()
-            try await exchange()
-        }
-    }
-
-    func call(_ path: String, _ message: [UInt8]?, headers: [(String, String)] = []) async throws -> TestHTTP2Client.Response {
-        let streamID = client.startCall(path: path, message: message, extraHeaders: headers)
-        try await exchange()
-        try await settle { client.responses[streamID]?.closed == true }
-        return client.responses[streamID]!
+        try await super.init(services: [ProbeService()], limits: limits, observers: observers)
     }
 }
 

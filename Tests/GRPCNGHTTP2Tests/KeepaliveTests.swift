@@ -97,7 +97,7 @@ private final class FreezableProxy: Sendable {
 
 private struct SlowService: GRPCService {
     var serviceName: String { "test.Slow" }
-    var methods: [String: UnaryHandler] {
+    var methods: [String: MethodHandler] {
         [
             "Now": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Later": .async { bytes, _ in

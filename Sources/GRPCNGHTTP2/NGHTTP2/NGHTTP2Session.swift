@@ -39,14 +39,80 @@ final class NGHTTP2Session {
         }
 
         var total: Int { prefix.count + bytes.count }
+        var remaining: Int { total - offset }
+
+        /// Copies up to `capacity` of the bytes not yet sent to `buffer`; returns how many.
+        mutating func copy(into buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> Int {
+            let count = min(capacity, remaining)
+            var written = 0
+            while written < count && offset < prefix.count {
+                buffer[written] = prefix[offset]
+                written += 1
+                offset += 1
+            }
+            if written < count {
+                let start = offset - prefix.count
+                bytes.withUnsafeBufferPointer { source in
+                    (buffer + written).update(from: source.baseAddress! + start, count: count - written)
+                }
+                offset += count - written
+            }
+            return count
+        }
+    }
+
+    /// The messages of a streaming response not yet handed to nghttp2, then its trailers. nghttp2
+    /// asks for DATA only as the peer's flow-control window allows: a slow reader leaves them here,
+    /// and `queuedBytes` tells the writer to wait.
+    private struct StreamingBody {
+        var messages = CircularBuffer<OutboundBody>()
+        var queuedBytes = 0
+        /// Set when the sender is done: the stream ends after the last message, with `trailers`
+        /// (a server's status) or without (a client's half-close).
+        var ended = false
+        var trailers: (any NameValueList)?
+
+        mutating func append(_ message: [UInt8]) {
+            guard !ended else { return }
+            let outbound = OutboundBody(bytes: message, lengthPrefixed: true, trailers: nil)
+            queuedBytes += outbound.total
+            messages.append(outbound)
+        }
+
+        mutating func finish(trailers: (any NameValueList)?, discardingQueued: Bool) {
+            guard !ended else { return }
+            if discardingQueued {
+                messages.removeAll()
+                queuedBytes = 0
+            }
+            ended = true
+            self.trailers = trailers
+        }
+
+        /// Copies queued bytes into `buffer`; `done` once the last message is out and the
+        /// trailers are set.
+        mutating func fill(_ buffer: UnsafeMutablePointer<UInt8>, capacity: Int) -> (written: Int, done: Bool) {
+            var written = 0
+            while written < capacity, !messages.isEmpty {
+                let count = messages[messages.startIndex].copy(into: buffer + written, capacity: capacity - written)
+                written += count
+                queuedBytes -= count
+                if messages[messages.startIndex].remaining == 0 { messages.removeFirst() }
+            }
+            return (written, messages.isEmpty && ended)
+        }
     }
 
     private var session: OpaquePointer?
     private var outboundBodies: [Int32: OutboundBody] = [:]
+    private var streamingBodies: [Int32: StreamingBody] = [:]
     /// Strong, to spare a weak load per callback; the owner clears it when it is removed.
     var delegate: (any NGHTTP2SessionDelegate)?
 
-    init(role: Role, settings: NGHTTP2Settings) {
+    /// With `manualFlowControl`, nghttp2 opens its receive windows again only for bytes the owner
+    /// reports with ``consume(streamID:bytes:)``: a server holds back a streaming call's client
+    /// until its handler reads.
+    init(role: Role, settings: NGHTTP2Settings, manualFlowControl: Bool = false) {
         var callbacks: OpaquePointer?
         nghttp2_session_callbacks_new(&callbacks)
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -57,6 +123,7 @@ final class NGHTTP2Session {
         defer { nghttp2_option_del(options) }
         // nghttp2 enforces the header list size we announce only on what it sends; we count ours.
         nghttp2_option_set_max_send_header_block_length(options, 64 * 1024)
+        if manualFlowControl { nghttp2_option_set_no_auto_window_update(options, 1) }
 
         let userData = Unmanaged.passUnretained(self).toOpaque()
         switch role {
@@ -153,6 +220,59 @@ final class NGHTTP2Session {
         guard streamID > 0 else { return nil }
         if let body { outboundBodies[streamID] = OutboundBody(bytes: body, lengthPrefixed: lengthPrefixed, trailers: nil) }
         return streamID
+    }
+
+    /// Reports `bytes` of a stream's DATA as processed (only with `manualFlowControl`): nghttp2
+    /// sends WINDOW_UPDATE for the stream and the connection once enough are.
+    func consume(streamID: Int32, bytes: Int) {
+        guard bytes > 0 else { return }
+        nghttp2_session_consume(session, streamID, bytes)
+    }
+
+    // MARK: Streaming responses
+
+    /// Submits the response headers of a streaming call; its messages follow with
+    /// ``enqueueMessage(streamID:_:)`` and its end with ``finishStreaming(streamID:trailers:discardingQueued:)``.
+    @discardableResult
+    func submitStreamingHeaders(streamID: Int32, headers: some NameValueList) -> Bool {
+        streamingBodies[streamID] = StreamingBody()
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readStreamingBody)
+        let submitted = headers.withNameValueArray { nameValues, count in
+            nghttp2_submit_response(session, streamID, nameValues, count, &provider) == 0
+        }
+        if !submitted { streamingBodies[streamID] = nil }
+        return submitted
+    }
+
+    /// Queues one message (its gRPC length prefix added on the way out) on a streaming response.
+    func enqueueMessage(streamID: Int32, _ message: [UInt8]) {
+        // Mutated in place through the dictionary: a copy would duplicate the queue's storage.
+        guard streamingBodies[streamID]?.append(message) != nil else { return }
+        nghttp2_session_resume_data(session, streamID)
+    }
+
+    /// Opens a stream whose request messages follow with ``enqueueMessage(streamID:_:)`` and whose
+    /// end is ``finishStreaming(streamID:trailers:discardingQueued:)`` without trailers.
+    func submitStreamingRequest(headers: some NameValueList) -> Int32? {
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: Self.readStreamingBody)
+        let streamID: Int32 = headers.withNameValueArray { nameValues, count in
+            nghttp2_submit_request(session, nil, nameValues, count, &provider, nil)
+        }
+        guard streamID > 0 else { return nil }
+        streamingBodies[streamID] = StreamingBody()
+        return streamID
+    }
+
+    /// Ends a streaming body after the queued messages (or instead of them), with `trailers` (a
+    /// server's status) or without (a client's half-close).
+    func finishStreaming(streamID: Int32, trailers: (any NameValueList)?, discardingQueued: Bool) {
+        guard streamingBodies[streamID]?.finish(trailers: trailers, discardingQueued: discardingQueued) != nil else { return }
+        nghttp2_session_resume_data(session, streamID)
+    }
+
+    /// Bytes of a streaming response's messages that nghttp2 has not taken yet.
+    func queuedOutboundBytes(streamID: Int32) -> Int {
+        streamingBodies[streamID]?.queuedBytes ?? 0
     }
 
     /// Resets one stream with an HTTP/2 error code.
@@ -255,6 +375,7 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
             let owner = NGHTTP2Session.owner(userData)
             owner.outboundBodies[streamID] = nil
+            owner.streamingBodies[streamID] = nil
             owner.delegate?.streamDidClose(streamID, errorCode: errorCode)
             return 0
         }
@@ -268,21 +389,8 @@ final class NGHTTP2Session {
         guard var body = owner.outboundBodies[streamID], let buffer, let flags else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
-        let count = min(capacity, body.total - body.offset)
-        var written = 0
-        while written < count && body.offset < body.prefix.count {
-            buffer[written] = body.prefix[body.offset]
-            written += 1
-            body.offset += 1
-        }
-        if written < count {
-            let start = body.offset - body.prefix.count
-            body.bytes.withUnsafeBufferPointer { source in
-                (buffer + written).update(from: source.baseAddress! + start, count: count - written)
-            }
-            body.offset += count - written
-        }
-        if body.offset == body.total {
+        let count = body.copy(into: buffer, capacity: capacity)
+        if body.remaining == 0 {
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = body.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
@@ -295,5 +403,27 @@ final class NGHTTP2Session {
             owner.outboundBodies[streamID] = body
         }
         return count
+    }
+
+    /// Like `readBody` for a streaming response: copies queued messages while there is room;
+    /// with none queued, defers (``enqueueMessage(streamID:_:)`` resumes it) until the body has ended.
+    private static let readStreamingBody: nghttp2_data_source_read_callback = {
+        nghttp2Session, streamID, buffer, capacity, flags, _, userData in
+        let owner = NGHTTP2Session.owner(userData)
+        guard let buffer, let flags,
+              let (written, done) = owner.streamingBodies[streamID]?.fill(buffer, capacity: capacity) else {
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+        guard done, let body = owner.streamingBodies.removeValue(forKey: streamID) else {
+            return written > 0 ? written : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
+        flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+        if let trailers = body.trailers {
+            flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            trailers.withNameValueArray { nameValues, nameValueCount in
+                _ = nghttp2_submit_trailer(nghttp2Session, streamID, nameValues, nameValueCount)
+            }
+        }
+        return written
     }
 }

@@ -1,6 +1,6 @@
 /// Finds the handler for a request path (`/package.Service/Method`).
 public struct GRPCRouter: Sendable {
-    private var handlers: [String: (handler: UnaryHandler, index: Int)] = [:]
+    private var handlers: [String: (handler: MethodHandler, index: Int)] = [:]
     /// The names of the registered services, in registration order.
     public private(set) var serviceNames: [String] = []
     /// Every method path, indexed as ``resolve(_:)`` reports them: observers keep per-method
@@ -28,13 +28,13 @@ public struct GRPCRouter: Sendable {
     }
 
     /// The handler for `path`, or the status that explains why there is none.
-    public func route(_ path: String) -> Result<UnaryHandler, GRPCStatus> {
+    public func route(_ path: String) -> Result<MethodHandler, GRPCStatus> {
         resolve(path).map(\.handler)
     }
 
     /// The handler for `path` with the method's index in ``methodPaths``, or the status that
     /// explains why there is none.
-    public func resolve(_ path: String) -> Result<(handler: UnaryHandler, index: Int), GRPCStatus> {
+    public func resolve(_ path: String) -> Result<(handler: MethodHandler, index: Int), GRPCStatus> {
         if let known = handlers[path] { return .success(known) }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].isEmpty, !parts[1].isEmpty, !parts[2].isEmpty else {

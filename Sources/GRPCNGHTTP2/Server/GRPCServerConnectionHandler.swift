@@ -11,7 +11,7 @@ public struct GRPCServerQuiesceEvent: Sendable {
 /// One HTTP/2 connection of the gRPC server: owns its nghttp2 session and the state of every
 /// call on it. Like any NIO handler it runs only on its channel's event loop; handler tasks that
 /// leave the loop come back to it through `eventLoop.execute`.
-final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate {
+final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDelegate, StreamingCallEndpoint {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -24,11 +24,12 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private var session: NGHTTP2Session?
     private var context: ChannelHandlerContext?
+    private var eventLoop: (any EventLoop)?
     private var streams: [Int32: ServerStream] = [:]
     /// The stream of the last lookup: nghttp2 calls back several times in a row for one stream,
     /// and this spares a hash lookup for most of those calls.
     private var recentStream: (id: Int32, stream: ServerStream)?
-    private var recentRoute: (path: String, handler: UnaryHandler, index: Int)?
+    private var recentRoute: (path: String, handler: MethodHandler, index: Int)?
     private var peer = "unknown"
     /// Where `.async` handlers run: this connection's event loop (made on first use).
     private var taskExecutor: EventLoopTaskExecutor?
@@ -49,6 +50,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// A graceful shutdown waits for the ACK of this PING (or a fallback timer) before the final
     /// GOAWAY: the client has then seen the notice, and what it sent before is in.
     private var shutdownAwaitsPingAck = false
+    /// Streaming calls whose handler waits in `write` until the client reads (checked after each flush).
+    private var streamsWaitingToWrite: [Int32] = []
+    /// A streaming handler's `write` waits while more than this is queued for its client.
+    static let maxQueuedResponseBytes = 256 * 1024
 
     init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, observers: [any CallObserver],
          connectionTag: String) {
@@ -65,7 +70,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        let session = NGHTTP2Session(role: .server, settings: limits.http2)
+        self.eventLoop = context.eventLoop
+        // Manual flow control: a streaming call's client is held back until its handler reads.
+        let session = NGHTTP2Session(role: .server, settings: limits.http2, manualFlowControl: true)
         session.delegate = self
         self.session = session
         if let address = context.channel.remoteAddress, let ip = address.ipAddress, let port = address.port {
@@ -162,7 +169,13 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     func stream(_ streamID: Int32, didReceiveData data: UnsafeRawBufferPointer) {
-        guard let stream = stream(streamID), stream.phase == .receiving else { return }
+        guard let stream = stream(streamID), stream.phase != .responded else {
+            session?.consume(streamID: streamID, bytes: data.count)
+            return
+        }
+        if let streaming = stream.streaming { return receiveStreaming(streamID, stream, streaming, data) }
+        session?.consume(streamID: streamID, bytes: data.count)
+        guard stream.phase == .receiving else { return }
         guard budget.reserve(data.count) else {
             respond(streamID, stream, .failure(GRPCStatus(
                 .resourceExhausted, "the server holds too many request bytes at once; retry later")))
@@ -196,7 +209,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             report(streamID, stream, code: .cancelled)
         }
         stream.cancelWork()
-        releaseBudget(stream)
+        releaseBudget(stream, streamID: streamID)
         if streams.isEmpty { lifetime?.becameIdle(at: .now()) }
         // No flush here: this runs inside nghttp2's send or receive; the flush that follows both
         // closes the connection once a graceful shutdown has no streams left.
@@ -236,13 +249,14 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                 } else {
                     armTimer(streamID, stream)
                 }
+                if case .streaming(let body) = found.handler { startStreaming(streamID, stream, body) }
             }
         }
     }
 
     /// The router's answer, remembered for the last path: clients tend to call one method many
     /// times in a row, and comparing two strings is cheaper than hashing one.
-    private func route(_ path: String) -> Result<(handler: UnaryHandler, index: Int), GRPCStatus> {
+    private func route(_ path: String) -> Result<(handler: MethodHandler, index: Int), GRPCStatus> {
         if let recent = recentRoute, recent.path == path { return .success((recent.handler, recent.index)) }
         let result = router.resolve(path)
         if case .success(let found) = result { recentRoute = (path, found.handler, found.index) }
@@ -269,6 +283,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     /// The client finished sending: check that exactly one message came, then run the handler.
     private func finishRequest(_ streamID: Int32, _ stream: ServerStream) {
+        if let streaming = stream.streaming { return finishStreamingRequests(streamID, stream, streaming) }
         guard stream.phase == .receiving else { return }
         if stream.deframer.hasPartialMessage {
             return respond(streamID, stream, .failure(GRPCStatus(.internal, "request ended inside a message")))
@@ -282,10 +297,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
         stream.message = nil
         stream.requestBytes = message.count
-        let callContext = ServerCallContext(
-            path: stream.headers.path ?? "", metadata: stream.headers.metadata, deadline: deadline, peer: peer,
-            clientRequestID: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID,
-            logger: logger)
+        let callContext = makeCallContext(streamID, stream, deadline: deadline)
         switch handler {
         case .immediate(let body):
             do throws(GRPCStatus) {
@@ -323,7 +335,16 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                     eventLoop.execute { bound.value.handlerDidFinish(streamID, result) }
                 }
             }
+        case .streaming:
+            break  // started with the headers
         }
+    }
+
+    private func makeCallContext(_ streamID: Int32, _ stream: ServerStream, deadline: Deadline) -> ServerCallContext {
+        ServerCallContext(
+            path: stream.headers.path ?? "", metadata: stream.headers.metadata, deadline: deadline, peer: peer,
+            clientRequestID: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID,
+            logger: logger)
     }
 
     private func handlerDidFinish(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>) {
@@ -339,13 +360,21 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private static let successHeaders = StaticHeaderBlock(responseHeaderFields)
     private static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 
+    /// Ends a call: a unary call's response message, or (for a streaming call, where `.success`
+    /// only means OK) its trailers; a failure as a trailers-only response if no headers left yet.
     private func respond(_ streamID: Int32, _ stream: ServerStream, _ result: Result<[UInt8], GRPCStatus>,
                          extraHeaders: [(String, String)] = []) {
         guard let session, stream.phase != .responded else { return }
         stream.phase = .responded
         stream.cancelWork()
-        releaseBudget(stream)
+        releaseBudget(stream, streamID: streamID)
         pingStrikes.sentResponse()
+        if let streaming = stream.streaming, streaming.headersSent || (try? result.get()) != nil {
+            let failure: GRPCStatus? = if case .failure(let status) = result { status } else { nil }
+            endStreamingResponse(streamID, stream, streaming, session, failure: failure)
+            flushSoon()
+            return
+        }
         switch result {
         case .success(let message):
             let headers = StaticHeaderBlockAndField(block: Self.successHeaders, name: "x-request-id",
@@ -369,7 +398,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private func respondHTTPError(_ streamID: Int32, _ stream: ServerStream, status: Int) {
         guard let session, stream.phase == .receiving else { return }
         stream.phase = .responded
-        releaseBudget(stream)
+        releaseBudget(stream, streamID: streamID)
         var headers = HeaderFields([(":status", String(status))])
         if status == 405 { headers.add("allow", "POST") }
         session.submitHeadersOnly(streamID: streamID, headers: headers)
@@ -377,11 +406,17 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         flush()
     }
 
-    private func releaseBudget(_ stream: ServerStream) {
+    private func releaseBudget(_ stream: ServerStream, streamID: Int32) {
         budget.release(stream.reservedBytes)
         stream.reservedBytes = 0
         stream.deframer = MessageDeframer(maxMessageBytes: 0)  // drop a partial message's bytes now
         stream.message = nil
+        if let streaming = stream.streaming {
+            streaming.inbound.removeAll()
+            // Held back from the client's window: the connection's share must come back.
+            session?.consume(streamID: streamID, bytes: streaming.unconsumedBytes)
+            streaming.unconsumedBytes = 0
+        }
     }
 
     private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
@@ -405,6 +440,193 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             message: message, duration: stream.startedAt.duration(to: .now), peer: peer,
             requestID: requestID(streamID, stream), requestBytes: stream.requestBytes, responseBytes: responseBytes)
         for observer in observers { observer.callFinished(record) }
+    }
+
+    // MARK: Streaming calls
+
+    /// Starts a streaming handler as soon as its headers are in: it reads the request messages
+    /// as they arrive.
+    private func startStreaming(
+        _ streamID: Int32, _ stream: ServerStream,
+        _ body: @escaping @Sendable (RequestMessages, ResponseWriter, ServerCallContext) async throws -> Void
+    ) {
+        guard let eventLoop, let deadline = stream.deadline, stream.phase == .receiving else { return }
+        stream.streaming = StreamingState()
+        stream.phase = .dispatched
+        let callContext = makeCallContext(streamID, stream, deadline: deadline)
+        let endpoint = NIOLoopBound<any StreamingCallEndpoint>(self, eventLoop: eventLoop)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
+        taskExecutor = executor
+        let trace = callContext.trace
+        stream.task = Task(executorPreference: executor) {
+            let failure: GRPCStatus?
+            do {
+                try await TraceContext.$current.withValue(trace) {
+                    try await body(RequestMessages(endpoint: endpoint, streamID: streamID),
+                                   ResponseWriter(endpoint: endpoint, streamID: streamID), callContext)
+                }
+                failure = nil
+            } catch let error as any GRPCStatusConvertible {
+                failure = error.grpcStatus
+            } catch is CancellationError {
+                failure = GRPCStatus(.cancelled, "call cancelled")
+            } catch {
+                callContext.logger.error("handler failed", metadata: ["error": "\(error)"])
+                failure = GRPCStatus(.internal, "internal error")
+            }
+            if eventLoop.inEventLoop {
+                bound.value.streamingHandlerDidFinish(streamID, failure)
+            } else {
+                eventLoop.execute { bound.value.streamingHandlerDidFinish(streamID, failure) }
+            }
+        }
+    }
+
+    private func streamingHandlerDidFinish(_ streamID: Int32, _ failure: GRPCStatus?) {
+        guard let stream = stream(streamID), stream.phase == .dispatched else { return }
+        stream.task = nil
+        stream.streaming?.handlerReturned = true
+        respond(streamID, stream, failure.map { .failure($0) } ?? .success([]))
+    }
+
+    /// DATA for a streaming call: whole messages go to a waiting reader or the queue. The bytes
+    /// are given back to the client's window at once while the handler keeps up, and only when it
+    /// has read the queue otherwise: a client never gets more than a window ahead of its handler.
+    private func receiveStreaming(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState,
+                                  _ data: UnsafeRawBufferPointer) {
+        if streaming.inbound.isEmpty {
+            session?.consume(streamID: streamID, bytes: data.count)
+        } else {
+            streaming.unconsumedBytes += data.count
+        }
+        guard !streaming.halfClosed else { return }
+        guard budget.reserve(data.count) else {
+            return respond(streamID, stream, .failure(GRPCStatus(
+                .resourceExhausted, "the server holds too many request bytes at once; retry later")))
+        }
+        stream.reservedBytes += data.count
+        var messages: [[UInt8]] = []
+        do {
+            try stream.deframer.feed(data) { message throws(MessageDeframer.Failure) in messages.append(message) }
+        } catch {
+            return respond(streamID, stream, .failure(error.status))
+        }
+        for message in messages {
+            streaming.messagesReceived += 1
+            guard streaming.messagesReceived <= limits.maxMessagesPerStream else {
+                return respond(streamID, stream, .failure(GRPCStatus(.resourceExhausted,
+                    "more than \(limits.maxMessagesPerStream) request messages on one stream (server.max_messages_per_stream)")))
+            }
+            stream.requestBytes += message.count
+            if let reader = streaming.reader {
+                streaming.reader = nil
+                releaseDelivered(stream, message)
+                reader.succeed(message)
+            } else {
+                streaming.inbound.append(message)
+            }
+        }
+    }
+
+    /// END_STREAM from the client of a streaming call: reads end after the queued messages.
+    private func finishStreamingRequests(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState) {
+        guard stream.phase != .responded, !streaming.halfClosed else { return }
+        if stream.deframer.hasPartialMessage {
+            return respond(streamID, stream, .failure(GRPCStatus(.internal, "request ended inside a message")))
+        }
+        streaming.halfClosed = true
+        if streaming.inbound.isEmpty, let reader = streaming.reader {
+            streaming.reader = nil
+            reader.succeed(nil)
+        }
+    }
+
+    /// A message handed to the handler no longer counts against the memory budget.
+    private func releaseDelivered(_ stream: ServerStream, _ message: [UInt8]) {
+        let bytes = min(stream.reservedBytes, message.count + MessageDeframer.prefixLength)
+        budget.release(bytes)
+        stream.reservedBytes -= bytes
+    }
+
+    func nextRequest(_ streamID: Int32) -> EventLoopFuture<[UInt8]?> {
+        guard let eventLoop else { preconditionFailure("a streaming call outlived its connection handler") }
+        guard let stream = stream(streamID), stream.phase == .dispatched, let streaming = stream.streaming else {
+            return eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call has ended"))
+        }
+        if let message = streaming.inbound.popFirst() {
+            releaseDelivered(stream, message)
+            if streaming.inbound.isEmpty, streaming.unconsumedBytes > 0 {
+                session?.consume(streamID: streamID, bytes: streaming.unconsumedBytes)
+                streaming.unconsumedBytes = 0
+                flushSoon()  // the WINDOW_UPDATE
+            }
+            return eventLoop.makeSucceededFuture(message)
+        }
+        if streaming.halfClosed { return eventLoop.makeSucceededFuture(nil) }
+        guard streaming.reader == nil else {
+            return eventLoop.makeFailedFuture(GRPCStatus(.internal, "two readers on one request stream"))
+        }
+        let promise = eventLoop.makePromise(of: [UInt8]?.self)
+        streaming.reader = promise
+        return promise.futureResult
+    }
+
+    func writeResponse(_ streamID: Int32, _ message: [UInt8]) -> EventLoopFuture<Void> {
+        guard let eventLoop else { preconditionFailure("a streaming call outlived its connection handler") }
+        guard let session, let stream = stream(streamID), stream.phase == .dispatched, let streaming = stream.streaming else {
+            return eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call has ended"))
+        }
+        if !streaming.headersSent {
+            streaming.headersSent = true
+            session.submitStreamingHeaders(streamID: streamID, headers: StaticHeaderBlockAndField(
+                block: Self.successHeaders, name: "x-request-id", value: requestID(streamID, stream)))
+        }
+        session.enqueueMessage(streamID: streamID, message)
+        streaming.responseBytes += message.count
+        flushSoon()
+        guard session.queuedOutboundBytes(streamID: streamID) > Self.maxQueuedResponseBytes else {
+            return eventLoop.makeSucceededVoidFuture()
+        }
+        guard streaming.writer == nil else {
+            return eventLoop.makeFailedFuture(GRPCStatus(.internal, "two writers on one response stream"))
+        }
+        let promise = eventLoop.makePromise(of: Void.self)
+        streaming.writer = promise
+        streamsWaitingToWrite.append(streamID)
+        return promise.futureResult
+    }
+
+    /// Lets writers go on once their client has taken most of what was queued.
+    private func resumeWriters(_ session: NGHTTP2Session) {
+        streamsWaitingToWrite.removeAll { streamID in
+            guard let streaming = streams[streamID]?.streaming, let writer = streaming.writer else { return true }
+            guard session.queuedOutboundBytes(streamID: streamID) <= Self.maxQueuedResponseBytes / 2 else { return false }
+            streaming.writer = nil
+            writer.succeed()
+            return true
+        }
+    }
+
+    /// The end of a streaming response: headers first if no message went out, then trailers with
+    /// the status. What the handler wrote goes first, unless the transport ends the call
+    /// (deadline, a broken request): then the client gets the status without waiting for the rest.
+    private func endStreamingResponse(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState,
+                                      _ session: NGHTTP2Session, failure: GRPCStatus?) {
+        if !streaming.headersSent {
+            streaming.headersSent = true
+            session.submitStreamingHeaders(streamID: streamID, headers: StaticHeaderBlockAndField(
+                block: Self.successHeaders, name: "x-request-id", value: requestID(streamID, stream)))
+        }
+        if let failure {
+            var trailers = HeaderFields([("grpc-status", String(failure.code.rawValue))])
+            if !failure.message.isEmpty { trailers.add("grpc-message", PercentEncoding.encode(failure.message)) }
+            session.finishStreaming(streamID: streamID, trailers: trailers, discardingQueued: !streaming.handlerReturned)
+            report(streamID, stream, code: failure.code, message: failure.message, responseBytes: streaming.responseBytes)
+        } else {
+            session.finishStreaming(streamID: streamID, trailers: Self.okTrailers, discardingQueued: false)
+            report(streamID, stream, code: .ok, responseBytes: streaming.responseBytes)
+        }
     }
 
     // MARK: Output and shutdown
@@ -440,6 +662,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         if buffer.readableBytes > 0 {
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
+        if !streamsWaitingToWrite.isEmpty { resumeWriters(session) }
         if !session.wantsRead && !session.wantsWrite || goAwaySent && streams.isEmpty {
             context.close(promise: nil)
         }
@@ -523,7 +746,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             guard let stream = streams.removeValue(forKey: streamID) else { continue }
             if stream.phase != .responded { report(streamID, stream, code: .cancelled) }
             stream.cancelWork()
-            releaseBudget(stream)
+            releaseBudget(stream, streamID: streamID)
         }
     }
 }

@@ -17,11 +17,14 @@ public struct GRPCServerLimits: Sendable, Hashable {
     public var prefaceTimeout: Duration?
     /// PINGs closer than this on a connection with no call open count as strikes (`PingStrikes`).
     public var minimumPingInterval: Duration
+    /// Request messages one streaming call may receive; one more is `RESOURCE_EXHAUSTED`.
+    public var maxMessagesPerStream: Int
 
     public init(maxMessageBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(),
                 defaultTimeout: Duration = .seconds(30), maxBufferedRequestBytes: Int = 512 << 20,
                 idleTimeout: Duration? = nil, maxConnectionAge: Duration? = nil, maxConnectionAgeGrace: Duration = .seconds(30),
-                prefaceTimeout: Duration? = .seconds(10), minimumPingInterval: Duration = .seconds(300)) {
+                prefaceTimeout: Duration? = .seconds(10), minimumPingInterval: Duration = .seconds(300),
+                maxMessagesPerStream: Int = 1_000_000) {
         self.maxMessageBytes = maxMessageBytes
         self.http2 = http2
         self.defaultTimeout = defaultTimeout
@@ -31,5 +34,6 @@ public struct GRPCServerLimits: Sendable, Hashable {
         self.maxConnectionAgeGrace = maxConnectionAgeGrace
         self.prefaceTimeout = prefaceTimeout
         self.minimumPingInterval = minimumPingInterval
+        self.maxMessagesPerStream = maxMessagesPerStream
     }
 }

@@ -1,7 +1,7 @@
 import NIOCore
 import VDBMUtils
 
-/// The server's state for one unary call on one HTTP/2 stream.
+/// The server's state for one call on one HTTP/2 stream.
 ///
 /// A class, owned by its connection handler and used only on that handler's event loop: every
 /// nghttp2 callback updates it in place, with no copy of its buffers.
@@ -19,7 +19,9 @@ final class ServerStream {
     var headers = RequestHeaders()
     var deframer: MessageDeframer
     var message: [UInt8]?
-    var handler: UnaryHandler?
+    var handler: MethodHandler?
+    /// Present for streaming calls (`MethodHandler.streaming`).
+    var streaming: StreamingState?
     var deadline: Deadline?
     var timer: Scheduled<Void>?
     var task: Task<Void, Never>?
@@ -47,5 +49,34 @@ final class ServerStream {
         timer = nil
         task?.cancel()
         task = nil
+        streaming?.failWaiters()
+    }
+}
+
+/// What a streaming call holds beside `ServerStream`: request messages the handler has not read
+/// yet, DATA bytes not yet released to the client's flow-control window, and a handler waiting
+/// to read or to write.
+final class StreamingState {
+    var inbound = CircularBuffer<[UInt8]>()
+    /// DATA bytes received while `inbound` was not empty: given back to the client's window
+    /// (`NGHTTP2Session.consume`) when the handler has read everything queued.
+    var unconsumedBytes = 0
+    /// The client sent END_STREAM: after `inbound`, reads return nil.
+    var halfClosed = false
+    var messagesReceived = 0
+    var reader: EventLoopPromise<[UInt8]?>?
+    var writer: EventLoopPromise<Void>?
+    var headersSent = false
+    var responseBytes = 0
+    /// The handler ended the call (returned or threw), not the transport.
+    var handlerReturned = false
+
+    /// A handler waiting on a read or write learns that the call is over.
+    func failWaiters() {
+        let ended = GRPCStatus(.cancelled, "the call has ended")
+        reader?.fail(ended)
+        reader = nil
+        writer?.fail(ended)
+        writer = nil
     }
 }

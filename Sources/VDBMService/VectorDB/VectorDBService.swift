@@ -37,8 +37,8 @@ public struct VectorDBService: GRPCService {
 
     public var serviceName: String { Self.name }
 
-    public var methods: [String: UnaryHandler] {
-        var handlers: [String: UnaryHandler] = [:]
+    public var methods: [String: MethodHandler] {
+        var handlers: [String: MethodHandler] = [:]
         for entry in table() {
             let descriptor = MethodDescriptor(service: Self.name, method: entry.name)
             // Authorization first (nothing about the request is looked at for an unknown caller),

@@ -12,6 +12,16 @@ final class TestHTTP2Client: NGHTTP2SessionDelegate {
         var closed = false
 
         var grpcStatus: Int? { (trailers["grpc-status"] ?? headers["grpc-status"]).flatMap { Int($0) } }
+
+        /// The response messages, unframed.
+        var messages: [[UInt8]] {
+            var deframer = MessageDeframer(maxMessageBytes: 1 << 30)
+            var messages: [[UInt8]] = []
+            data.withUnsafeBytes { bytes in
+                try? deframer.feed(bytes) { message throws(MessageDeframer.Failure) in messages.append(message) }
+            }
+            return messages
+        }
         var grpcMessage: String? { trailers["grpc-message"] ?? headers["grpc-message"] }
     }
 
@@ -35,6 +45,24 @@ final class TestHTTP2Client: NGHTTP2SessionDelegate {
         let streamID = session.submitRequest(headers: headers, body: body)!
         responses[streamID] = Response()
         return streamID
+    }
+
+    /// Opens a call whose request messages follow with `send` and end with `closeSend`.
+    func startStreamingCall(path: String, extraHeaders: [(String, String)] = []) -> Int32 {
+        var headers = HeaderFields([(":method", "POST"), (":scheme", "http"), (":path", path),
+                                    (":authority", "test"), ("content-type", "application/grpc"), ("te", "trailers")])
+        for (name, value) in extraHeaders { headers.add(name, value) }
+        let streamID = session.submitStreamingRequest(headers: headers)!
+        responses[streamID] = Response()
+        return streamID
+    }
+
+    func send(_ streamID: Int32, _ message: [UInt8]) {
+        session.enqueueMessage(streamID: streamID, message)
+    }
+
+    func closeSend(_ streamID: Int32) {
+        session.finishStreaming(streamID: streamID, trailers: nil, discardingQueued: false)
     }
 
     /// Bytes the client wants to send.
