@@ -54,9 +54,51 @@ import VDBMProtobuf
         }
     }
 
-    @Test func serviceRegistersCheckOnly() {
+    @Test func watchSendsTheStatusNowThenEachChangeOnce() async {
+        let registry = registry()
+        registry.set(.notServing, for: "vdbm.v1.VectorDB")
+        var updates = registry.watch("vdbm.v1.VectorDB").makeAsyncIterator()
+        #expect(await updates.next() == .notServing)
+        registry.set(.notServing, for: "vdbm.v1.VectorDB")  // no change: nothing sent
+        registry.set(.serving, for: "other")  // another service: nothing sent
+        registry.set(.serving, for: "vdbm.v1.VectorDB")
+        #expect(await updates.next() == .serving)
+        registry.enterShutdown()
+        #expect(await updates.next() == .notServing)
+        #expect(await updates.next() == nil)
+        #expect(registry.watcherCount == 0)
+    }
+
+    @Test func watchOfAnUnknownServiceSaysSoAndFollowsItOnceKnown() async {
+        let registry = registry()
+        var updates = registry.watch("later").makeAsyncIterator()
+        #expect(await updates.next() == .serviceUnknown)
+        registry.set(.serving, for: "later")
+        #expect(await updates.next() == .serving)
+    }
+
+    @Test func aWatchThatEndsIsForgotten() async {
+        let registry = registry()
+        let task = Task {
+            for await _ in registry.watch("") {}
+        }
+        while registry.watcherCount == 0 { await Task.yield() }
+        task.cancel()
+        await task.value
+        #expect(registry.watcherCount == 0)
+    }
+
+    @Test func aWatchStartedDuringShutdownEndsAtOnce() async {
+        let registry = registry()
+        registry.enterShutdown()
+        var updates = registry.watch("").makeAsyncIterator()
+        #expect(await updates.next() == .notServing)
+        #expect(await updates.next() == nil)
+    }
+
+    @Test func serviceRegistersCheckAndWatch() {
         let service = HealthService(registry: registry())
         #expect(service.serviceName == "grpc.health.v1.Health")
-        #expect(Array(service.methods.keys) == ["Check"])
+        #expect(service.methods.keys.sorted() == ["Check", "Watch"])
     }
 }

@@ -1,11 +1,17 @@
-"""grpc.health.v1.Health called by the stock Python grpcio client, over TCP and the Unix socket."""
+"""grpc.health.v1.Health (Check and Watch) called by the stock Python grpcio client, over TCP and the Unix socket."""
+import signal
+import socket
+import threading
+import time
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import health_check
+from conftest import MILVUS_ADDRESS, Daemon, free_port, health_check
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 @pytest.mark.parametrize("transport", ["tcp", "unix"])
@@ -27,12 +33,22 @@ def test_check_of_an_unknown_service_is_not_found(still_serving):
     assert "no.such.Service" in failure.value.details()
 
 
-def test_watch_is_unimplemented(still_serving):
+def test_watch_streams_the_current_status_and_keeps_the_call_open(still_serving):
     with grpc.insecure_channel(still_serving.tcp_target) as channel:
         stream = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(), timeout=2)
+        assert next(stream).status == SERVING
+        # No change: nothing more until the deadline ends the call.
         with pytest.raises(grpc.RpcError) as failure:
             next(stream)
-    assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert failure.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def test_watch_of_an_unknown_service_says_service_unknown(still_serving):
+    with grpc.insecure_channel(still_serving.tcp_target) as channel:
+        stream = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=2)
+        assert next(stream).status == health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+        stream.cancel()
 
 
 @pytest.mark.parametrize("path", ["/grpc.health.v1.Health/Nope", "/no.Such/Method"])
@@ -77,3 +93,69 @@ def test_malformed_protobuf_is_invalid_argument_with_a_clear_message(still_servi
             call(b"\x0a\x10abc", timeout=2)
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not a valid grpc.health.v1.HealthCheckRequest" in failure.value.details()
+
+
+class Relay:
+    """A TCP relay that starts listening on `port` only when asked: Milvus "starts" for a vdbm
+    that was pointed at that port while nothing listened there."""
+
+    def __init__(self, port: int, upstream: str):
+        self.port = port
+        host, upstream_port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(upstream_port))
+        self.listener = None
+
+    def start(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        if self.listener:
+            self.listener.close()
+
+
+def test_watch_sees_not_serving_then_serving_when_milvus_starts_then_the_shutdown():
+    port = free_port()
+    relay = Relay(port, MILVUS_ADDRESS)
+    daemon = Daemon(env={"VDBM_MILVUS_ENDPOINTS": f"127.0.0.1:{port}"}, wait_for_serving=False)
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stream = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(), timeout=60)
+            assert next(stream).status == NOT_SERVING
+            started = time.monotonic()
+            relay.start()
+            assert next(stream).status == SERVING
+            print(f"SERVING {time.monotonic() - started:.2f} s after Milvus became reachable")
+            daemon.process.send_signal(signal.SIGTERM)
+            assert next(stream).status == NOT_SERVING
+            with pytest.raises(grpc.RpcError) as failure:
+                next(stream)
+            assert failure.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert daemon.stop() == 0, daemon.log_text()
+    finally:
+        daemon.stop(signal.SIGKILL)
+        relay.close()

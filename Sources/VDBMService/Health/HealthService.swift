@@ -2,8 +2,9 @@ import GRPCNGHTTP2
 import VDBMProtobuf
 
 /// `grpc.health.v1.Health`: `Check` answers from the status registry, on the event loop (it only
-/// reads a dictionary). An unknown service is `NOT_FOUND`, as the health-checking spec asks.
-/// `Watch` is a server-streaming method, which vdbm does not serve (`UNIMPLEMENTED`).
+/// reads a dictionary); an unknown service is `NOT_FOUND`, as the health-checking spec asks.
+/// `Watch` streams the status now and then every change (SERVICE_UNKNOWN for an unknown service,
+/// which may become known later); at shutdown it sends NOT_SERVING and ends with `UNAVAILABLE`.
 public struct HealthService: GRPCService {
     public static let name = "grpc.health.v1.Health"
 
@@ -15,11 +16,30 @@ public struct HealthService: GRPCService {
 
     public var serviceName: String { Self.name }
 
-    public var methods: [String: UnaryHandler] {
+    public var methods: [String: MethodHandler] {
         let registry = self.registry
-        return ["Check": .immediate { bytes, _ throws(GRPCStatus) in
-            try Self.check(bytes, registry: registry)
-        }]
+        return [
+            "Check": .immediate { bytes, _ throws(GRPCStatus) in
+                try Self.check(bytes, registry: registry)
+            },
+            "Watch": .serverStreaming { bytes, responses, _ in
+                try await Self.watch(bytes, registry: registry, responses: responses)
+            },
+        ]
+    }
+
+    static func watch(_ bytes: [UInt8], registry: HealthStatusRegistry, responses: ResponseWriter) async throws {
+        let request: HealthCheckRequest
+        do {
+            request = try HealthCheckRequest(serializedBytes: bytes)
+        } catch {
+            throw ErrorMapping.status(for: error)
+        }
+        for await status in registry.watch(request.service) {
+            try await responses.write(HealthCheckResponse(status: status).serializedBytes())
+        }
+        try Task.checkCancellation()
+        throw GRPCStatus(.unavailable, "the server is shutting down")
     }
 
     static func check(_ bytes: [UInt8], registry: HealthStatusRegistry) throws(GRPCStatus) -> [UInt8] {
