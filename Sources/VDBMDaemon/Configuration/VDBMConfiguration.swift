@@ -26,6 +26,9 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var maxConnectionAgeGrace: Duration
     public var prefaceTimeout: Duration?
     public var minimumPingInterval: Duration
+    public var maxMessagesPerStream: Int
+    /// Serve `grpc.reflection.v1` and `v1alpha`.
+    public var reflection: Bool
     /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
     public var admission: AdmissionLimits
     public var logLevel: Logger.Level
@@ -104,6 +107,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
         maxConnectionAgeGrace = try reader.seconds("server.max_connection_age_grace_seconds")
         prefaceTimeout = try reader.secondsOrOff("server.preface_timeout_seconds")
         minimumPingInterval = try reader.seconds("server.keepalive_min_ping_interval_seconds")
+        maxMessagesPerStream = try reader.integer("server.max_messages_per_stream", in: 1...Int(Int32.max))
+        reflection = try reader.boolean("server.reflection")
         let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
                                               .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
         var perClass: [CallClass: Int] = [:]

@@ -52,7 +52,8 @@ public enum Daemon {
                                      idleTimeout: configuration.idleTimeout, maxConnectionAge: configuration.maxConnectionAge,
                                      maxConnectionAgeGrace: configuration.maxConnectionAgeGrace,
                                      prefaceTimeout: configuration.prefaceTimeout,
-                                     minimumPingInterval: configuration.minimumPingInterval),
+                                     minimumPingInterval: configuration.minimumPingInterval,
+                                     maxMessagesPerStream: configuration.maxMessagesPerStream),
             observers: observers)
     }
 
@@ -77,9 +78,13 @@ public enum Daemon {
         return registry
     }
 
-    /// The services vdbm serves, with every one marked SERVING in `health`.
-    public static func router(health: HealthStatusRegistry, services: [any GRPCService] = []) -> GRPCRouter {
-        let router = GRPCRouter(services: [HealthService(registry: health)] + services)
+    /// The services vdbm serves, with every one marked SERVING in `health`; with `reflection`,
+    /// server reflection (v1 and v1alpha) listing them all.
+    public static func router(health: HealthStatusRegistry, services: [any GRPCService] = [],
+                              reflection: Bool = true) -> GRPCRouter {
+        var served: [any GRPCService] = [HealthService(registry: health)] + services
+        if reflection { served += ReflectionService.both(listing: served.map(\.serviceName)) }
+        let router = GRPCRouter(services: served)
         health.set(.serving, for: "")
         for name in router.serviceNames { health.set(.serving, for: name) }
         return router
@@ -175,7 +180,7 @@ public enum Daemon {
         let vectorDB = VectorDBService(
             backend: manager, settings: settings, admission: AdmissionController(limits: configuration.admission),
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
-        let routes = router(health: health, services: [vectorDB])
+        let routes = router(health: health, services: [vectorDB], reflection: configuration.reflection)
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
         let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
