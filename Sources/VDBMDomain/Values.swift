@@ -38,6 +38,21 @@ public enum FieldValues: Sendable, Hashable {
         }
     }
 
+    /// The rows at `indices`, in that order, as a column of their own.
+    public func rows(at indices: [Int]) -> FieldValues {
+        switch self {
+        case .bools(let values): .bools(indices.map { values[$0] })
+        case .int32s(let values): .int32s(indices.map { values[$0] })
+        case .int64s(let values): .int64s(indices.map { values[$0] })
+        case .floats(let values): .floats(indices.map { values[$0] })
+        case .doubles(let values): .doubles(indices.map { values[$0] })
+        case .strings(let values): .strings(indices.map { values[$0] })
+        case .json(let values): .json(indices.map { values[$0] })
+        case .floatVectors(let dimension, let values):
+            .floatVectors(dimension: dimension, values: indices.flatMap { values[($0 * dimension)..<(($0 + 1) * dimension)] })
+        }
+    }
+
     /// The value of row `row`.
     public func value(at row: Int) -> FieldValue {
         switch self {

@@ -12,7 +12,8 @@ final class MockMilvus: MilvusAPI {
         var createdSchemas: [MilvusCollectionSchema] = []
         var inserted: [(collection: String, fields: [MilvusFieldData], upsert: Bool)] = []
         var deleteExpressions: [String] = []
-        var queries: [(expression: String, outputFields: [String], params: [MilvusKeyValue], consistency: Int32?)] = []
+        var queries: [(expression: String, outputFields: [String], params: [MilvusKeyValue], consistency: Int32?,
+                       guarantee: UInt64?)] = []
         var searchParams: [MilvusKeyValue] = []
         /// When set, answers searches instead of `searchReply` (it sees every search's vectors).
         var searchHandler: (@Sendable (_ vectors: [Float], _ dim: Int, _ filter: String) async throws(VectorDBError)
@@ -114,10 +115,11 @@ final class MockMilvus: MilvusAPI {
     }
 
     func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
-               params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData] {
+               params: [MilvusKeyValue], consistencyLevel: Int32?, guaranteeTimestamp: UInt64?,
+               deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData] {
         try record("query")
         return state.withLock {
-            $0.queries.append((expression, outputFields, params, consistencyLevel))
+            $0.queries.append((expression, outputFields, params, consistencyLevel, guaranteeTimestamp))
             return $0.queryReply
         }
     }

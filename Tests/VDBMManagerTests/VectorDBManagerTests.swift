@@ -245,6 +245,29 @@ import VDBMUtils
         #expect(milvus.state.withLock { $0.queries.last?.params } == [MilvusKeyValue("limit", "5"), MilvusKeyValue("offset", "10")])
     }
 
+    @Test func aStrongExportWaitsOnItsFirstPageOnlyAndPagesOnTheKey() async throws {
+        let (milvus, manager) = try await withDocs()
+        // Milvus's answer out of key order: the page leaves sorted, the cursor is its largest key.
+        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "id", dataType: 5, values: .int64s([9, 4]))] }
+        let first = try await manager.exportPage("docs", filter: "score > 1", outputFields: ["id"], after: nil, pageSize: 2,
+                                                 consistency: .strong, deadline: deadline)
+        #expect(first.rows.columns["id"] == .int64s([4, 9]))
+        let cursor = try #require(first.next)
+        #expect(cursor.key == .int64(9) && cursor.guaranteeTimestamp != nil)
+        milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "id", dataType: 5, values: .int64s([]))] }
+        let second = try await manager.exportPage("docs", filter: "score > 1", outputFields: ["id"], after: cursor, pageSize: 2,
+                                                  consistency: .strong, deadline: deadline)
+        #expect(second.next == nil)
+        let queries = milvus.state.withLock { $0.queries }
+        #expect(queries.map(\.expression) == ["(score > 1)", "(score > 1) and id > 9"])
+        #expect(queries[0].consistency == 0 && queries[0].guarantee == nil)
+        #expect(queries[1].consistency == nil && queries[1].guarantee == cursor.guaranteeTimestamp)
+        #expect(queries[0].params.contains(MilvusKeyValue("iterator", "True")) && queries[0].params.contains(MilvusKeyValue("limit", "2")))
+        await #expect(throws: VectorDBError.self) {
+            try await manager.exportPage("docs", filter: "", after: nil, pageSize: 16_385, deadline: deadline)
+        }
+    }
+
     @Test func countReadsCountStar() async throws {
         let (milvus, manager) = try await withDocs()
         milvus.state.withLock { $0.queryReply = [MilvusFieldData(name: "count(*)", dataType: 5, values: .int64s([12]))] }

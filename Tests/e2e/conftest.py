@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -100,6 +101,61 @@ def health_check(target: str, service: str = "", timeout: float = 2) -> int:
         reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=service),
                                                           timeout=timeout)
         return reply.status
+
+
+class Relay:
+    """A TCP relay to `upstream` that listens on `port` only once started: Milvus "starts" for a
+    vdbm pointed at that port while nothing listened there; `cut` drops every open connection
+    and stops listening: Milvus "stops"."""
+
+    def __init__(self, port: int, upstream: str):
+        self.port = port
+        host, upstream_port = upstream.rsplit(":", 1)
+        self.upstream = (host, int(upstream_port))
+        self.listener = None
+        self.sockets = []
+
+    def start(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.upstream)
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            Relay._shut(source)
+            Relay._shut(sink)
+
+    @staticmethod
+    def _shut(end) -> None:
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        if self.listener:
+            # shutdown first: a close alone leaves a socket that a thread blocks in accept() on
+            # still listening (Linux).
+            self._shut(self.listener)
+            self.listener.close()
+        for end in self.sockets:
+            self._shut(end)
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,12 @@
 """grpc.health.v1.Health (Check and Watch) called by the stock Python grpcio client, over TCP and the Unix socket."""
 import signal
-import socket
-import threading
 import time
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from conftest import MILVUS_ADDRESS, Daemon, free_port, health_check
+from conftest import MILVUS_ADDRESS, Daemon, Relay, free_port, health_check
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -95,49 +93,6 @@ def test_malformed_protobuf_is_invalid_argument_with_a_clear_message(still_servi
     assert "not a valid grpc.health.v1.HealthCheckRequest" in failure.value.details()
 
 
-class Relay:
-    """A TCP relay that starts listening on `port` only when asked: Milvus "starts" for a vdbm
-    that was pointed at that port while nothing listened there."""
-
-    def __init__(self, port: int, upstream: str):
-        self.port = port
-        host, upstream_port = upstream.rsplit(":", 1)
-        self.upstream = (host, int(upstream_port))
-        self.listener = None
-
-    def start(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self.upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source, sink) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for end in (source, sink):
-                try:
-                    end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        if self.listener:
-            self.listener.close()
-
-
 def test_watch_sees_not_serving_then_serving_when_milvus_starts_then_the_shutdown():
     port = free_port()
     relay = Relay(port, MILVUS_ADDRESS)
@@ -158,4 +113,4 @@ def test_watch_sees_not_serving_then_serving_when_milvus_starts_then_the_shutdow
         assert daemon.stop() == 0, daemon.log_text()
     finally:
         daemon.stop(signal.SIGKILL)
-        relay.close()
+        relay.cut()

@@ -2523,7 +2523,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__mutation_result__descrip
   (ProtobufCMessageInit) milvus__proto__milvus__mutation_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__field_descriptors[9] =
 {
   {
     "db_name",
@@ -2586,6 +2586,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "guarantee_timestamp",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryRequest, guarantee_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "query_params",
     9,
     PROTOBUF_C_LABEL_REPEATED,
@@ -2624,20 +2636,21 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
 };
 static const unsigned milvus__proto__milvus__query_request__field_indices_by_name[] = {
   1,   /* field[1] = collection_name */
-  6,   /* field[6] = consistency_level */
+  7,   /* field[7] = consistency_level */
   0,   /* field[0] = db_name */
   2,   /* field[2] = expr */
+  5,   /* field[5] = guarantee_timestamp */
   3,   /* field[3] = output_fields */
   4,   /* field[4] = partition_names */
-  5,   /* field[5] = query_params */
-  7,   /* field[7] = use_default_consistency */
+  6,   /* field[6] = query_params */
+  8,   /* field[8] = use_default_consistency */
 };
 static const ProtobufCIntRange milvus__proto__milvus__query_request__number_ranges[3 + 1] =
 {
   { 2, 0 },
-  { 9, 5 },
-  { 11, 6 },
-  { 0, 8 }
+  { 8, 5 },
+  { 11, 7 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__descriptor =
 {
@@ -2647,7 +2660,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__descripto
   "Milvus__Proto__Milvus__QueryRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__QueryRequest),
-  8,
+  9,
   milvus__proto__milvus__query_request__field_descriptors,
   milvus__proto__milvus__query_request__field_indices_by_name,
   3,  milvus__proto__milvus__query_request__number_ranges,

@@ -20,9 +20,10 @@ public protocol MilvusAPI: Sendable {
                 deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Mutation
     func delete(_ collection: String, partition: String, expression: String,
                 deadline: Deadline) async throws(VectorDBError) -> Int64
+    /// `guaranteeTimestamp`, when given, replaces `consistencyLevel` (see `MilvusRequest.query`).
     func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
-               params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError)
-        -> [MilvusFieldData]
+               params: [MilvusKeyValue], consistencyLevel: Int32?, guaranteeTimestamp: UInt64?,
+               deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData]
     func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
                 partitions: [String], params: [MilvusKeyValue], consistencyLevel: Int32?,
                 deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search

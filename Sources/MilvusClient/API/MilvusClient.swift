@@ -242,11 +242,12 @@ public final class MilvusClient: MilvusAPI {
     }
 
     public func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
-                      params: [MilvusKeyValue], consistencyLevel: Int32?,
+                      params: [MilvusKeyValue], consistencyLevel: Int32?, guaranteeTimestamp: UInt64? = nil,
                       deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData] {
         try await invoke("Query", collection: collection,
                          MilvusRequest.query(collection, expression: expression, outputFields: outputFields,
-                                             partitions: partitions, params: params, consistencyLevel: consistencyLevel),
+                                             partitions: partitions, params: params, consistencyLevel: consistencyLevel,
+                                             guaranteeTimestamp: guaranteeTimestamp),
                          idempotency: .idempotent, deadline: deadline) { bytes throws(ProtobufDecodingError) in
             let reply = try MilvusResponse.Query(serializedBytes: bytes)
             return (reply.status, reply.fields)

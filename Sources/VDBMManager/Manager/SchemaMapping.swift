@@ -216,16 +216,18 @@ enum SchemaMapping {
         case .int64s(let values):
             return "\(field) in [\(values.map(String.init).joined(separator: ", "))]"
         case .strings(let values):
-            let quoted = values.map { value -> String in
-                var escaped = ""
-                for character in value {
-                    if character == "\"" || character == "\\" { escaped.append("\\") }
-                    escaped.append(character)
-                }
-                return "\"\(escaped)\""
-            }
-            return "\(field) in [\(quoted.joined(separator: ", "))]"
+            return "\(field) in [\(values.map(quoted).joined(separator: ", "))]"
         }
+    }
+
+    /// A string literal of Milvus's expression language: quoted, `"` and `\` escaped.
+    static func quoted(_ value: String) -> String {
+        var escaped = ""
+        for character in value {
+            if character == "\"" || character == "\\" { escaped.append("\\") }
+            escaped.append(character)
+        }
+        return "\"\(escaped)\""
     }
 }
 

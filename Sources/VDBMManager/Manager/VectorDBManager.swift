@@ -173,11 +173,43 @@ public actor VectorDBManager {
         } else if filter.allSatisfy(\.isWhitespace) {
             throw .invalidArgument("a query without a filter needs a limit")
         }
+        return try await query(collection, schema: schema, filter: filter, outputFields: outputFields, params: params,
+                               partitions: partitions, consistency: consistency, guaranteeTimestamp: nil, deadline: deadline)
+    }
+
+    /// One page of an export: up to `pageSize` rows after `cursor` in primary-key order (asked
+    /// with Milvus's query-iterator parameters), and the cursor after them (`nil` when there are
+    /// no more rows).
+    nonisolated public func exportPage(_ collection: String, filter: String, outputFields: [String] = [],
+                                       after cursor: ExportCursor?, pageSize: Int, partitions: [String] = [],
+                                       consistency: ConsistencyLevel? = nil,
+                                       deadline: Deadline) async throws(VectorDBError) -> (rows: QueryResult, next: ExportCursor?) {
+        guard (1...16_384).contains(pageSize) else { throw .invalidArgument("page_size must be 1 to 16384") }
+        let schema = try await schema(of: collection, deadline: deadline)
+        guard let key = schema.primaryKey?.name else { throw .internal("collection '\(collection)' has no primary key") }
+        let params = [MilvusKeyValue("limit", "\(pageSize)"), MilvusKeyValue("offset", "0"),
+                      MilvusKeyValue("iterator", "True"), MilvusKeyValue("reduce_stop_for_best", "False")]
+        // A strong export reads as of its first page: that page waits for Milvus to catch up with
+        // the present, the later ones ask for the same point and need not wait.
+        let readPoint = cursor?.guaranteeTimestamp
+            ?? (consistency == .strong ? ExportCursor.hybridTimestampNow() : nil)
+        let page = try await query(collection, schema: schema, filter: ExportPaging.filter(filter, key: key, after: cursor?.key),
+                                   outputFields: outputFields, params: params, partitions: partitions,
+                                   consistency: cursor == nil ? consistency : nil, guaranteeTimestamp: cursor == nil ? nil : readPoint,
+                                   deadline: deadline)
+        let (rows, last) = try ExportPaging.ordered(page, key: key)
+        return (rows, last.map { ExportCursor(key: $0, guaranteeTimestamp: readPoint) })
+    }
+
+    private nonisolated func query(_ collection: String, schema: CollectionSchemaInfo, filter: String, outputFields: [String],
+                                   params: [MilvusKeyValue], partitions: [String], consistency: ConsistencyLevel?,
+                                   guaranteeTimestamp: UInt64?, deadline: Deadline) async throws(VectorDBError) -> QueryResult {
         var (fields, dynamic, keepMeta) = try SchemaMapping.outputFields(outputFields, schema: schema)
         // Rows always come back with their key, so a caller can tell them apart.
         if let key = schema.primaryKey?.name, !fields.contains(key) { fields.append(key) }
         let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
-                                             params: params, consistencyLevel: consistency?.rawValue, deadline: deadline)
+                                             params: params, consistencyLevel: consistency?.rawValue,
+                                             guaranteeTimestamp: guaranteeTimestamp, deadline: deadline)
         var result: [String: FieldValues] = [:]
         for column in columns where fields.contains(column.name) || column.name == DynamicFields.metaField {
             result[column.name] = column.values
@@ -189,7 +221,8 @@ public actor VectorDBManager {
     nonisolated public func count(_ collection: String, filter: String = "", deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try SchemaMapping.validateName(collection, kind: "collection")
         let columns = try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [],
-                                             params: [], consistencyLevel: ConsistencyLevel.strong.rawValue, deadline: deadline)
+                                             params: [], consistencyLevel: ConsistencyLevel.strong.rawValue,
+                                             guaranteeTimestamp: nil, deadline: deadline)
         guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.values, let count = counts.first
         else { throw .internal("Milvus returned no count") }
         return count

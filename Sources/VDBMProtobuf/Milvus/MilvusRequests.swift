@@ -173,10 +173,11 @@ public enum MilvusRequest {
     }
 
     /// A query by filter; `params` carries `limit` and `offset`. `consistencyLevel` nil uses the
-    /// collection's default.
+    /// collection's default; a `guaranteeTimestamp` replaces it (Milvus's Customized level: every
+    /// row written up to that hybrid timestamp is seen, without waiting for later ones).
     public static func query(_ collection: String, expression: String, outputFields: [String],
                              partitions: [String] = [], params: [MilvusKeyValue] = [],
-                             consistencyLevel: Int32? = nil) -> [UInt8] {
+                             consistencyLevel: Int32? = nil, guaranteeTimestamp: UInt64? = nil) -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(milvus__proto__milvus__query_request__init) { message in
                 message.collection_name = arena.string(collection)
@@ -186,8 +187,14 @@ public enum MilvusRequest {
                 message.n_partition_names = partitions.count
                 message.partition_names = arena.strings(partitions)
                 (message.n_query_params, message.query_params) = MilvusKeyValue.build(params, in: arena)
-                message.consistency_level = consistencyLevel ?? 0
-                message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+                if let guaranteeTimestamp {
+                    message.guarantee_timestamp = guaranteeTimestamp
+                    message.consistency_level = 4  // Milvus ConsistencyLevel.Customized
+                    message.use_default_consistency = 0
+                } else {
+                    message.consistency_level = consistencyLevel ?? 0
+                    message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+                }
             }
         }
     }

@@ -84,6 +84,15 @@ public enum VDBMv1 {
         public var consistency: Int32
     }
 
+    public struct Export: Sendable, Hashable {
+        public var collection: String
+        public var filter: String
+        public var outputFields: [String]
+        public var pageSize: Int
+        public var partitions: [String]
+        public var consistency: Int32
+    }
+
     public struct Count: Sendable, Hashable {
         public var collection: String
         public var filter: String
@@ -186,6 +195,16 @@ extension VDBMv1 {
                          outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"), limit: Int(m.limit),
                          offset: Int(m.offset), partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
                          consistency: m.consistency.wireNumber)
+        }
+    }
+
+    public static func decodeExport(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Export {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.ExportRequest", unpack: vdbm__v1__export_request__unpack) { message throws(ProtobufDecodingError) in
+            let m = message.pointee
+            return Export(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
+                          outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
+                          pageSize: Int(m.page_size), partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
+                          consistency: m.consistency.wireNumber)
         }
     }
 

@@ -113,6 +113,15 @@ extension VDBMv1 {
         }
     }
 
+    public static func encodeImportSummary(batchRows: [UInt64]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__import_summary__init) { message in
+                message.rows = batchRows.reduce(0, +)
+                (message.n_batch_rows, message.batch_rows) = (batchRows.count, arena.array(batchRows))
+            }
+        }
+    }
+
     public static func encodeCount(_ count: Int64) -> [UInt8] {
         ProtobufC.pack { arena in arena.message(vdbm__v1__count_response__init) { $0.count = count } }
     }

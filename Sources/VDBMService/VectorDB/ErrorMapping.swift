@@ -28,4 +28,16 @@ enum ErrorMapping {
     static func status(for error: ProtobufDecodingError) -> GRPCStatus {
         GRPCStatus(.invalidArgument, error.description)
     }
+
+    /// Any error a handler may throw: a status as it is, the two above mapped, cancellation as
+    /// CANCELLED, anything else INTERNAL without detail.
+    static func status(forAny error: any Error) -> GRPCStatus {
+        switch error {
+        case let error as any GRPCStatusConvertible: error.grpcStatus
+        case let error as VectorDBError: status(for: error)
+        case let error as ProtobufDecodingError: status(for: error)
+        case is CancellationError: GRPCStatus(.cancelled, "call cancelled")
+        default: GRPCStatus(.internal, "internal error")
+        }
+    }
 }

@@ -217,4 +217,16 @@ struct RequestValidation {
         try outputFields(request.outputFields)
         return (request.limit == 0 ? nil : request.limit, try consistency(request.consistency))
     }
+
+    /// An export's page size (0 means 1000) and consistency.
+    func export(_ request: VDBMv1.Export) throws(GRPCStatus) -> (pageSize: Int, consistency: ConsistencyLevel?) {
+        try name(request.collection, kind: "collection")
+        try filter(request.filter)
+        guard request.pageSize <= RequestLimits.maxTopK else {
+            throw invalid("page_size is \(request.pageSize); at most \(RequestLimits.maxTopK)")
+        }
+        if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
+        try outputFields(request.outputFields)
+        return (request.pageSize == 0 ? 1000 : request.pageSize, try consistency(request.consistency))
+    }
 }

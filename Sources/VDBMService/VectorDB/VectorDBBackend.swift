@@ -23,6 +23,10 @@ public protocol VectorDBBackend: Sendable {
         -> QueryResult
     func query(_ collection: String, filter: String, outputFields: [String], limit: Int?, offset: Int, partitions: [String],
                consistency: ConsistencyLevel?, deadline: Deadline) async throws(VectorDBError) -> QueryResult
+    /// Up to `pageSize` rows after `cursor` in primary-key order, and the cursor after them.
+    func exportPage(_ collection: String, filter: String, outputFields: [String], after cursor: ExportCursor?, pageSize: Int,
+                    partitions: [String], consistency: ConsistencyLevel?, deadline: Deadline) async throws(VectorDBError)
+        -> (rows: QueryResult, next: ExportCursor?)
     func count(_ collection: String, filter: String, deadline: Deadline) async throws(VectorDBError) -> Int64
     func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
 

@@ -1,6 +1,7 @@
 import GRPCNGHTTP2
 import MilvusClient
 import VDBMDomain
+import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
 
@@ -47,14 +48,49 @@ public struct VectorDBService: GRPCService {
             var chain: [any ServerInterceptor] = [AuthorizationInterceptor(settings: settings, role: entry.role)]
             if let admission { chain.append(AdmissionInterceptor(controller: admission, callClass: entry.callClass)) }
             chain.append(ErrorMappingInterceptor())
-            let body = entry.body
-            handlers[entry.name] = .async(chain.wrap({ bytes, context in try await body(bytes, context.deadline) },
-                                                     method: descriptor))
+            switch entry.body {
+            case .unary(let body):
+                handlers[entry.name] = .async(chain.wrap({ bytes, context in try await body(bytes, context.deadline) },
+                                                         method: descriptor))
+            case .streaming(let body):
+                handlers[entry.name] = guarded(body, role: entry.role, callClass: entry.callClass)
+            }
         }
         return handlers
     }
 
+    /// A streaming method behind the same checks as the interceptor chain gives unary ones:
+    /// authorization, then one admission place for the whole call, then error mapping.
+    private func guarded(_ body: @escaping StreamingBody, role: Role, callClass: CallClass) -> MethodHandler {
+        let settings = self.settings, admission = self.admission
+        return .streaming { requests, responses, context in
+            try settings.authenticator.authorize(context.metadata, needs: role)
+            do {
+                if let admission {
+                    try await admission.run(callClass, deadline: context.deadline) {
+                        try await body(requests, responses, context.deadline)
+                    }
+                } else {
+                    try await body(requests, responses, context.deadline)
+                }
+            } catch let refusal as AdmissionRefusal {
+                throw GRPCStatus(.resourceExhausted, refusal.message)
+            } catch let error as VectorDBError {
+                throw ErrorMapping.status(for: error)
+            } catch let error as ProtobufDecodingError {
+                throw ErrorMapping.status(for: error)
+            }
+        }
+    }
+
     typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
+    typealias StreamingBody = @Sendable (_ requests: RequestMessages, _ responses: ResponseWriter,
+                                         _ deadline: Deadline) async throws -> Void
+
+    enum Handler {
+        case unary(Body)
+        case streaming(StreamingBody)
+    }
 
     /// One row of the method table: a method, the role its caller needs, its admission class (by
     /// default the role's: read, write or admin), and what it does.
@@ -62,16 +98,62 @@ public struct VectorDBService: GRPCService {
         var name: String
         var role: Role
         var callClass: CallClass
-        var body: Body
+        var body: Handler
 
         init(_ name: String, _ role: Role, class callClass: CallClass? = nil, _ body: @escaping Body) {
+            self.init(name, role, class: callClass, handler: .unary(body))
+        }
+
+        init(_ name: String, _ role: Role, class callClass: CallClass? = nil, streaming body: @escaping StreamingBody) {
+            self.init(name, role, class: callClass, handler: .streaming(body))
+        }
+
+        private init(_ name: String, _ role: Role, class callClass: CallClass?, handler: Handler) {
             let byRole: CallClass = switch role {
             case .read: .read
             case .write: .write
             case .admin: .admin
             }
-            (self.name, self.role, self.callClass, self.body) = (name, role, callClass ?? byRole, body)
+            (self.name, self.role, self.callClass, self.body) = (name, role, callClass ?? byRole, handler)
         }
+    }
+
+    /// `Export`: page after page in primary-key order until a page comes back empty (Milvus may
+    /// answer a page with fewer rows than asked before the end).
+    static func export(_ bytes: [UInt8], backend: any VectorDBBackend, check: RequestValidation, deadline: Deadline,
+                       write: ([UInt8]) async throws -> Void) async throws {
+        let request = try VDBMv1.decodeExport(bytes)
+        let (pageSize, consistency) = try check.export(request)
+        var cursor: ExportCursor?
+        while true {
+            let page = try await backend.exportPage(
+                request.collection, filter: request.filter, outputFields: request.outputFields, after: cursor,
+                pageSize: pageSize, partitions: request.partitions, consistency: consistency, deadline: deadline)
+            guard let next = page.next else { return }
+            try await write(VDBMv1.encodeQuery(page.rows))
+            cursor = next
+        }
+    }
+
+    /// `ImportRows`: each message is validated and inserted before the next is read (the client
+    /// waits meanwhile: HTTP/2 flow control). A failure names what landed before it.
+    static func importRows<Requests: AsyncSequence<[UInt8], any Error>>(
+        _ requests: Requests, backend: any VectorDBBackend, check: RequestValidation, deadline: Deadline
+    ) async throws -> [UInt8] {
+        var batchRows: [UInt64] = []
+        for try await bytes in requests {
+            do {
+                let request = try VDBMv1.decodeWrite(bytes)
+                let result = try await backend.insert(request.collection, entities: try check.write(request),
+                                                      partition: request.partition, deadline: deadline)
+                batchRows.append(UInt64(result.count))
+            } catch {
+                let status = ErrorMapping.status(forAny: error)
+                throw GRPCStatus(status.code, "batch \(batchRows.count + 1) failed after \(batchRows.reduce(0, +)) rows "
+                                 + "in \(batchRows.count) batches were inserted: \(status.message)")
+            }
+        }
+        return VDBMv1.encodeImportSummary(batchRows: batchRows)
     }
 
     /// The method table: every method once, with the role its caller needs (the README's API
@@ -155,6 +237,16 @@ public struct VectorDBService: GRPCService {
                     request.collection, filter: request.filter, outputFields: request.outputFields, limit: limit,
                     offset: request.offset, partitions: request.partitions, consistency: consistency, deadline: deadline))
             },
+            Method("Export", .read, streaming: { requests, responses, deadline in
+                var iterator = requests.makeAsyncIterator()
+                guard let bytes = try await iterator.next() else {
+                    throw GRPCStatus(.internal, "server-streaming call received no request message")
+                }
+                try await Self.export(bytes, backend: backend, check: check, deadline: deadline, write: responses.write)
+            }),
+            Method("ImportRows", .write, streaming: { requests, responses, deadline in
+                try await responses.write(try await Self.importRows(requests, backend: backend, check: check, deadline: deadline))
+            }),
             Method("Count", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeCount(bytes)
                 try check.name(request.collection, kind: "collection")

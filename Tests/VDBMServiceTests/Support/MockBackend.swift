@@ -1,6 +1,7 @@
 import MilvusClient
 import Synchronization
 import VDBMDomain
+import VDBMManager
 import VDBMService
 import VDBMUtils
 
@@ -14,6 +15,8 @@ final class MockBackend: VectorDBBackend {
         var searches: [SearchRequest] = []
         var arguments: [String] = []
         var error: VectorDBError?
+        /// Inserts that succeed before every further one fails with `unavailable`.
+        var insertsBeforeFailure: Int?
     }
 
     let state = Mutex(State())
@@ -58,8 +61,14 @@ final class MockBackend: VectorDBBackend {
     }
     func insert(_ collection: String, entities: Entities, partition: String, deadline: Deadline) async throws(VectorDBError)
         -> MutationResult {
-        state.withLock { $0.entities.append(entities) }
+        let failing: Bool = state.withLock { state in
+            state.entities.append(entities)
+            guard let left = state.insertsBeforeFailure else { return false }
+            state.insertsBeforeFailure = left - 1
+            return left <= 0
+        }
         try record("insert", "\(collection)/\(partition)")
+        if failing { throw .unavailable("connection lost") }
         return MutationResult(ids: .int64s(Array(0..<Int64(entities.rowCount))), count: Int64(entities.rowCount))
     }
     func upsert(_ collection: String, entities: Entities, partition: String, deadline: Deadline) async throws(VectorDBError)
@@ -87,6 +96,17 @@ final class MockBackend: VectorDBBackend {
         return QueryResult(columns: ["id": .int64s([3]), "vector": .floatVectors(dimension: 2, values: [0.5, 1.5]),
                                      "ok": .bools([true]), "n": .int32s([9]), "f": .floats([1.5]), "d": .doubles([2.5]),
                                      "j": .json(["{}"])])
+    }
+    /// Rows 1...exportRows by key, in pages.
+    static let exportRows: Int64 = 5
+    func exportPage(_ collection: String, filter: String, outputFields: [String], after cursor: ExportCursor?, pageSize: Int,
+                    partitions: [String], consistency: ConsistencyLevel?, deadline: Deadline) async throws(VectorDBError)
+        -> (rows: QueryResult, next: ExportCursor?) {
+        try record("exportPage", "\(collection) \(filter) \(cursor.map { "\($0.key)" } ?? "start") \(pageSize)")
+        var after: Int64 = 0
+        if case .int64(let last) = cursor?.key { after = last }
+        let keys = Array((after + 1)...max(after + 1, Self.exportRows)).prefix(pageSize).filter { $0 <= Self.exportRows }
+        return (QueryResult(columns: ["id": .int64s(keys)]), keys.last.map { ExportCursor(key: .int64($0)) })
     }
     func count(_ collection: String, filter: String, deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try record("count", "\(collection) \(filter)")

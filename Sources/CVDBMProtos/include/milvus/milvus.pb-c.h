@@ -232,6 +232,10 @@ struct  Milvus__Proto__Milvus__QueryRequest
   size_t n_partition_names;
   ProtobufCBinaryData *partition_names;
   /*
+   * With consistency level Customized (4): rows written up to this hybrid timestamp are seen.
+   */
+  uint64_t guarantee_timestamp;
+  /*
    * limit, offset
    */
   size_t n_query_params;
@@ -241,7 +245,7 @@ struct  Milvus__Proto__Milvus__QueryRequest
 };
 #define MILVUS__PROTO__MILVUS__QUERY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__query_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0, 0,NULL, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__QueryResults

@@ -772,6 +772,96 @@ void   vdbm__v1__query_response__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__query_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__export_request__init
+                     (Vdbm__V1__ExportRequest         *message)
+{
+  static const Vdbm__V1__ExportRequest init_value = VDBM__V1__EXPORT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__export_request__get_packed_size
+                     (const Vdbm__V1__ExportRequest *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__export_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__export_request__pack
+                     (const Vdbm__V1__ExportRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__export_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__export_request__pack_to_buffer
+                     (const Vdbm__V1__ExportRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__export_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ExportRequest *
+       vdbm__v1__export_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ExportRequest *)
+     protobuf_c_message_unpack (&vdbm__v1__export_request__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__export_request__free_unpacked
+                     (Vdbm__V1__ExportRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__export_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__import_summary__init
+                     (Vdbm__V1__ImportSummary         *message)
+{
+  static const Vdbm__V1__ImportSummary init_value = VDBM__V1__IMPORT_SUMMARY__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__import_summary__get_packed_size
+                     (const Vdbm__V1__ImportSummary *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__import_summary__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__import_summary__pack
+                     (const Vdbm__V1__ImportSummary *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__import_summary__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__import_summary__pack_to_buffer
+                     (const Vdbm__V1__ImportSummary *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__import_summary__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ImportSummary *
+       vdbm__v1__import_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ImportSummary *)
+     protobuf_c_message_unpack (&vdbm__v1__import_summary__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__import_summary__free_unpacked
+                     (Vdbm__V1__ImportSummary *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__import_summary__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__count_request__init
                      (Vdbm__V1__CountRequest         *message)
 {
@@ -2743,6 +2833,160 @@ const ProtobufCMessageDescriptor vdbm__v1__query_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__query_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor vdbm__v1__export_request__field_descriptors[6] =
+{
+  {
+    "collection",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ExportRequest, collection),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ExportRequest, filter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_fields",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__ExportRequest, n_output_fields),
+    offsetof(Vdbm__V1__ExportRequest, output_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ExportRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partitions",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__ExportRequest, n_partitions),
+    offsetof(Vdbm__V1__ExportRequest, partitions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consistency",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ExportRequest, consistency),
+    &vdbm__v1__consistency_level__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__export_request__field_indices_by_name[] = {
+  0,   /* field[0] = collection */
+  5,   /* field[5] = consistency */
+  1,   /* field[1] = filter */
+  2,   /* field[2] = output_fields */
+  3,   /* field[3] = page_size */
+  4,   /* field[4] = partitions */
+};
+static const ProtobufCIntRange vdbm__v1__export_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__export_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ExportRequest",
+  "ExportRequest",
+  "Vdbm__V1__ExportRequest",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ExportRequest),
+  6,
+  vdbm__v1__export_request__field_descriptors,
+  vdbm__v1__export_request__field_indices_by_name,
+  1,  vdbm__v1__export_request__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__export_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__import_summary__field_descriptors[2] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ImportSummary, rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch_rows",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Vdbm__V1__ImportSummary, n_batch_rows),
+    offsetof(Vdbm__V1__ImportSummary, batch_rows),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__import_summary__field_indices_by_name[] = {
+  1,   /* field[1] = batch_rows */
+  0,   /* field[0] = rows */
+};
+static const ProtobufCIntRange vdbm__v1__import_summary__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__import_summary__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ImportSummary",
+  "ImportSummary",
+  "Vdbm__V1__ImportSummary",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ImportSummary),
+  2,
+  vdbm__v1__import_summary__field_descriptors,
+  vdbm__v1__import_summary__field_indices_by_name,
+  1,  vdbm__v1__import_summary__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__import_summary__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors[2] =
 {
   {
@@ -3592,7 +3836,7 @@ const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
   (ProtobufCMessageInit) vdbm__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[23] =
+static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[25] =
 {
   { "CreateCollection", &vdbm__v1__create_collection_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DropCollection", &vdbm__v1__collection_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -3604,6 +3848,8 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
   { "Delete", &vdbm__v1__delete_request__descriptor, &vdbm__v1__mutation_response__descriptor },
   { "Get", &vdbm__v1__get_request__descriptor, &vdbm__v1__query_response__descriptor },
   { "Query", &vdbm__v1__query_request__descriptor, &vdbm__v1__query_response__descriptor },
+  { "Export", &vdbm__v1__export_request__descriptor, &vdbm__v1__query_response__descriptor },
+  { "ImportRows", &vdbm__v1__write_request__descriptor, &vdbm__v1__import_summary__descriptor },
   { "Count", &vdbm__v1__count_request__descriptor, &vdbm__v1__count_response__descriptor },
   { "Search", &vdbm__v1__search_request__descriptor, &vdbm__v1__search_response__descriptor },
   { "CreateIndex", &vdbm__v1__create_index_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -3619,28 +3865,30 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
   { "GetServerInfo", &vdbm__v1__get_server_info_request__descriptor, &vdbm__v1__server_info__descriptor },
 };
 const unsigned vdbm__v1__vector_db__method_indices_by_name[] = {
-  10,        /* Count */
+  12,        /* Count */
   0,        /* CreateCollection */
-  12,        /* CreateIndex */
-  18,        /* CreatePartition */
+  14,        /* CreateIndex */
+  20,        /* CreatePartition */
   7,        /* Delete */
   4,        /* DescribeCollection */
-  13,        /* DescribeIndexes */
+  15,        /* DescribeIndexes */
   1,        /* DropCollection */
-  14,        /* DropIndex */
-  19,        /* DropPartition */
-  21,        /* Flush */
+  16,        /* DropIndex */
+  21,        /* DropPartition */
+  10,        /* Export */
+  23,        /* Flush */
   8,        /* Get */
-  17,        /* GetLoadState */
-  22,        /* GetServerInfo */
+  19,        /* GetLoadState */
+  24,        /* GetServerInfo */
   2,        /* HasCollection */
+  11,        /* ImportRows */
   5,        /* Insert */
   3,        /* ListCollections */
-  20,        /* ListPartitions */
-  15,        /* LoadCollection */
+  22,        /* ListPartitions */
+  17,        /* LoadCollection */
   9,        /* Query */
-  16,        /* ReleaseCollection */
-  11,        /* Search */
+  18,        /* ReleaseCollection */
+  13,        /* Search */
   6         /* Upsert */
 };
 const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
@@ -3650,7 +3898,7 @@ const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
   "VectorDB",
   "Vdbm__V1__VectorDB",
   "vdbm.v1",
-  23,
+  25,
   vdbm__v1__vector_db__method_descriptors,
   vdbm__v1__vector_db__method_indices_by_name
 };
@@ -3734,13 +3982,29 @@ void vdbm__v1__vector_db__query(ProtobufCService *service,
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
   service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void vdbm__v1__vector_db__export(ProtobufCService *service,
+                                 const Vdbm__V1__ExportRequest *input,
+                                 Vdbm__V1__QueryResponse_Closure closure,
+                                 void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void vdbm__v1__vector_db__import_rows(ProtobufCService *service,
+                                      const Vdbm__V1__WriteRequest *input,
+                                      Vdbm__V1__ImportSummary_Closure closure,
+                                      void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void vdbm__v1__vector_db__count(ProtobufCService *service,
                                 const Vdbm__V1__CountRequest *input,
                                 Vdbm__V1__CountResponse_Closure closure,
                                 void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__search(ProtobufCService *service,
                                  const Vdbm__V1__SearchRequest *input,
@@ -3748,7 +4012,7 @@ void vdbm__v1__vector_db__search(ProtobufCService *service,
                                  void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        const Vdbm__V1__CreateIndexRequest *input,
@@ -3756,7 +4020,7 @@ void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            const Vdbm__V1__CollectionRequest *input,
@@ -3764,7 +4028,7 @@ void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      const Vdbm__V1__DropIndexRequest *input,
@@ -3772,7 +4036,7 @@ void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -3780,7 +4044,7 @@ void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              const Vdbm__V1__CollectionRequest *input,
@@ -3788,7 +4052,7 @@ void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          const Vdbm__V1__CollectionRequest *input,
@@ -3796,7 +4060,7 @@ void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            const Vdbm__V1__PartitionRequest *input,
@@ -3804,7 +4068,7 @@ void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          const Vdbm__V1__PartitionRequest *input,
@@ -3812,7 +4076,7 @@ void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -3820,7 +4084,7 @@ void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 const Vdbm__V1__FlushRequest *input,
@@ -3828,7 +4092,7 @@ void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           const Vdbm__V1__GetServerInfoRequest *input,
@@ -3836,7 +4100,7 @@ void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
                                 Vdbm__V1__VectorDB_ServiceDestroy destroy)

@@ -33,6 +33,8 @@ typedef struct Vdbm__V1__DeleteRequest Vdbm__V1__DeleteRequest;
 typedef struct Vdbm__V1__GetRequest Vdbm__V1__GetRequest;
 typedef struct Vdbm__V1__QueryRequest Vdbm__V1__QueryRequest;
 typedef struct Vdbm__V1__QueryResponse Vdbm__V1__QueryResponse;
+typedef struct Vdbm__V1__ExportRequest Vdbm__V1__ExportRequest;
+typedef struct Vdbm__V1__ImportSummary Vdbm__V1__ImportSummary;
 typedef struct Vdbm__V1__CountRequest Vdbm__V1__CountRequest;
 typedef struct Vdbm__V1__CountResponse Vdbm__V1__CountResponse;
 typedef struct Vdbm__V1__SearchRequest Vdbm__V1__SearchRequest;
@@ -407,6 +409,50 @@ struct  Vdbm__V1__QueryResponse
 #define VDBM__V1__QUERY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__query_response__descriptor) \
     , 0,NULL, 0 }
+
+
+struct  Vdbm__V1__ExportRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData collection;
+  /*
+   * A Milvus boolean expression; empty: every row.
+   */
+  ProtobufCBinaryData filter;
+  /*
+   * Empty: every field. The primary key always comes back.
+   */
+  size_t n_output_fields;
+  ProtobufCBinaryData *output_fields;
+  /*
+   * Rows per message; 0 means 1000; at most 16384.
+   */
+  uint32_t page_size;
+  size_t n_partitions;
+  ProtobufCBinaryData *partitions;
+  Vdbm__V1__ConsistencyLevel consistency;
+};
+#define VDBM__V1__EXPORT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__export_request__descriptor) \
+    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED }
+
+
+/*
+ * What an ImportRows call inserted.
+ */
+struct  Vdbm__V1__ImportSummary
+{
+  ProtobufCMessage base;
+  uint64_t rows;
+  /*
+   * Rows inserted by each batch, in the order they came.
+   */
+  size_t n_batch_rows;
+  uint64_t *batch_rows;
+};
+#define VDBM__V1__IMPORT_SUMMARY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__import_summary__descriptor) \
+    , 0, 0,NULL }
 
 
 struct  Vdbm__V1__CountRequest
@@ -975,6 +1021,44 @@ Vdbm__V1__QueryResponse *
 void   vdbm__v1__query_response__free_unpacked
                      (Vdbm__V1__QueryResponse *message,
                       ProtobufCAllocator *allocator);
+/* Vdbm__V1__ExportRequest methods */
+void   vdbm__v1__export_request__init
+                     (Vdbm__V1__ExportRequest         *message);
+size_t vdbm__v1__export_request__get_packed_size
+                     (const Vdbm__V1__ExportRequest   *message);
+size_t vdbm__v1__export_request__pack
+                     (const Vdbm__V1__ExportRequest   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__export_request__pack_to_buffer
+                     (const Vdbm__V1__ExportRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ExportRequest *
+       vdbm__v1__export_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__export_request__free_unpacked
+                     (Vdbm__V1__ExportRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__ImportSummary methods */
+void   vdbm__v1__import_summary__init
+                     (Vdbm__V1__ImportSummary         *message);
+size_t vdbm__v1__import_summary__get_packed_size
+                     (const Vdbm__V1__ImportSummary   *message);
+size_t vdbm__v1__import_summary__pack
+                     (const Vdbm__V1__ImportSummary   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__import_summary__pack_to_buffer
+                     (const Vdbm__V1__ImportSummary   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ImportSummary *
+       vdbm__v1__import_summary__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__import_summary__free_unpacked
+                     (Vdbm__V1__ImportSummary *message,
+                      ProtobufCAllocator *allocator);
 /* Vdbm__V1__CountRequest methods */
 void   vdbm__v1__count_request__init
                      (Vdbm__V1__CountRequest         *message);
@@ -1313,6 +1397,12 @@ typedef void (*Vdbm__V1__QueryRequest_Closure)
 typedef void (*Vdbm__V1__QueryResponse_Closure)
                  (const Vdbm__V1__QueryResponse *message,
                   void *closure_data);
+typedef void (*Vdbm__V1__ExportRequest_Closure)
+                 (const Vdbm__V1__ExportRequest *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__ImportSummary_Closure)
+                 (const Vdbm__V1__ImportSummary *message,
+                  void *closure_data);
 typedef void (*Vdbm__V1__CountRequest_Closure)
                  (const Vdbm__V1__CountRequest *message,
                   void *closure_data);
@@ -1405,6 +1495,14 @@ struct Vdbm__V1__VectorDB_Service
                 const Vdbm__V1__QueryRequest *input,
                 Vdbm__V1__QueryResponse_Closure closure,
                 void *closure_data);
+  void (*export)(Vdbm__V1__VectorDB_Service *service,
+                 const Vdbm__V1__ExportRequest *input,
+                 Vdbm__V1__QueryResponse_Closure closure,
+                 void *closure_data);
+  void (*import_rows)(Vdbm__V1__VectorDB_Service *service,
+                      const Vdbm__V1__WriteRequest *input,
+                      Vdbm__V1__ImportSummary_Closure closure,
+                      void *closure_data);
   void (*count)(Vdbm__V1__VectorDB_Service *service,
                 const Vdbm__V1__CountRequest *input,
                 Vdbm__V1__CountResponse_Closure closure,
@@ -1475,6 +1573,8 @@ void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
       function_prefix__ ## delete,\
       function_prefix__ ## get,\
       function_prefix__ ## query,\
+      function_prefix__ ## export,\
+      function_prefix__ ## import_rows,\
       function_prefix__ ## count,\
       function_prefix__ ## search,\
       function_prefix__ ## create_index,\
@@ -1528,6 +1628,14 @@ void vdbm__v1__vector_db__query(ProtobufCService *service,
                                 const Vdbm__V1__QueryRequest *input,
                                 Vdbm__V1__QueryResponse_Closure closure,
                                 void *closure_data);
+void vdbm__v1__vector_db__export(ProtobufCService *service,
+                                 const Vdbm__V1__ExportRequest *input,
+                                 Vdbm__V1__QueryResponse_Closure closure,
+                                 void *closure_data);
+void vdbm__v1__vector_db__import_rows(ProtobufCService *service,
+                                      const Vdbm__V1__WriteRequest *input,
+                                      Vdbm__V1__ImportSummary_Closure closure,
+                                      void *closure_data);
 void vdbm__v1__vector_db__count(ProtobufCService *service,
                                 const Vdbm__V1__CountRequest *input,
                                 Vdbm__V1__CountResponse_Closure closure,
@@ -1601,6 +1709,8 @@ extern const ProtobufCMessageDescriptor vdbm__v1__delete_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__get_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__query_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__query_response__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__export_request__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__import_summary__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__count_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor;

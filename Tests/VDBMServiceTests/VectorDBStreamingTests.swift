@@ -1,0 +1,98 @@
+import GRPCNGHTTP2
+import MilvusClient
+import Synchronization
+import Testing
+import VDBMDomain
+import VDBMManager
+import VDBMUtils
+@testable import VDBMService
+
+/// `Export` and `ImportRows` without a transport: their bodies take the request messages as any
+/// async sequence and write through a closure.
+@Suite struct VectorDBStreamingTests {
+    private let check = RequestValidation(limits: RequestLimits(maxBatchRows: 10, maxFilterBytes: 64, maxSearchVectors: 4))
+
+    private func export(_ backend: MockBackend, pageSize: UInt64, filter: String = "") async throws -> [[Int64]] {
+        let request = ProtoWriter { w in
+            w.string(1, "docs")
+            if !filter.isEmpty { w.string(2, filter) }
+            w.uint(4, pageSize)
+        }.bytes
+        let pages = Mutex<[[Int64]]>([])
+        try await VectorDBService.export(request, backend: backend, check: check, deadline: .after(.seconds(5))) { bytes in
+            let columns = ProtoReader(bytes).messages(1)
+            let ids = columns.first { $0.string(1) == "id" }?.message(4).int64s(1) ?? []
+            pages.withLock { $0.append(ids) }
+        }
+        return pages.withLock { $0 }
+    }
+
+    @Test func exportSendsEveryRowOncePageByPageAndStopsAtAnEmptyPage() async throws {
+        let backend = MockBackend()
+        #expect(try await export(backend, pageSize: 2) == [[1, 2], [3, 4], [5]])
+        // Each page asked for the keys after the last one sent; the last page was empty.
+        #expect(backend.calls == ["exportPage", "exportPage", "exportPage", "exportPage"])
+        #expect(backend.arguments.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
+            == ["start 2", "int64(2) 2", "int64(4) 2", "int64(5) 2"])
+    }
+
+    @Test func exportPageSizeDefaultsTo1000AndIsCapped() async throws {
+        let backend = MockBackend()
+        #expect(try await export(backend, pageSize: 0) == [[1, 2, 3, 4, 5]])
+        #expect(backend.arguments.first?.hasSuffix(" 1000") == true)
+        await #expect(throws: GRPCStatus(.invalidArgument, "page_size is 16385; at most 16384")) {
+            _ = try await export(MockBackend(), pageSize: 16385)
+        }
+    }
+
+    @Test func exportFailuresKeepTheirKind() async {
+        let backend = MockBackend()
+        backend.fail(with: .notFound("collection 'docs' does not exist"))
+        await #expect(throws: VectorDBError.notFound("collection 'docs' does not exist")) {
+            _ = try await export(backend, pageSize: 2)
+        }
+    }
+
+    private func batches(_ count: Int) -> AsyncThrowingStream<[UInt8], any Error> {
+        AsyncThrowingStream { continuation in
+            for index in 0..<count {
+                continuation.yield(VectorDBServiceTests.insertRequest(ids: [Int64(index * 2), Int64(index * 2 + 1)]))
+            }
+            continuation.finish()
+        }
+    }
+
+    @Test func importInsertsEachBatchInOrderAndSumsThem() async throws {
+        let backend = MockBackend()
+        let summary = ProtoReader(try await VectorDBService.importRows(batches(3), backend: backend, check: check,
+                                                                        deadline: .after(.seconds(5))))
+        #expect(summary.varint(1) == 6)
+        #expect(summary.int64s(2) == [2, 2, 2])
+        #expect(backend.calls == ["insert", "insert", "insert"])
+        #expect(backend.state.withLock { $0.entities.map(\.rowCount) } == [2, 2, 2])
+    }
+
+    @Test func importFailureSaysWhatLandedBeforeIt() async {
+        let backend = MockBackend()
+        backend.state.withLock { $0.insertsBeforeFailure = 2 }
+        await #expect(throws: GRPCStatus(.unavailable, "batch 3 failed after 4 rows in 2 batches were inserted: "
+                                         + "Milvus unavailable: connection lost")) {
+            _ = try await VectorDBService.importRows(batches(5), backend: backend, check: check, deadline: .after(.seconds(5)))
+        }
+        // Nothing after the failed batch was read or sent.
+        #expect(backend.calls.count == 3)
+    }
+
+    @Test func anInvalidBatchStopsTheImportWithoutReachingMilvus() async {
+        let backend = MockBackend()
+        let bad = AsyncThrowingStream<[UInt8], any Error> { continuation in
+            continuation.yield(VectorDBServiceTests.insertRequest())
+            continuation.yield(VectorDBServiceTests.insertRequest(vectors: [1, 2, 3]))  // wrong length
+            continuation.finish()
+        }
+        await #expect(throws: GRPCStatus.self) {
+            _ = try await VectorDBService.importRows(bad, backend: backend, check: check, deadline: .after(.seconds(5)))
+        }
+        #expect(backend.calls == ["insert"])
+    }
+}
