@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Latency percentiles for `vdbm bench` (HdrHistogram: fixed memory, exact to 3 digits).
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        // TLS (and mTLS) for the gRPC listener and the Milvus connections: NIO's own TLS handler,
+        // put in front of the nghttp2 handlers. It builds its BoringSSL copy (see the README for
+        // the build time).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries, found through pkg-config (Debian: libnghttp2-dev, libprotobuf-c-dev).
@@ -114,6 +118,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
             ]
         ),
         // `vdbm bench`: a load generator for vdbm.v1 and Milvus searches on our own gRPC client.

@@ -77,3 +77,60 @@ import VDBMUtils
         await pool.shutdown()
     }
 }
+
+@Suite struct TLSConfigurationTests {
+    private func load(_ overrides: [String]) throws(ConfigurationError) -> VDBMConfiguration {
+        try VDBMConfiguration.load(filePath: nil, environment: [:], overrides: overrides)
+    }
+
+    @Test func tlsIsOffByDefaultBothWays() throws {
+        let configuration = try load([])
+        #expect(configuration.serverTLS == nil && configuration.milvusTLS == nil)
+    }
+
+    @Test func theListenerNeedsACertificateAndItsKeyTogether() throws {
+        let on = try load(["server.tls.cert_file=/c.pem", "server.tls.key_file=/k.pem", "server.tls.client_ca_file=/ca.pem",
+                           "server.tls.min_version=1.3"])
+        #expect(on.serverTLS == ServerTLSSettings(certificateFile: "/c.pem", privateKeyFile: "/k.pem", clientCAFile: "/ca.pem",
+                                                 minimumVersion: .v13))
+        #expect(throws: ConfigurationError.invalidValue(key: "server.tls.key_file", value: "",
+                                                        expected: "the private key of server.tls.cert_file", source: "default")) {
+            try load(["server.tls.cert_file=/c.pem"])
+        }
+        #expect(throws: ConfigurationError.self) { try load(["server.tls.key_file=/k.pem"]) }
+        #expect(throws: ConfigurationError.self) { try load(["server.tls.client_ca_file=/ca.pem"]) }
+        #expect(throws: ConfigurationError.invalidValue(key: "server.tls.min_version", value: "1.1", expected: "1.2 or 1.3",
+                                                        source: "--set")) {
+            try load(["server.tls.cert_file=/c.pem", "server.tls.key_file=/k.pem", "server.tls.min_version=1.1"])
+        }
+    }
+
+    @Test func milvusTLSSettingsApplyOnlyWhenTurnedOn() throws {
+        #expect(try load(["milvus.tls_ca_file=/ca.pem"]).milvusTLS == nil)
+        #expect(try load(["milvus.tls=true"]).milvusTLS == MilvusTLSSettings(caFile: nil, serverName: nil, certificateFile: nil,
+                                                                           privateKeyFile: nil))
+        let mutual = try load(["milvus.tls=true", "milvus.tls_ca_file=/ca.pem", "milvus.tls_server_name=milvus.internal",
+                               "milvus.tls_cert_file=/c.pem", "milvus.tls_key_file=/k.pem"])
+        #expect(mutual.milvusTLS == MilvusTLSSettings(caFile: "/ca.pem", serverName: "milvus.internal", certificateFile: "/c.pem",
+                                                     privateKeyFile: "/k.pem"))
+        #expect(throws: ConfigurationError.self) { try load(["milvus.tls=true", "milvus.tls_cert_file=/c.pem"]) }
+    }
+
+    @Test func unreadableCertificateFilesAreNamedByTheirKey() {
+        let missing = ServerTLSSettings(certificateFile: "/no/such.pem", privateKeyFile: "/no/such.key", clientCAFile: nil,
+                                        minimumVersion: .v12)
+        #expect(throws: TLSSetupError(key: "server.tls.cert_file", path: "/no/such.pem", reason: "No such file or directory")) {
+            _ = try TLSContexts.server(missing)
+        }
+        // A file that exists but holds no certificate.
+        let garbage = "/proc/self/cmdline"
+        #expect(throws: TLSSetupError.self) {
+            _ = try TLSContexts.milvus(MilvusTLSSettings(caFile: garbage, serverName: nil, certificateFile: nil, privateKeyFile: nil))
+        }
+    }
+
+    @Test func tlsFilesAreReloadableAndTurningTLSOnIsNot() {
+        #expect(ConfigurationReload.isReloadable("server.tls.cert_file"))
+        #expect(!ConfigurationReload.isReloadable("milvus.tls"))
+    }
+}

@@ -43,7 +43,8 @@ class Daemon:
     port, its JSON log in a file."""
 
     def __init__(self, *extra_args: str, env: dict | None = None, wait_for_serving: bool = True,
-                 config: str | None = None):
+                 config: str | None = None, tls: bool = False):
+        """With `tls`, readiness is checked over the Unix socket (which stays plaintext)."""
         self.port = free_port()
         self.admin_port = free_port()
         self.dir = tempfile.mkdtemp(prefix="vdbm-e2e-")
@@ -56,6 +57,7 @@ class Daemon:
              "--unix-socket", self.socket_path, "--set", f"admin.port={self.admin_port}", *extra_args],
             stdout=self.log_file, stderr=subprocess.STDOUT,
             env={**os.environ, **MILVUS_SETTINGS, **(env or {})})
+        self.tls = tls
         self.wait_until_serving(accept_not_serving=not wait_for_serving)
 
     @property
@@ -73,7 +75,8 @@ class Daemon:
             if self.process.poll() is not None:
                 raise RuntimeError(f"vdbm exited with {self.process.returncode}:\n{self.log_text()}")
             try:
-                if health_check(self.tcp_target) == health_pb2.HealthCheckResponse.SERVING or accept_not_serving:
+                target = self.unix_target if self.tls else self.tcp_target
+                if health_check(target) == health_pb2.HealthCheckResponse.SERVING or accept_not_serving:
                     return
             except grpc.RpcError:
                 pass

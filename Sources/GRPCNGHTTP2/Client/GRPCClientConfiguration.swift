@@ -1,3 +1,21 @@
+import NIOCore
+
+/// Handlers put in front of a client connection's gRPC handler (TLS): `setUp` adds them for the
+/// given server host and returns what completes once the connection may carry calls (the TLS
+/// handshake). Compared by `name` only.
+public struct ClientTransportSetup: Sendable, Hashable {
+    public let name: String
+    public let setUp: @Sendable (_ channel: any Channel, _ host: String) throws -> EventLoopFuture<Void>
+
+    public init(name: String, setUp: @escaping @Sendable (_ channel: any Channel, _ host: String) throws -> EventLoopFuture<Void>) {
+        self.name = name
+        self.setUp = setUp
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.name == rhs.name }
+    public func hash(into hasher: inout Hasher) { hasher.combine(name) }
+}
+
 /// Settings of one client connection.
 public struct GRPCClientConfiguration: Sendable, Hashable {
     /// Largest response message accepted.
@@ -18,6 +36,8 @@ public struct GRPCClientConfiguration: Sendable, Hashable {
     public var connectTimeout: Duration
     /// The `:authority` sent with every request.
     public var authority: String
+    /// TLS (nil: h2c).
+    public var transportSetup: ClientTransportSetup?
 
     public init(maxResponseBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(maxConcurrentStreams: 100),
                 keepaliveInterval: Duration = .seconds(10), busyPingAfter: Duration = .seconds(1),

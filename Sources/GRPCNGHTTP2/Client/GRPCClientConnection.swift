@@ -4,7 +4,7 @@ import NIOPosix
 import Synchronization
 import VDBMUtils
 
-/// One client HTTP/2 connection (h2c) to a gRPC server, for unary calls. Safe to share: every
+/// One client HTTP/2 connection (h2c, or TLS through `transportSetup`) to a gRPC server, for unary calls. Safe to share: every
 /// call hops to the connection's event loop, where its nghttp2 session lives.
 public final class GRPCClientConnection: Sendable {
     /// Counters the pool reads from any thread (the lock-free view of the loop-owned state).
@@ -44,11 +44,16 @@ public final class GRPCClientConnection: Sendable {
     public static func connect(host: String, port: Int, configuration: GRPCClientConfiguration = .init(),
                                group: any EventLoopGroup, logger: Logger) async throws(GRPCCallError) -> GRPCClientConnection {
         let state = SharedState()
+        let ready = Mutex<EventLoopFuture<Void>?>(nil)
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(clamping: configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let setup = configuration.transportSetup {
+                        let handshake = try setup.setUp(channel, host)
+                        ready.withLock { $0 = handshake }
+                    }
                     let handler = GRPCClientConnectionHandler(configuration: configuration, state: state, logger: logger)
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -58,6 +63,20 @@ public final class GRPCClientConnection: Sendable {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
             throw .notProcessed("cannot connect to \(host):\(port): \(error)")
+        }
+        if let handshake = ready.withLock({ $0 }) {
+            // No call goes out before the handshake is over, so a refused handshake is "not
+            // processed" for certain, and a connection is ready only once it can carry calls.
+            let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(clamping: configuration.connectTimeout)) {
+                channel.close(promise: nil)
+            }
+            defer { timeout.cancel() }
+            do {
+                try await handshake.get()
+            } catch {
+                try? await channel.close()
+                throw .notProcessed("TLS handshake with \(host):\(port) failed: \(error)")
+            }
         }
         let handler: NIOLoopBound<GRPCClientConnectionHandler>
         do {

@@ -2,8 +2,8 @@ import Logging
 import NIOCore
 import NIOPosix
 
-/// A gRPC server over HTTP/2 (nghttp2) with prior knowledge (h2c), on TCP and/or a Unix domain
-/// socket. Unary calls only; one nghttp2 session per connection, each on its own event loop.
+/// A gRPC server over HTTP/2 (nghttp2), on TCP (h2c, or TLS through `tcpConnectionSetup`) and/or
+/// a Unix domain socket (h2c); one nghttp2 session per connection, each on its own event loop.
 public final class GRPCServer: Sendable {
     private let configuration: GRPCServerConfiguration
     private let router: GRPCRouter
@@ -83,8 +83,10 @@ public final class GRPCServer: Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         }
+        let setup = tcp ? configuration.tcpConnectionSetup : nil
         return bootstrap.childChannelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
+                try setup?(channel)
                 registry.add(channel)
                 let handler = GRPCServerConnectionHandler(
                     router: router, limits: configuration.limits, budget: budget, logger: logger,

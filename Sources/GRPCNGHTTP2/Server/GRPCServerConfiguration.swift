@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Where a gRPC server listens and what it enforces.
 public struct GRPCServerConfiguration: Sendable {
     /// TCP host and port; `nil` disables TCP. Port 0 picks a free port (see `GRPCServer.tcpPort`).
@@ -7,12 +9,17 @@ public struct GRPCServerConfiguration: Sendable {
     public var limits: GRPCServerLimits
     /// Told of every call (the access log and the metrics are observers); empty: nobody.
     public var observers: [any CallObserver]
+    /// Adds handlers in front of the gRPC handler on each TCP connection (TLS); the Unix socket
+    /// never gets them. Throwing refuses the connection.
+    public var tcpConnectionSetup: (@Sendable (any Channel) throws -> Void)?
 
     public init(tcp: (host: String, port: Int)? = ("127.0.0.1", 50051), unixSocketPath: String? = nil,
-                limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = []) {
+                limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = [],
+                tcpConnectionSetup: (@Sendable (any Channel) throws -> Void)? = nil) {
         self.tcp = tcp
         self.unixSocketPath = unixSocketPath
         self.limits = limits
         self.observers = observers
+        self.tcpConnectionSetup = tcpConnectionSetup
     }
 }

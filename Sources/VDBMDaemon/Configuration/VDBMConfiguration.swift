@@ -27,6 +27,10 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var prefaceTimeout: Duration?
     public var minimumPingInterval: Duration
     public var maxMessagesPerStream: Int
+    /// `nil`: plaintext (h2c) on TCP.
+    public var serverTLS: ServerTLSSettings?
+    /// `nil` when `milvus.tls` is false.
+    public var milvusTLS: MilvusTLSSettings?
     /// Serve `grpc.reflection.v1` and `v1alpha`.
     public var reflection: Bool
     /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
@@ -108,6 +112,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
         prefaceTimeout = try reader.secondsOrOff("server.preface_timeout_seconds")
         minimumPingInterval = try reader.seconds("server.keepalive_min_ping_interval_seconds")
         maxMessagesPerStream = try reader.integer("server.max_messages_per_stream", in: 1...Int(Int32.max))
+        serverTLS = try reader.serverTLS()
         reflection = try reader.boolean("server.reflection")
         let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
                                               .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
@@ -140,6 +145,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
             throw .invalidValue(key: "milvus.token", value: "(hidden)", expected: "either a token or user and password",
                                 source: values["milvus.token"]!.source)
         }
+        milvusTLS = try reader.milvusTLS()
         milvusConnectTimeout = try reader.seconds("milvus.connect_timeout_seconds")
         milvusKeepaliveInterval = try reader.seconds("milvus.keepalive_interval_seconds")
         milvusBusyPingAfter = try reader.seconds("milvus.busy_ping_after_seconds")
@@ -222,6 +228,51 @@ private struct ValueReader {
         case "false", "no", "off", "0": return false
         default: throw .invalidValue(key: key, value: value, expected: "true or false", source: source)
         }
+    }
+
+    /// `server.tls.*`: nil without a certificate file; a certificate needs its key, and the other
+    /// way round.
+    func serverTLS() throws(ConfigurationError) -> ServerTLSSettings? {
+        let certificate = try string("server.tls.cert_file"), key = try string("server.tls.key_file")
+        let clientCA = try string("server.tls.client_ca_file")
+        let versionText = try string("server.tls.min_version")
+        guard let version = TLSMinimumVersion(rawValue: versionText) else {
+            throw .invalidValue(key: "server.tls.min_version", value: versionText, expected: "1.2 or 1.3",
+                                source: values["server.tls.min_version"]!.source)
+        }
+        switch (certificate.isEmpty, key.isEmpty) {
+        case (true, true):
+            guard clientCA.isEmpty else {
+                throw .invalidValue(key: "server.tls.client_ca_file", value: clientCA,
+                                    expected: "server.tls.cert_file and key_file set as well (mTLS needs TLS)",
+                                    source: values["server.tls.client_ca_file"]!.source)
+            }
+            return nil
+        case (false, true):
+            throw .invalidValue(key: "server.tls.key_file", value: "", expected: "the private key of server.tls.cert_file",
+                                source: values["server.tls.key_file"]!.source)
+        case (true, false):
+            throw .invalidValue(key: "server.tls.cert_file", value: "", expected: "the certificate of server.tls.key_file",
+                                source: values["server.tls.cert_file"]!.source)
+        case (false, false):
+            return ServerTLSSettings(certificateFile: certificate, privateKeyFile: key,
+                                     clientCAFile: clientCA.isEmpty ? nil : clientCA, minimumVersion: version)
+        }
+    }
+
+    /// `milvus.tls*`: nil unless `milvus.tls` is true; a client certificate needs its key.
+    func milvusTLS() throws(ConfigurationError) -> MilvusTLSSettings? {
+        let certificate = try string("milvus.tls_cert_file"), key = try string("milvus.tls_key_file")
+        guard try boolean("milvus.tls") else { return nil }
+        guard certificate.isEmpty == key.isEmpty else {
+            let missing = certificate.isEmpty ? "milvus.tls_cert_file" : "milvus.tls_key_file"
+            throw .invalidValue(key: missing, value: "", expected: "set together with \(certificate.isEmpty ? "milvus.tls_key_file" : "milvus.tls_cert_file")",
+                                source: values[missing]!.source)
+        }
+        let ca = try string("milvus.tls_ca_file"), name = try string("milvus.tls_server_name")
+        return MilvusTLSSettings(caFile: ca.isEmpty ? nil : ca, serverName: name.isEmpty ? nil : name,
+                                 certificateFile: certificate.isEmpty ? nil : certificate,
+                                 privateKeyFile: key.isEmpty ? nil : key)
     }
 
     /// `host:port` entries, comma-separated (`[v6::addr]:port` for IPv6).

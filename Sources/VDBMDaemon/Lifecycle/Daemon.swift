@@ -5,6 +5,7 @@ import Metrics
 import MilvusClient
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -36,13 +37,18 @@ public enum Daemon {
     /// - Parameters:
     ///   - configuration: vdbm's settings.
     ///   - observers: what is told of every call (metrics, the access log).
-    public static func serverConfiguration(_ configuration: VDBMConfiguration,
-                                           observers: [any CallObserver] = []) -> GRPCServerConfiguration {
+    ///   - tls: the listener's TLS context when `server.tls.*` is set.
+    public static func serverConfiguration(_ configuration: VDBMConfiguration, observers: [any CallObserver] = [],
+                                           tls: ServerTLSContext? = nil) -> GRPCServerConfiguration {
         let settings = NGHTTP2Settings(
             maxConcurrentStreams: UInt32(configuration.maxConcurrentStreams),
             initialWindowSize: UInt32(configuration.initialWindowBytes),
             maxHeaderListSize: UInt32(configuration.maxHeaderListBytes),
             connectionWindowSize: Int32(configuration.connectionWindowBytes))
+        var tlsSetup: (@Sendable (any Channel) throws -> Void)?
+        if let tls {
+            tlsSetup = { channel in try tls.addHandler(to: channel) }
+        }
         return GRPCServerConfiguration(
             tcp: (configuration.host, configuration.port),
             unixSocketPath: configuration.unixSocket,
@@ -54,7 +60,8 @@ public enum Daemon {
                                      prefaceTimeout: configuration.prefaceTimeout,
                                      minimumPingInterval: configuration.minimumPingInterval,
                                      maxMessagesPerStream: configuration.maxMessagesPerStream),
-            observers: observers)
+            observers: observers,
+            tcpConnectionSetup: tlsSetup)
     }
 
     /// Whether the access log writes: `logging.access_log` on and the level showing `info` lines.
@@ -91,9 +98,10 @@ public enum Daemon {
     }
 
     /// The Milvus side: the pool, the retrying client over it, and the manager actor.
-    static func milvus(_ configuration: VDBMConfiguration, group: any EventLoopGroup, logger: Logger)
-        -> (MilvusConnectionPool, MilvusClient, VectorDBManager) {
+    static func milvus(_ configuration: VDBMConfiguration, group: any EventLoopGroup, logger: Logger,
+                       tls: NIOSSLContext? = nil) -> (MilvusConnectionPool, MilvusClient, VectorDBManager) {
         var client = GRPCClientConfiguration()
+        client.transportSetup = tls.map { MilvusTLSTransport.setup(context: $0, serverName: configuration.milvusTLS?.serverName) }
         client.connectTimeout = configuration.milvusConnectTimeout
         client.keepaliveInterval = configuration.milvusKeepaliveInterval
         client.busyPingAfter = configuration.milvusBusyPingAfter
@@ -171,10 +179,14 @@ public enum Daemon {
                            metadata: ["host": "\(configuration.host)"])
         }
 
+        // Certificates are read and checked before anything starts: a bad file stops vdbm here,
+        // with the key that names it.
+        let serverTLS = try configuration.serverTLS.map { ServerTLSContext(try TLSContexts.server($0)) }
+        let milvusTLS = try configuration.milvusTLS.map { try TLSContexts.milvus($0) }
         let threads = configuration.eventLoopThreads == 0 ? System.coreCount : configuration.eventLoopThreads
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let health = HealthStatusRegistry()
-        let (pool, milvus, manager) = Self.milvus(configuration, group: group, logger: logger)
+        let (pool, milvus, manager) = Self.milvus(configuration, group: group, logger: logger, tls: milvusTLS)
         let settings = ServiceSettings(authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
                                        limits: configuration.requestLimits)
         let vectorDB = VectorDBService(
@@ -184,7 +196,7 @@ public enum Daemon {
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
         let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
-        let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers),
+        let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers, tls: serverTLS),
                                 router: routes, group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in
@@ -213,6 +225,16 @@ public enum Daemon {
                 settings.replace(authenticator: APIKeyAuthenticator(keys: next.apiKeys), limits: next.requestLimits)
                 level.level = next.logLevel
                 accessLogSwitch.isOn = accessLogOn(next)
+                // Certificates are read again (rotated files keep their paths); new connections
+                // get them, open ones keep theirs. A bad file keeps the old ones.
+                if let serverTLS, let settings = next.serverTLS {
+                    do {
+                        serverTLS.replace(with: try TLSContexts.server(settings))
+                        logger.notice("TLS certificates reloaded", metadata: ["cert_file": "\(settings.certificateFile)"])
+                    } catch {
+                        logger.error("TLS certificates not reloaded: the old ones stay", metadata: ["error": "\(error)"])
+                    }
+                }
             }, initial: configuration, logger: logger)))
         }
         let serviceGroup = ServiceGroup(configuration: .init(
