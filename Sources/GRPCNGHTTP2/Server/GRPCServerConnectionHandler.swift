@@ -33,9 +33,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var peer = "unknown"
     /// Where `.async` handlers run: this connection's event loop (made on first use).
     private var taskExecutor: EventLoopTaskExecutor?
+    // Output scheduling (not the connection's life, which `connection` holds):
     /// True while nghttp2 parses a read: responses wait for `channelReadComplete` to leave in one write.
     private var reading = false
-    private var goAwaySent = false
     /// Guards against re-entering nghttp2's send from one of its own callbacks.
     private var flushing = false
     private var flushScheduled = false
@@ -43,13 +43,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// when the read is done, and only for those still unanswered: a call answered within the
     /// read that brought it never pays for a timer.
     private var streamsAwaitingTimer: [Int32] = []
-    /// Idle timeout and maximum age (`ConnectionLifetime`), and its timer.
-    private var lifetime: ConnectionLifetime?
+    /// The connection's life: idle timeout, maximum age, preface timeout, keepalive enforcement
+    /// and the two-step GOAWAY (`ServerConnectionStateMachine`); this handler performs its actions.
+    private var connection: ServerConnectionStateMachine
+    private var lifetimeStarted = false
     private var lifetimeTimer: Scheduled<Void>?
-    private var pingStrikes: PingStrikes
-    /// A graceful shutdown waits for the ACK of this PING (or a fallback timer) before the final
-    /// GOAWAY: the client has then seen the notice, and what it sent before is in.
-    private var shutdownAwaitsPingAck = false
     /// Streaming calls whose handler waits in `write` until the client reads (checked after each flush).
     private var streamsWaitingToWrite: [Int32] = []
     /// A streaming handler's `write` waits while more than this is queued for its client.
@@ -62,7 +60,12 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         self.budget = budget
         self.logger = logger
         self.observers = observers
-        self.pingStrikes = PingStrikes(minimumInterval: TimeAmount(clamping: limits.minimumPingInterval))
+        self.connection = ServerConnectionStateMachine(
+            lifetime: ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
+                                         maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
+                                         maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
+                                         prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: .now()),
+            minimumPingInterval: TimeAmount(clamping: limits.minimumPingInterval))
         self.connectionTag = connectionTag
     }
 
@@ -149,7 +152,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     // MARK: nghttp2 events
 
     func streamDidBegin(_ streamID: Int32) {
-        if streams.isEmpty { lifetime?.becameBusy() }
+        connection.streamOpened()
         let stream = ServerStream(maxMessageBytes: limits.maxMessageBytes, startedAt: .now)
         streams[streamID] = stream
         recentStream = (streamID, stream)
@@ -210,7 +213,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
         stream.cancelWork()
         releaseBudget(stream, streamID: streamID)
-        if streams.isEmpty { lifetime?.becameIdle(at: .now()) }
+        connection.streamClosed(at: .now())
         // No flush here: this runs inside nghttp2's send or receive; the flush that follows both
         // closes the connection once a graceful shutdown has no streams left.
     }
@@ -368,7 +371,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         stream.phase = .responded
         stream.cancelWork()
         releaseBudget(stream, streamID: streamID)
-        pingStrikes.sentResponse()
+        connection.responseSent()
         if let streaming = stream.streaming, streaming.headersSent || (try? result.get()) != nil {
             let failure: GRPCStatus? = if case .failure(let status) = result { status } else { nil }
             endStreamingResponse(streamID, stream, streaming, session, failure: failure)
@@ -663,7 +666,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
         if !streamsWaitingToWrite.isEmpty { resumeWriters(session) }
-        if !session.wantsRead && !session.wantsWrite || goAwaySent && streams.isEmpty {
+        if !session.wantsRead && !session.wantsWrite || connection.shouldClose {
             context.close(promise: nil)
         }
     }
@@ -673,68 +676,65 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// it sent before is in), the final GOAWAY with the last stream really processed. A client
     /// that does not answer gets the final GOAWAY after a second.
     private func beginGracefulShutdown() {
-        guard let context, let session, !goAwaySent, !shutdownAwaitsPingAck else { return }
-        session.submitShutdownNotice()
-        session.submitPing()
-        shutdownAwaitsPingAck = true
-        flush()
-        context.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) { [self] in finishGracefulShutdown() }
-    }
-
-    private func finishGracefulShutdown() {
-        guard shutdownAwaitsPingAck, let session else { return }
-        shutdownAwaitsPingAck = false
-        session.submitGoAway()
-        goAwaySent = true
-        flush()
+        perform(connection.quiesce())
     }
 
     func sessionDidReceivePingAck() {
-        finishGracefulShutdown()
+        perform(connection.pingAckReceived())
     }
 
     func sessionDidReceivePing() {
-        guard pingStrikes.received(at: .now(), openStreams: streams.count), let session, !goAwaySent else { return }
-        logger.debug("client PINGs too often while idle: GOAWAY too_many_pings", metadata: ["peer": "\(peer)"])
-        shutdownAwaitsPingAck = false
-        session.submitGoAway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_pings")
-        goAwaySent = true
+        perform(connection.pingReceived(at: .now()))
     }
 
     func sessionDidReceiveSettings() {
-        lifetime?.receivedPreface()
+        connection.prefaceReceived()
+    }
+
+    /// Carries out what the connection state machine decided.
+    private func perform(_ action: ServerConnectionStateMachine.Action?) {
+        guard let action, let context, let session else { return }
+        switch action {
+        case .sendNoticeAndPing(let reason):
+            if reason != "shutdown" {
+                logger.debug("connection going away", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
+            }
+            session.submitShutdownNotice()
+            session.submitPing()
+            flush()
+            context.eventLoop.assumeIsolated().scheduleTask(in: ServerConnectionStateMachine.shutdownFallback) { [self] in
+                perform(connection.shutdownFallbackFired())
+            }
+        case .sendFinalGoAway(let tooManyPings):
+            if tooManyPings {
+                logger.debug("client PINGs too often while idle: GOAWAY too_many_pings", metadata: ["peer": "\(peer)"])
+                session.submitGoAway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_pings")
+            } else {
+                session.submitGoAway()
+            }
+            flush()  // (inside a read it waits for channelReadComplete)
+        case .close:
+            logger.debug("connection closed: no HTTP/2 preface in time, or its maximum age and grace are over",
+                         metadata: ["peer": "\(peer)"])
+            context.close(promise: nil)
+        }
     }
 
     // MARK: Connection lifetime
 
     private func startLifetime() {
-        guard lifetime == nil else { return }
-        let lifetime = ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
-                                          maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
-                                          maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
-                                          prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: .now())
-        guard lifetime.isLimited else { return }
-        self.lifetime = lifetime
+        guard !lifetimeStarted, connection.hasLifetimeLimits else { return }
+        lifetimeStarted = true
         checkLifetime()
     }
 
     private func checkLifetime() {
-        guard let context, var lifetime else { return }
-        let (action, next) = lifetime.check(at: .now())
-        self.lifetime = lifetime
-        switch action {
-        case .goAway(let reason):
-            logger.debug("connection going away", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
-            beginGracefulShutdown()
-        case .close:
-            logger.debug("connection closed: no HTTP/2 preface in time, or its maximum age and grace are over",
-                         metadata: ["peer": "\(peer)"])
-            context.close(promise: nil)
-            return
-        case nil:
-            break
-        }
+        guard let context else { return }
+        let (action, next) = connection.timerFired(at: .now())
+        perform(action)
         lifetimeTimer?.cancel()
+        lifetimeTimer = nil
+        guard action != .close else { return }
         lifetimeTimer = next.map { deadline in
             context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in checkLifetime() }
         }
