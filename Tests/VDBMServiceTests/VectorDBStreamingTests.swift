@@ -32,14 +32,15 @@ import VDBMUtils
         #expect(try await export(backend, pageSize: 2) == [[1, 2], [3, 4], [5]])
         // Each page asked for the keys after the last one sent; the last page was empty.
         #expect(backend.calls == ["exportPage", "exportPage", "exportPage", "exportPage"])
-        #expect(backend.arguments.map { $0.split(separator: " ").dropFirst().joined(separator: " ") }
-            == ["start 2", "int64(2) 2", "int64(4) 2", "int64(5) 2"])
+        let pages = backend.state.withLock { $0.exportPages }
+        #expect(pages.map(\.cursor?.key) == [nil, .int64(2), .int64(4), .int64(5)])
+        #expect(pages.allSatisfy { $0.pageSize == 2 })
     }
 
     @Test func exportPageSizeDefaultsTo1000AndIsCapped() async throws {
         let backend = MockBackend()
         #expect(try await export(backend, pageSize: 0) == [[1, 2, 3, 4, 5]])
-        #expect(backend.arguments.first?.hasSuffix(" 1000") == true)
+        #expect(backend.state.withLock { $0.exportPages.first?.pageSize } == 1000)
         await #expect(throws: GRPCStatus(.invalidArgument, "page_size is 16385; at most 16384")) {
             _ = try await export(MockBackend(), pageSize: 16385)
         }

@@ -17,6 +17,8 @@ final class MockBackend: VectorDBBackend {
         var error: VectorDBError?
         /// Inserts that succeed before every further one fails with `unavailable`.
         var insertsBeforeFailure: Int?
+        /// The cursor and page size of each `exportPage` call.
+        var exportPages: [(cursor: ExportCursor?, pageSize: Int)] = []
     }
 
     let state = Mutex(State())
@@ -102,7 +104,8 @@ final class MockBackend: VectorDBBackend {
     func exportPage(_ collection: String, filter: String, outputFields: [String], after cursor: ExportCursor?, pageSize: Int,
                     partitions: [String], consistency: ConsistencyLevel?, deadline: Deadline) async throws(VectorDBError)
         -> (rows: QueryResult, next: ExportCursor?) {
-        try record("exportPage", "\(collection) \(filter) \(cursor.map { "\($0.key)" } ?? "start") \(pageSize)")
+        state.withLock { $0.exportPages.append((cursor, pageSize)) }
+        try record("exportPage", "\(collection) \(filter)")
         var after: Int64 = 0
         if case .int64(let last) = cursor?.key { after = last }
         let keys = Array((after + 1)...max(after + 1, Self.exportRows)).prefix(pageSize).filter { $0 <= Self.exportRows }
