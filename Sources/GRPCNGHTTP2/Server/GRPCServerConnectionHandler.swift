@@ -60,12 +60,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         self.budget = budget
         self.logger = logger
         self.observers = observers
-        self.connection = ServerConnectionStateMachine(
-            lifetime: ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
-                                         maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
-                                         maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
-                                         prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: .now()),
-            minimumPingInterval: TimeAmount(clamping: limits.minimumPingInterval))
+        self.connection = Self.stateMachine(limits, openedAt: .now())
         self.connectionTag = connectionTag
     }
 
@@ -722,9 +717,22 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     // MARK: Connection lifetime
 
+    private static func stateMachine(_ limits: GRPCServerLimits, openedAt: NIODeadline) -> ServerConnectionStateMachine {
+        ServerConnectionStateMachine(
+            lifetime: ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
+                                         maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
+                                         maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
+                                         prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: openedAt),
+            minimumPingInterval: TimeAmount(clamping: limits.minimumPingInterval))
+    }
+
+    /// When the connection becomes active: its lifetime counts from now (nothing has happened on
+    /// it yet), and its timer starts if a limit is set.
     private func startLifetime() {
-        guard !lifetimeStarted, connection.hasLifetimeLimits else { return }
+        guard !lifetimeStarted else { return }
         lifetimeStarted = true
+        connection = Self.stateMachine(limits, openedAt: .now())
+        guard connection.hasLifetimeLimits else { return }
         checkLifetime()
     }
 
