@@ -15,7 +15,23 @@ private struct TwoMethodService: GRPCService {
     }
 }
 
+private struct ProxyService: GRPCService {
+    var serviceName: String { "test.Proxy" }
+    var methods: [String: MethodHandler] { ["Known": .immediate { _, _ throws(GRPCStatus) in [1] }] }
+    var fallback: MethodHandler? { .immediate { _, _ throws(GRPCStatus) in [2] } }
+}
+
 @Suite struct GRPCRouterTests {
+    @Test func aServicesFallbackAnswersItsUnknownMethodsUnderOnePath() throws {
+        let router = GRPCRouter(services: [ProxyService(), EchoService()])
+        #expect(router.methodPaths == ["/test.Proxy/Known", "/test.Proxy/*", "/test.Echo/Say"])
+        #expect(try router.resolve("/test.Proxy/Known").get().index == 0)
+        #expect(try router.resolve("/test.Proxy/Anything").get().index == 1)
+        #expect(try router.resolve("/test.Proxy/Other").get().index == 1)
+        // Services without one keep answering UNIMPLEMENTED.
+        #expect(throws: GRPCStatus.self) { try router.resolve("/test.Echo/Nope").get() }
+    }
+
     private let router = GRPCRouter(services: [EchoService()])
 
     @Test func everyMethodHasAStableIndexIntoMethodPaths() throws {

@@ -1,6 +1,8 @@
 /// Finds the handler for a request path (`/package.Service/Method`).
 public struct GRPCRouter: Sendable {
     private var handlers: [String: (handler: MethodHandler, index: Int)] = [:]
+    /// Services' fallbacks by service name, with the index of their `/service/*` path.
+    private var fallbacks: [String: (handler: MethodHandler, index: Int)] = [:]
     /// The names of the registered services, in registration order.
     public private(set) var serviceNames: [String] = []
     /// Every method path, indexed as ``resolve(_:)`` reports them: observers keep per-method
@@ -25,6 +27,16 @@ public struct GRPCRouter: Sendable {
                 methodPaths.append(path)
             }
         }
+        if let fallback = service.fallback {
+            // One path for every method it answers: observers keep bounded labels.
+            let path = "/\(service.serviceName)/*"
+            if let known = fallbacks[service.serviceName] {
+                fallbacks[service.serviceName] = (fallback, known.index)
+            } else {
+                fallbacks[service.serviceName] = (fallback, methodPaths.count)
+                methodPaths.append(path)
+            }
+        }
     }
 
     /// The handler for `path`, or the status that explains why there is none.
@@ -43,6 +55,7 @@ public struct GRPCRouter: Sendable {
         guard serviceNames.contains(String(parts[1])) else {
             return .failure(GRPCStatus(.unimplemented, "unknown service \(parts[1])"))
         }
+        if let fallback = fallbacks[String(parts[1])] { return .success(fallback) }
         return .failure(GRPCStatus(.unimplemented, "unknown method \(parts[2]) for service \(parts[1])"))
     }
 }

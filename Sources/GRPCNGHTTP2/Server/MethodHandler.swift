@@ -52,4 +52,11 @@ public protocol GRPCService: Sendable {
     var serviceName: String { get }
     /// Handlers by method name, e.g. `Check`.
     var methods: [String: MethodHandler] { get }
+    /// What answers a method of this service that `methods` does not name (a proxy forwarding
+    /// methods it does not know); nil: such calls are UNIMPLEMENTED.
+    var fallback: MethodHandler? { get }
+}
+
+extension GRPCService {
+    public var fallback: MethodHandler? { nil }
 }

@@ -34,15 +34,33 @@ public final class MilvusClient: MilvusAPI {
 
     /// Runs `method` until it succeeds or the policy stops it; `read` decodes the response and
     /// returns its status with the value.
+    /// Sends a request as bytes and returns Milvus's answer as bytes (vdbm's pass-through of
+    /// `MilvusService`), over the pool with the retry policy: retried only for failures before
+    /// Milvus answered (never twice for a `nonIdempotent` call that may have been processed);
+    /// Milvus's own status travels back inside the answer, untouched. `metadata` goes along;
+    /// `authorization` is vdbm's own credentials unless `credentials` replaces them. Metrics
+    /// name the call `metricsLabel` (bounded: a method vdbm does not know is not a label).
+    public func forward(_ method: String, _ request: [UInt8], metadata: [(String, String)],
+                        credentials override: MilvusCredentials? = nil, idempotency: Idempotency,
+                        metricsLabel: String, deadline: Deadline) async throws(VectorDBError) -> [UInt8] {
+        try await invoke(method, request, idempotency: idempotency, deadline: deadline, extraMetadata: metadata,
+                         credentialsHeader: override, metricsLabel: metricsLabel, relayingStatuses: true) { bytes in
+            (MilvusStatus(), bytes)
+        }
+    }
+
     private func invoke<Value>(
         _ method: String, collection: String? = nil, _ request: [UInt8], idempotency: Idempotency, deadline: Deadline,
+        extraMetadata: [(String, String)] = [], credentialsHeader: MilvusCredentials? = nil, metricsLabel: String? = nil,
+        relayingStatuses: Bool = false,
         read: ([UInt8]) throws(ProtobufDecodingError) -> (MilvusStatus, Value)
     ) async throws(VectorDBError) -> Value {
+        let label = metricsLabel ?? method
         var retry = RetryState(policy: policy, idempotency: idempotency, deadline: deadline)
         let started = ContinuousClock.now
         var endpoint = "none"  // the endpoint of the last attempt, for the metrics
         func ended(_ outcome: String) {
-            metrics.callEnded(endpoint: endpoint, method: method, outcome: outcome, duration: started.duration(to: .now))
+            metrics.callEnded(endpoint: endpoint, method: label, outcome: outcome, duration: started.duration(to: .now))
         }
         while true {
             let failure: AttemptFailure
@@ -62,8 +80,9 @@ public final class MilvusClient: MilvusAPI {
                 endpoint = connection.target
                 let bytes: [UInt8]
                 do {
-                    bytes = try await MilvusChannel(connection: connection, credentials: credentials)
-                        .call(method, request, deadline: deadline)
+                    let channel = MilvusChannel(connection: connection, credentials: credentialsHeader ?? credentials,
+                                                extra: extraMetadata)
+                    bytes = try await channel.call(method, request, deadline: deadline, relayingStatuses: relayingStatuses)
                 } catch {
                     switch error {
                     case .notProcessed, .unavailable, .deadlineExceeded: pool.recordOutcome(connection, success: false)
@@ -110,7 +129,7 @@ public final class MilvusClient: MilvusAPI {
             let decision = budget.withLock { budget in retry.decide(after: callFailure, budget: &budget) }
             switch decision {
             case .retry(let delay):
-                metrics.retried(endpoint: endpoint, method: method)
+                metrics.retried(endpoint: endpoint, method: label)
                 logger.info("retrying Milvus call", metadata: [
                     "milvus_method": "\(method)", "collection": "\(collection ?? "")", "attempt": "\(retry.attempt)",
                     "reason": "\(callFailure)", "delay_ms": .stringConvertible(delay.inMilliseconds.rounded()),
@@ -119,7 +138,7 @@ public final class MilvusClient: MilvusAPI {
             case .stop(let reason):
                 let error = VectorDBError.from(callFailure)
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)", stop: "\(reason)")
-                if reason == .budgetExhausted { metrics.refusedByBudget(endpoint: endpoint, method: method) }
+                if reason == .budgetExhausted { metrics.refusedByBudget(endpoint: endpoint, method: label) }
                 ended(error.kind)
                 throw error
             }

@@ -9,14 +9,19 @@ public struct MilvusChannel: Sendable {
     private let connection: GRPCClientConnection
     private let metadata: [(String, String)]
 
-    /// `credentials` become the `authorization` metadata Milvus expects (never logged).
-    public init(connection: GRPCClientConnection, credentials: MilvusCredentials? = nil) {
+    /// `credentials` become the `authorization` metadata Milvus expects (never logged); `extra`
+    /// is sent as well (a pass-through call's own metadata: `dbname`, `identifier`, ...).
+    public init(connection: GRPCClientConnection, credentials: MilvusCredentials? = nil, extra: [(String, String)] = []) {
         self.connection = connection
-        self.metadata = credentials.map { [("authorization", $0.headerValue)] } ?? []
+        self.metadata = (credentials.map { [("authorization", $0.headerValue)] } ?? []) + extra
     }
 
     /// Calls `method` with a serialized request; returns the serialized response.
-    public func call(_ method: String, _ request: [UInt8], deadline: Deadline) async throws(CallFailure) -> [UInt8] {
+    /// With `relayingStatuses` (the pass-through), a gRPC status Milvus answers with, other than
+    /// the transport's own (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED), comes back as
+    /// `answered`, to be relayed as it is.
+    public func call(_ method: String, _ request: [UInt8], deadline: Deadline,
+                     relayingStatuses: Bool = false) async throws(CallFailure) -> [UInt8] {
         let response: GRPCClientResponse
         do {
             response = try await connection.unary(path: Self.servicePath + method, request: request,
@@ -25,6 +30,9 @@ public struct MilvusChannel: Sendable {
             throw Self.failure(for: error)
         }
         guard response.status.code == .ok, let message = response.message else {
+            if relayingStatuses, ![.ok, .unavailable, .deadlineExceeded, .resourceExhausted].contains(response.status.code) {
+                throw .answered(code: response.status.code.rawValue, message: response.status.message)
+            }
             throw Self.failure(for: response.status)
         }
         return message

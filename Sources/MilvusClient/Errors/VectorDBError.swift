@@ -22,6 +22,8 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
     case permissionDenied(String)
     /// Any other Milvus error, with Milvus's code and reason.
     case milvus(code: Int32, reason: String)
+    /// The gRPC status Milvus answered a pass-through call with, for the client as it is.
+    case relayed(code: Int, message: String)
     case `internal`(String)
 
     public var description: String {
@@ -38,6 +40,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unauthenticated(let text): "unauthenticated: \(text)"
         case .permissionDenied(let text): "permission denied: \(text)"
         case .milvus(let code, let reason): "Milvus error \(code): \(reason)"
+        case .relayed(let code, let message): "Milvus answered gRPC status \(code): \(message)"
         case .internal(let text): "internal error: \(text)"
         }
     }
@@ -57,6 +60,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .unauthenticated(let reason): .unauthenticated(reason)
         case .permissionDenied(let reason): .permissionDenied(reason)
         case .permanent(let reason): .internal(reason)
+        case .answered(let code, let message): .relayed(code: code, message: message)
         }
     }
 }
@@ -77,6 +81,7 @@ extension VectorDBError {
         case .unauthenticated: "unauthenticated"
         case .permissionDenied: "permission_denied"
         case .milvus: "milvus_error"
+        case .relayed: "relayed"
         case .internal: "internal"
         }
     }

@@ -17,6 +17,9 @@ public enum CallFailure: Error, Sendable, Hashable {
     case permissionDenied(String)
     /// Anything else (bad request, not found, ...): repeating it cannot help.
     case permanent(String)
+    /// Milvus answered a pass-through call with this gRPC status (UNIMPLEMENTED from an older
+    /// Milvus, say): relayed to the client as it is, never repeated.
+    case answered(code: Int, message: String)
 }
 
 /// Whether repeating a call can change what it did.

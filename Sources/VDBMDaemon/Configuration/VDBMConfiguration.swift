@@ -33,6 +33,10 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var milvusTLS: MilvusTLSSettings?
     /// Serve `grpc.reflection.v1` and `v1alpha`.
     public var reflection: Bool
+    /// Serve `milvus.proto.milvus.MilvusService` (pass-through for Milvus SDKs).
+    public var milvusPassThrough: Bool
+    /// Pass-through clients may present their own Milvus credentials.
+    public var passThroughClientCredentials: Bool
     /// Admission control of `vdbm.v1` calls (`server.max_inflight_*`).
     public var admission: AdmissionLimits
     public var logLevel: Logger.Level
@@ -114,6 +118,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
         maxMessagesPerStream = try reader.integer("server.max_messages_per_stream", in: 1...Int(Int32.max))
         serverTLS = try reader.serverTLS()
         reflection = try reader.boolean("server.reflection")
+        milvusPassThrough = try reader.boolean("server.milvus_passthrough")
+        passThroughClientCredentials = try reader.boolean("auth.passthrough_milvus_credentials")
         let classKeys: [CallClass: String] = [.search: "server.max_inflight_searches", .read: "server.max_inflight_reads",
                                               .write: "server.max_inflight_writes", .admin: "server.max_inflight_admin"]
         var perClass: [CallClass: Int] = [:]

@@ -189,10 +189,18 @@ public enum Daemon {
         let (pool, milvus, manager) = Self.milvus(configuration, group: group, logger: logger, tls: milvusTLS)
         let settings = ServiceSettings(authenticator: APIKeyAuthenticator(keys: configuration.apiKeys),
                                        limits: configuration.requestLimits)
+        // One admission controller: the limits hold for vdbm.v1 and pass-through calls together.
+        let admission = AdmissionController(limits: configuration.admission)
         let vectorDB = VectorDBService(
-            backend: manager, settings: settings, admission: AdmissionController(limits: configuration.admission),
+            backend: manager, settings: settings, admission: admission,
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
-        let routes = router(health: health, services: [vectorDB], reflection: configuration.reflection)
+        var grpcServices: [any GRPCService] = [vectorDB]
+        if configuration.milvusPassThrough {
+            grpcServices.append(MilvusPassThroughService(
+                forwarder: milvus, settings: settings, clientCredentialsAllowed: configuration.passThroughClientCredentials,
+                admission: admission))
+        }
+        let routes = router(health: health, services: grpcServices, reflection: configuration.reflection)
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
         let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
@@ -200,7 +208,7 @@ public enum Daemon {
                                 router: routes, group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in
-            health.setMilvusReachable(ready, services: ["", VectorDBService.name])
+            health.setMilvusReachable(ready, services: ["", VectorDBService.name, MilvusPassThroughService.name])
             if ready {
                 logger.notice("Milvus reachable: health reports SERVING")
             } else {

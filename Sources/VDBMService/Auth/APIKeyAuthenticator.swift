@@ -79,12 +79,26 @@ public struct APIKeyAuthenticator: Sendable {
             Self.failures.malformed.increment()
             throw GRPCStatus(.unauthenticated, "authorization metadata must be 'Bearer <api key>'")
         }
-        let presented = SHA256.hash(header.utf8.dropFirst(7))
+        return try authorize(key: Array(header.utf8.dropFirst(7)), needs: role)
+    }
+
+    /// The configured key whose hash is that of `presented`, compared in constant time; nil when
+    /// none (or auth is off).
+    public func key(matching presented: [UInt8]) -> APIKey? {
+        guard let keys else { return nil }
+        let hash = SHA256.hash(presented)
         var match: APIKey?
-        for key in keys where constantTimeEquals(key.sha256, presented) && match == nil {
+        for key in keys where constantTimeEquals(key.sha256, hash) && match == nil {
             match = key
         }
-        guard let match else {
+        return match
+    }
+
+    /// The name of the key `presented` (the key itself, as bytes) if it may call with `role`;
+    /// throws UNAUTHENTICATED or PERMISSION_DENIED.
+    public func authorize(key presented: [UInt8], needs role: Role) throws(GRPCStatus) -> String? {
+        guard keys != nil else { return nil }
+        guard let match = key(matching: presented) else {
             Self.failures.unknownKey.increment()
             throw GRPCStatus(.unauthenticated, "unknown API key")
         }

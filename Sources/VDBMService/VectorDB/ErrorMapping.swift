@@ -20,6 +20,7 @@ enum ErrorMapping {
         case .unauthenticated(let text): GRPCStatus(.unauthenticated, "Milvus rejected vdbm's credentials: \(text)")
         case .permissionDenied(let text): GRPCStatus(.permissionDenied, "Milvus denied the operation: \(text)")
         case .milvus(let code, let reason): GRPCStatus(.internal, "Milvus error \(code): \(reason)")
+        case .relayed(let code, let message): GRPCStatus(GRPCStatus.Code(rawValue: code) ?? .unknown, message)
         case .internal(let text): GRPCStatus(.internal, text)
         }
     }
