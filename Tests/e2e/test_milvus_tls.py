@@ -17,12 +17,12 @@ pytestmark = pytest.mark.skipif(not TLS_DIR, reason="the test Milvus does not se
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
-def tls_daemon(ca: str = "ca.pem", name: str | None = "localhost") -> Daemon:
+def tls_daemon(ca: str = "ca.pem", name: str | None = "localhost", env: dict | None = None) -> Daemon:
     """vdbm dialing 127.0.0.1 over TLS; Milvus's certificate names only DNS:localhost."""
     directory = Path(TLS_DIR).resolve()
     extra = ["--set", f"milvus.tls_server_name={name}"] if name else []
     return Daemon("--set", "milvus.tls=true", "--set", f"milvus.tls_ca_file={directory / ca}", *extra,
-                  wait_for_serving=False)
+                  wait_for_serving=False, env=env)
 
 
 def wait_for(condition, seconds: float) -> bool:
@@ -34,8 +34,13 @@ def wait_for(condition, seconds: float) -> bool:
     return False
 
 
-def test_vdbm_reads_and_writes_through_milvus_over_tls():
-    daemon = tls_daemon()
+@pytest.mark.parametrize("credentials", ["user and password", "token"])
+def test_vdbm_reads_and_writes_through_milvus_over_tls(credentials):
+    # A token, as Zilliz Cloud gives one: for a self-hosted Milvus it is "user:password".
+    env = None if credentials == "user and password" else {
+        "VDBM_MILVUS_USER": "", "VDBM_MILVUS_PASSWORD": "",
+        "VDBM_MILVUS_TOKEN": f"{os.environ.get('MILVUS_USER', 'root')}:{os.environ.get('MILVUS_PASSWORD', 'Milvus')}"}
+    daemon = tls_daemon(env=env)
     try:
         assert wait_for(lambda: health_check(daemon.tcp_target) == SERVING, 30), daemon.log_text()
         with grpc.insecure_channel(daemon.tcp_target) as channel:
