@@ -70,7 +70,7 @@ public struct APIKeyAuthenticator: Sendable {
     /// The name of the key that may call with `role`; throws UNAUTHENTICATED or PERMISSION_DENIED.
     @discardableResult
     public func authorize(_ metadata: Metadata, needs role: Role) throws(GRPCStatus) -> String? {
-        guard let keys else { return nil }
+        guard keys != nil else { return nil }
         guard let header = metadata[text: "authorization"] else {
             Self.failures.missing.increment()
             throw GRPCStatus(.unauthenticated, "missing authorization metadata: send 'authorization: Bearer <api key>'")
