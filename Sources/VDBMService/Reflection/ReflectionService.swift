@@ -11,7 +11,7 @@ public struct ReflectionService: GRPCService {
 
     public let serviceName: String
     /// What `list_services` answers: the services the server offers.
-    private let services: [String]
+    let services: [String]
     private let index: DescriptorIndex
 
     public init(serviceName: String, services: [String], index: DescriptorIndex = .embedded) {
@@ -20,9 +20,10 @@ public struct ReflectionService: GRPCService {
         self.index = index
     }
 
-    /// Both versions, listing `services` and themselves.
+    /// Both versions, listing those of `services` that `index` describes, and themselves: a name
+    /// a client could not describe (the Milvus pass-through's) is left out.
     public static func both(listing services: [String], index: DescriptorIndex = .embedded) -> [ReflectionService] {
-        let listed = services + [v1, v1alpha]
+        let listed = services.filter { index.symbols[$0] != nil } + [v1, v1alpha]
         return [v1, v1alpha].map { ReflectionService(serviceName: $0, services: listed, index: index) }
     }
 
