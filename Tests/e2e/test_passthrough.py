@@ -202,3 +202,30 @@ def test_32_concurrent_clients_each_get_their_own_answers(vdbm):
     admin.drop_collection(name)
     assert not errors, errors[:3]
     assert found == {i: {i} for i in range(32)}
+
+
+def test_pass_through_calls_are_counted_and_logged_under_their_milvus_method():
+    import json
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    keys = ",".join(f"{name}:{ROLES[name]}:{sha(key)}" for name, key in KEYS.items())
+    daemon = Daemon(env={"VDBM_AUTH_ENABLED": "true", "VDBM_AUTH_API_KEYS": keys, "VDBM_LOGGING_ACCESS_LOG": "true"})
+    try:
+        client = through(daemon, "reader")
+        for _ in range(3):
+            client.list_collections()
+        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        calls = {tuple(sorted(sample.labels.items())): sample.value for family in text_string_to_metric_families(text)
+                 for sample in family.samples if sample.name == "vdbm_grpc_server_calls_total"}
+        path = "/milvus.proto.milvus.MilvusService/ShowCollections"
+        assert calls.get((("grpc_code", "OK"), ("grpc_method", path))) == 3, calls
+        milvus = [sample for family in text_string_to_metric_families(text) for sample in family.samples
+                  if sample.name == "vdbm_milvus_calls_total" and sample.labels.get("method") == "ShowCollections"]
+        assert sum(sample.value for sample in milvus if sample.labels.get("outcome") == "ok") >= 3
+        lines = [json.loads(line) for line in daemon.log_text().splitlines() if '"msg":"rpc"' in line]
+        assert sum(1 for line in lines if line.get("method") == path and line.get("status") == "OK") == 3
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
