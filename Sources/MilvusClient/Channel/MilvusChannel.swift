@@ -13,7 +13,9 @@ public struct MilvusChannel: Sendable {
     /// is sent as well (a pass-through call's own metadata: `dbname`, `identifier`, ...).
     public init(connection: GRPCClientConnection, credentials: MilvusCredentials? = nil, extra: [(String, String)] = []) {
         self.connection = connection
-        self.metadata = (credentials.map { [("authorization", $0.headerValue)] } ?? []) + extra
+        let own = credentials.map { [("authorization", $0.headerValue)] } ?? []
+        // Every vdbm.v1 call comes here with no extra: no second array for it.
+        self.metadata = extra.isEmpty ? own : own + extra
     }
 
     /// Calls `method` with a serialized request; returns the serialized response.

@@ -37,7 +37,7 @@ public struct MilvusPassThroughService: GRPCService {
     public var methods: [String: MethodHandler] {
         var handlers: [String: MethodHandler] = [:]
         for name in MilvusServiceMethods.names where !MilvusMethodTable.streaming.contains(name) {
-            handlers[name] = handler(label: name)
+            handlers[name] = handler(method: name)
         }
         for name in MilvusMethodTable.streaming {
             handlers[name] = .immediate { _, _ throws(GRPCStatus) in
@@ -48,13 +48,16 @@ public struct MilvusPassThroughService: GRPCService {
     }
 
     /// A method vdbm does not know (a newer SDK's): forwarded as bytes, for an `admin` key.
-    public var fallback: MethodHandler? { handler(label: "other") }
+    public var fallback: MethodHandler? { handler(method: nil) }
 
-    private func handler(label: String) -> MethodHandler {
+    /// The handler of `method`, or (nil) of any method the table does not name, which takes its
+    /// name from the call's path and is counted under the label `other`.
+    private func handler(method known: String?) -> MethodHandler {
+        let label = known ?? "other"
         let forwarder = self.forwarder, settings = self.settings, admission = self.admission
         let clientCredentialsAllowed = self.clientCredentialsAllowed
         return .async { request, context in
-            let method = String(context.path.split(separator: "/").last ?? "")
+            let method = known ?? String(context.path.split(separator: "/").last ?? "")
             let role = MilvusMethodTable.role(of: method)
             let credentials = try Self.authorize(context.metadata, role: role, authenticator: settings.authenticator,
                                                  clientCredentialsAllowed: clientCredentialsAllowed)
