@@ -131,6 +131,15 @@ enum ProtobufC {
             mutating: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)))
     }
 
+    /// True when protobuf-c met no field it does not know in `message` (a newer peer's field).
+    static func understood<Message>(_ message: UnsafePointer<Message>) -> Bool {
+        UnsafeRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self).pointee.n_unknown_fields == 0
+    }
+
+    static func understood<Message>(_ message: UnsafeMutablePointer<Message>) -> Bool {
+        understood(UnsafePointer(message))
+    }
+
     static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
         guard let pointer = data.data, data.len > 0 else { return [] }
         return Array(UnsafeBufferPointer(start: pointer, count: data.len))

@@ -47,6 +47,14 @@ final class ProtobufCArena {
         ProtobufCBinaryData(len: bytes.count, data: array(bytes))
     }
 
+    /// A copy of a message (its pointers still lead where the original's do).
+    func copy<Message>(_ message: Message) -> UnsafeMutablePointer<Message> {
+        let pointer = UnsafeMutablePointer<Message>.allocate(capacity: 1)
+        allocations.append(UnsafeMutableRawPointer(pointer))
+        pointer.initialize(to: message)
+        return pointer
+    }
+
     /// A new message, set up by its generated `__init` function and then by `configure`.
     func message<Message>(_ initialize: (UnsafeMutablePointer<Message>) -> Void,
                           _ configure: (inout Message) -> Void = { _ in }) -> UnsafeMutablePointer<Message> {

@@ -2744,7 +2744,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__query_results__descripto
   (ProtobufCMessageInit) milvus__proto__milvus__query_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__field_descriptors[11] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__field_descriptors[12] =
 {
   {
     "db_name",
@@ -2843,6 +2843,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "guarantee_timestamp",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, guarantee_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "nq",
     12,
     PROTOBUF_C_LABEL_NONE,
@@ -2881,23 +2893,24 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
 };
 static const unsigned milvus__proto__milvus__search_request__field_indices_by_name[] = {
   1,   /* field[1] = collection_name */
-  9,   /* field[9] = consistency_level */
+  10,   /* field[10] = consistency_level */
   0,   /* field[0] = db_name */
   3,   /* field[3] = dsl */
   5,   /* field[5] = dsl_type */
-  8,   /* field[8] = nq */
+  8,   /* field[8] = guarantee_timestamp */
+  9,   /* field[9] = nq */
   6,   /* field[6] = output_fields */
   2,   /* field[2] = partition_names */
   4,   /* field[4] = placeholder_group */
   7,   /* field[7] = search_params */
-  10,   /* field[10] = use_default_consistency */
+  11,   /* field[11] = use_default_consistency */
 };
 static const ProtobufCIntRange milvus__proto__milvus__search_request__number_ranges[3 + 1] =
 {
   { 2, 0 },
-  { 12, 8 },
-  { 14, 9 },
-  { 0, 11 }
+  { 11, 8 },
+  { 14, 10 },
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descriptor =
 {
@@ -2907,14 +2920,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descript
   "Milvus__Proto__Milvus__SearchRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__SearchRequest),
-  11,
+  12,
   milvus__proto__milvus__search_request__field_descriptors,
   milvus__proto__milvus__search_request__field_indices_by_name,
   3,  milvus__proto__milvus__search_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__field_descriptors[4] =
 {
   {
     "status",
@@ -2952,16 +2965,29 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "session_ts",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchResults, session_ts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__search_results__field_indices_by_name[] = {
   2,   /* field[2] = collection_name */
   1,   /* field[1] = results */
+  3,   /* field[3] = session_ts */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__search_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__search_results__descriptor =
 {
@@ -2971,7 +2997,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__search_results__descript
   "Milvus__Proto__Milvus__SearchResults",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__SearchResults),
-  3,
+  4,
   milvus__proto__milvus__search_results__field_descriptors,
   milvus__proto__milvus__search_results__field_indices_by_name,
   1,  milvus__proto__milvus__search_results__number_ranges,

@@ -682,6 +682,96 @@ void   milvus__proto__schema__jsonarray__free_unpacked
   assert(message->base.descriptor == &milvus__proto__schema__jsonarray__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__schema__array_array__init
+                     (Milvus__Proto__Schema__ArrayArray         *message)
+{
+  static const Milvus__Proto__Schema__ArrayArray init_value = MILVUS__PROTO__SCHEMA__ARRAY_ARRAY__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__schema__array_array__get_packed_size
+                     (const Milvus__Proto__Schema__ArrayArray *message)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__array_array__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__schema__array_array__pack
+                     (const Milvus__Proto__Schema__ArrayArray *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__array_array__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__schema__array_array__pack_to_buffer
+                     (const Milvus__Proto__Schema__ArrayArray *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__array_array__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Schema__ArrayArray *
+       milvus__proto__schema__array_array__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Schema__ArrayArray *)
+     protobuf_c_message_unpack (&milvus__proto__schema__array_array__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__schema__array_array__free_unpacked
+                     (Milvus__Proto__Schema__ArrayArray *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__schema__array_array__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__schema__sparse_float_array__init
+                     (Milvus__Proto__Schema__SparseFloatArray         *message)
+{
+  static const Milvus__Proto__Schema__SparseFloatArray init_value = MILVUS__PROTO__SCHEMA__SPARSE_FLOAT_ARRAY__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__schema__sparse_float_array__get_packed_size
+                     (const Milvus__Proto__Schema__SparseFloatArray *message)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__sparse_float_array__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__schema__sparse_float_array__pack
+                     (const Milvus__Proto__Schema__SparseFloatArray *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__sparse_float_array__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__schema__sparse_float_array__pack_to_buffer
+                     (const Milvus__Proto__Schema__SparseFloatArray *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__sparse_float_array__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Schema__SparseFloatArray *
+       milvus__proto__schema__sparse_float_array__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Schema__SparseFloatArray *)
+     protobuf_c_message_unpack (&milvus__proto__schema__sparse_float_array__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__schema__sparse_float_array__free_unpacked
+                     (Milvus__Proto__Schema__SparseFloatArray *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__schema__sparse_float_array__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__field_descriptors[5] =
 {
   {
@@ -1059,7 +1149,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__field_data__descriptor =
   (ProtobufCMessageInit) milvus__proto__schema__field_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field_descriptors[8] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field_descriptors[9] =
 {
   {
     "bool_data",
@@ -1146,6 +1236,18 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "array_data",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__ScalarField, data_case),
+    offsetof(Milvus__Proto__Schema__ScalarField, array_data),
+    &milvus__proto__schema__array_array__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "json_data",
     9,
     PROTOBUF_C_LABEL_NONE,
@@ -1159,20 +1261,20 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field
   },
 };
 static const unsigned milvus__proto__schema__scalar_field__field_indices_by_name[] = {
+  7,   /* field[7] = array_data */
   0,   /* field[0] = bool_data */
   6,   /* field[6] = bytes_data */
   4,   /* field[4] = double_data */
   3,   /* field[3] = float_data */
   1,   /* field[1] = int_data */
-  7,   /* field[7] = json_data */
+  8,   /* field[8] = json_data */
   2,   /* field[2] = long_data */
   5,   /* field[5] = string_data */
 };
-static const ProtobufCIntRange milvus__proto__schema__scalar_field__number_ranges[2 + 1] =
+static const ProtobufCIntRange milvus__proto__schema__scalar_field__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 9, 7 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__descriptor =
 {
@@ -1182,14 +1284,14 @@ const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__descriptor
   "Milvus__Proto__Schema__ScalarField",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__ScalarField),
-  8,
+  9,
   milvus__proto__schema__scalar_field__field_descriptors,
   milvus__proto__schema__scalar_field__field_indices_by_name,
-  2,  milvus__proto__schema__scalar_field__number_ranges,
+  1,  milvus__proto__schema__scalar_field__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__scalar_field__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field_descriptors[7] =
 {
   {
     "dim",
@@ -1227,16 +1329,68 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "float16_vector",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__VectorField, data_case),
+    offsetof(Milvus__Proto__Schema__VectorField, float16_vector),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bfloat16_vector",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__VectorField, data_case),
+    offsetof(Milvus__Proto__Schema__VectorField, bfloat16_vector),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sparse_float_vector",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__VectorField, data_case),
+    offsetof(Milvus__Proto__Schema__VectorField, sparse_float_vector),
+    &milvus__proto__schema__sparse_float_array__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "int8_vector",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__VectorField, data_case),
+    offsetof(Milvus__Proto__Schema__VectorField, int8_vector),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__vector_field__field_indices_by_name[] = {
+  4,   /* field[4] = bfloat16_vector */
   2,   /* field[2] = binary_vector */
   0,   /* field[0] = dim */
+  3,   /* field[3] = float16_vector */
   1,   /* field[1] = float_vector */
+  6,   /* field[6] = int8_vector */
+  5,   /* field[5] = sparse_float_vector */
 };
 static const ProtobufCIntRange milvus__proto__schema__vector_field__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__vector_field__descriptor =
 {
@@ -1246,7 +1400,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__vector_field__descriptor
   "Milvus__Proto__Schema__VectorField",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__VectorField),
-  3,
+  7,
   milvus__proto__schema__vector_field__field_descriptors,
   milvus__proto__schema__vector_field__field_indices_by_name,
   1,  milvus__proto__schema__vector_field__number_ranges,
@@ -1304,7 +1458,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__ids__descriptor =
   (ProtobufCMessageInit) milvus__proto__schema__ids__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[7] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[8] =
 {
   {
     "num_queries",
@@ -1390,20 +1544,34 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "primary_field_name",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchResultData, primary_field_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__search_result_data__field_indices_by_name[] = {
   2,   /* field[2] = fields_data */
   4,   /* field[4] = ids */
   0,   /* field[0] = num_queries */
   6,   /* field[6] = output_fields */
+  7,   /* field[7] = primary_field_name */
   3,   /* field[3] = scores */
   1,   /* field[1] = top_k */
   5,   /* field[5] = topks */
 };
-static const ProtobufCIntRange milvus__proto__schema__search_result_data__number_ranges[1 + 1] =
+static const ProtobufCIntRange milvus__proto__schema__search_result_data__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 13, 7 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__descriptor =
 {
@@ -1413,10 +1581,10 @@ const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__desc
   "Milvus__Proto__Schema__SearchResultData",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__SearchResultData),
-  7,
+  8,
   milvus__proto__schema__search_result_data__field_descriptors,
   milvus__proto__schema__search_result_data__field_indices_by_name,
-  1,  milvus__proto__schema__search_result_data__number_ranges,
+  2,  milvus__proto__schema__search_result_data__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__search_result_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -1722,5 +1890,107 @@ const ProtobufCMessageDescriptor milvus__proto__schema__jsonarray__descriptor =
   milvus__proto__schema__jsonarray__field_indices_by_name,
   1,  milvus__proto__schema__jsonarray__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__jsonarray__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__schema__array_array__field_descriptors[2] =
+{
+  {
+    "data",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__ArrayArray, n_data),
+    offsetof(Milvus__Proto__Schema__ArrayArray, data),
+    &milvus__proto__schema__scalar_field__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "element_type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ArrayArray, element_type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__schema__array_array__field_indices_by_name[] = {
+  0,   /* field[0] = data */
+  1,   /* field[1] = element_type */
+};
+static const ProtobufCIntRange milvus__proto__schema__array_array__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__schema__array_array__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.schema.ArrayArray",
+  "ArrayArray",
+  "Milvus__Proto__Schema__ArrayArray",
+  "milvus.proto.schema",
+  sizeof(Milvus__Proto__Schema__ArrayArray),
+  2,
+  milvus__proto__schema__array_array__field_descriptors,
+  milvus__proto__schema__array_array__field_indices_by_name,
+  1,  milvus__proto__schema__array_array__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__schema__array_array__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__schema__sparse_float_array__field_descriptors[2] =
+{
+  {
+    "contents",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__SparseFloatArray, n_contents),
+    offsetof(Milvus__Proto__Schema__SparseFloatArray, contents),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dim",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SparseFloatArray, dim),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__schema__sparse_float_array__field_indices_by_name[] = {
+  0,   /* field[0] = contents */
+  1,   /* field[1] = dim */
+};
+static const ProtobufCIntRange milvus__proto__schema__sparse_float_array__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__schema__sparse_float_array__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.schema.SparseFloatArray",
+  "SparseFloatArray",
+  "Milvus__Proto__Schema__SparseFloatArray",
+  "milvus.proto.schema",
+  sizeof(Milvus__Proto__Schema__SparseFloatArray),
+  2,
+  milvus__proto__schema__sparse_float_array__field_descriptors,
+  milvus__proto__schema__sparse_float_array__field_indices_by_name,
+  1,  milvus__proto__schema__sparse_float_array__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__schema__sparse_float_array__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

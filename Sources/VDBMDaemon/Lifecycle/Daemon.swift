@@ -198,7 +198,10 @@ public enum Daemon {
         if configuration.milvusPassThrough {
             grpcServices.append(MilvusPassThroughService(
                 forwarder: milvus, settings: settings, clientCredentialsAllowed: configuration.passThroughClientCredentials,
-                admission: admission))
+                admission: admission,
+                searchCoalescer: configuration.searchCoalescing.map {
+                    PassThroughSearchCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group))
+                }))
         }
         let routes = router(health: health, services: grpcServices, reflection: configuration.reflection)
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))

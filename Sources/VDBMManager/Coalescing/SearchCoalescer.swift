@@ -11,20 +11,26 @@ import VDBMUtils
 /// its caller's own task, with no hop to another thread; a batch that several callers share runs
 /// in a task of its own, so that any of them can leave without stopping it for the others. State
 /// is behind one lock, held for the decision and never across I/O or a resumption.
-final class SearchCoalescer: Sendable {
-    typealias Machine = SearchCoalescerStateMachine<SearchBatchKey>
-    /// One Milvus search of `queries` packed query vectors: one result set per query vector.
-    typealias Search = @Sendable (_ vectors: [Float], _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
-        -> [SearchResults]
-    private typealias Continuation = CheckedContinuation<[SearchResults], any Error>
-    private typealias Outcome = Result<[SearchResults], VectorDBError>
+///
+/// Generic over what a search carries: vdbm.v1 searches bring packed floats and get `SearchResults`
+/// (one per query vector); pass-through searches bring Milvus placeholder values and get their
+/// share of Milvus's answer. `Vectors` are concatenated in member order; the batch's answer has one
+/// element per query vector, and each member gets its own run of them.
+final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableCollection & Sendable, Answer: Sendable>:
+    Sendable {
+    typealias Machine = SearchCoalescerStateMachine<Key>
+    /// One Milvus search of `queries` query vectors: one answer per query vector.
+    typealias Search = @Sendable (_ vectors: Vectors, _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
+        -> [Answer]
+    private typealias Continuation = CheckedContinuation<[Answer], any Error>
+    private typealias Outcome = Result<[Answer], VectorDBError>
 
     private struct Waiter {
         /// `nil` until the caller suspends (or for good, when it runs its batch itself).
         var continuation: Continuation?
         /// An outcome that came before the continuation did.
         var early: Outcome?
-        var vectors: [Float]
+        var vectors: Vectors
         var queries: Int
         var search: Search
         var enqueuedAt: ContinuousClock.Instant
@@ -62,8 +68,8 @@ final class SearchCoalescer: Sendable {
     /// Searches `vectors` (`queries` of them, packed) within `deadline`, in a batch with other
     /// searches of the same key when there are some; `search` runs the batch (any member's does:
     /// equal keys make them equivalent).
-    func search(key: SearchBatchKey, vectors: [Float], queries: Int, deadline: Deadline,
-                search: @escaping Search) async throws(VectorDBError) -> [SearchResults] {
+    func search(key: Key, vectors: Vectors, queries: Int, deadline: Deadline,
+                search: @escaping Search) async throws(VectorDBError) -> [Answer] {
         let ticket = Ticket()
         do {
             return try await withTaskCancellationHandler {
@@ -85,8 +91,8 @@ final class SearchCoalescer: Sendable {
         case waiting(Machine.MemberID)
     }
 
-    private func enter(key: SearchBatchKey, vectors: [Float], queries: Int, deadline: Deadline, search: @escaping Search,
-                       ticket: Ticket) async throws -> [SearchResults] {
+    private func enter(key: Key, vectors: Vectors, queries: Int, deadline: Deadline, search: @escaping Search,
+                       ticket: Ticket) async throws -> [Answer] {
         var resumptions: [Resumption] = []
         let entry = state.withLock { state -> Entry in
             switch state.machine.submit(key: key, vectors: queries, deadline: deadline.instant, now: .now) {
@@ -167,13 +173,13 @@ final class SearchCoalescer: Sendable {
     /// A continuation to resume once the lock is released.
     private struct Resumption {
         var continuation: Continuation
-        var result: Result<[SearchResults], VectorDBError>
+        var result: Outcome
 
         func resume() { continuation.resume(with: result.mapError { $0 }) }
     }
 
     /// Runs the actions under the lock; what resumes a caller is returned, to run after it.
-    private func execute(_ actions: [Machine.Action], outcome: Result<[SearchResults], VectorDBError>?,
+    private func execute(_ actions: [Machine.Action], outcome: Outcome?,
                          in state: inout State) -> [Resumption] {
         var resumptions: [Resumption] = []
         for action in actions {
@@ -181,7 +187,7 @@ final class SearchCoalescer: Sendable {
             case .send(let batch, let members, let deadline):
                 let waiters = members.compactMap { state.waiters[$0] }
                 guard let search = waiters.first?.search else { continue }  // (every member of a send waits)
-                var vectors: [Float] = []
+                var vectors = Vectors()
                 vectors.reserveCapacity(waiters.reduce(0) { $0 + $1.vectors.count })
                 for waiter in waiters { vectors += waiter.vectors }
                 let queries = waiters.reduce(0) { $0 + $1.queries }
@@ -193,7 +199,7 @@ final class SearchCoalescer: Sendable {
                     queueWait.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
                 }
                 let task = Task(executorPreference: scheduler.executorForBatch()) { [weak self] in
-                    let outcome: Result<[SearchResults], VectorDBError>
+                    let outcome: Outcome
                     do throws(VectorDBError) {
                         outcome = .success(try await search(vectors, queries, Deadline(deadline)))
                     } catch {

@@ -18,7 +18,8 @@ public actor VectorDBManager {
     private let logger: Logger
     private let schemas = SchemaCache()
     /// `nil` when coalescing is off: every search goes to Milvus on its own.
-    private let coalescer: SearchCoalescer?
+    private let coalescer: Coalescer?
+    private typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
 
     /// - Parameters:
     ///   - searchCoalescing: how concurrent searches that differ only in their vectors are merged
@@ -28,7 +29,7 @@ public actor VectorDBManager {
                 searchScheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         self.milvus = milvus
         self.logger = logger
-        self.coalescer = searchCoalescing.map { SearchCoalescer(policy: $0, scheduler: searchScheduler) }
+        self.coalescer = searchCoalescing.map { Coalescer(policy: $0, scheduler: searchScheduler) }
     }
 
     // MARK: Collections
@@ -246,7 +247,7 @@ public actor VectorDBManager {
             let milvus = self.milvus
             // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
             // this request's own).
-            let search: SearchCoalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
+            let search: Coalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
                 let params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
                                                         params: request.params, offset: request.offset)
                 let reply = try await milvus.search(request.collection, vectors: vectors, dim: dimension,

@@ -141,6 +141,25 @@ public enum MilvusIDs: Sendable, Hashable {
         }
     }
 
+    func build(in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Schema__IDs> {
+        arena.message(milvus__proto__schema__ids__init) { ids in
+            switch self {
+            case .int64s(let values):
+                ids.id_field_case = MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_INT_ID
+                ids.int_id = arena.message(milvus__proto__schema__long_array__init) { array in
+                    array.n_data = values.count
+                    array.data = arena.array(values)
+                }
+            case .strings(let values):
+                ids.id_field_case = MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_STR_ID
+                ids.str_id = arena.message(milvus__proto__schema__string_array__init) { array in
+                    array.n_data = values.count
+                    array.data = arena.strings(values)
+                }
+            }
+        }
+    }
+
     static func read(_ ids: UnsafePointer<Milvus__Proto__Schema__IDs>?) -> MilvusIDs {
         guard let ids else { return .int64s([]) }
         switch ids.pointee.id_field_case {

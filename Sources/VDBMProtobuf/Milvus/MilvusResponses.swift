@@ -162,6 +162,29 @@ public enum MilvusResponse {
             }
         }
 
+        /// Encodes it (for tests and mocks that play Milvus's part).
+        public func serializedBytes() -> [UInt8] {
+            ProtobufC.pack { arena in
+                let data = arena.message(milvus__proto__schema__search_result_data__init) { data in
+                    data.num_queries = numQueries
+                    data.top_k = topK
+                    data.n_topks = topks.count
+                    data.topks = arena.array(topks)
+                    data.n_scores = scores.count
+                    data.scores = arena.array(scores)
+                    data.ids = ids.build(in: arena)
+                    let columns = fields.map { $0.build(in: arena) }
+                    data.n_fields_data = columns.count
+                    data.fields_data = arena.pointers(columns)
+                }
+                let status = status.build(in: arena)
+                return arena.message(milvus__proto__milvus__search_results__init) { message in
+                    message.status = status
+                    message.results = data
+                }
+            }
+        }
+
         public init(status: MilvusStatus, numQueries: Int64, topK: Int64, topks: [Int64], ids: MilvusIDs, scores: [Float],
              fields: [MilvusFieldData]) {
             self.status = status

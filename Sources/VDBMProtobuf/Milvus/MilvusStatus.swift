@@ -42,14 +42,16 @@ public struct MilvusStatus: Sendable, Hashable {
 
     /// Encodes it (used by tests and mocks that play the server's part).
     public func serializedBytes() -> [UInt8] {
-        ProtobufC.pack { arena in
-            arena.message(milvus__proto__common__status__init) { status in
-                status.error_code = errorCode
-                status.reason = arena.string(reason)
-                status.code = code
-                status.retriable = retriable ? 1 : 0
-                status.detail = arena.string(detail)
-            }
+        ProtobufC.pack { arena in build(in: arena) }
+    }
+
+    func build(in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Common__Status> {
+        arena.message(milvus__proto__common__status__init) { status in
+            status.error_code = errorCode
+            status.reason = arena.string(reason)
+            status.code = code
+            status.retriable = retriable ? 1 : 0
+            status.detail = arena.string(detail)
         }
     }
 }

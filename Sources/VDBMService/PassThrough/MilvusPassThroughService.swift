@@ -1,5 +1,6 @@
 import GRPCNGHTTP2
 import MilvusClient
+import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
 
@@ -23,13 +24,16 @@ public struct MilvusPassThroughService: GRPCService {
     /// sent on to Milvus in place of vdbm's.
     private let clientCredentialsAllowed: Bool
     private let admission: AdmissionController?
+    /// Merges concurrent `Search` calls (`nil`: each goes to Milvus on its own).
+    private let searchCoalescer: PassThroughSearchCoalescer?
 
     public init(forwarder: any Forwarder, settings: ServiceSettings, clientCredentialsAllowed: Bool = false,
-                admission: AdmissionController? = nil) {
+                admission: AdmissionController? = nil, searchCoalescer: PassThroughSearchCoalescer? = nil) {
         self.forwarder = forwarder
         self.settings = settings
         self.clientCredentialsAllowed = clientCredentialsAllowed
         self.admission = admission
+        self.searchCoalescer = searchCoalescer
     }
 
     public var serviceName: String { Self.name }
@@ -56,16 +60,23 @@ public struct MilvusPassThroughService: GRPCService {
         let label = known ?? "other"
         let forwarder = self.forwarder, settings = self.settings, admission = self.admission
         let clientCredentialsAllowed = self.clientCredentialsAllowed
+        let searchCoalescer = known == "Search" ? self.searchCoalescer : nil
         return .async { request, context in
             let method = known ?? String(context.path.split(separator: "/").last ?? "")
             let role = MilvusMethodTable.role(of: method)
             let credentials = try Self.authorize(context.metadata, role: role, authenticator: settings.authenticator,
                                                  clientCredentialsAllowed: clientCredentialsAllowed)
             let forward = { () async throws -> [UInt8] in
+                let metadata = Self.forwardedMetadata(context.metadata)
+                let send: PassThroughSearchCoalescer.Send = { request, deadline throws(VectorDBError) in
+                    try await forwarder.forward(
+                        method, request, metadata: metadata, credentials: credentials,
+                        idempotency: MilvusMethodTable.idempotency(of: method), metricsLabel: label, deadline: deadline)
+                }
                 do throws(VectorDBError) {
-                    return try await forwarder.forward(
-                        method, request, metadata: Self.forwardedMetadata(context.metadata), credentials: credentials,
-                        idempotency: MilvusMethodTable.idempotency(of: method), metricsLabel: label, deadline: context.deadline)
+                    guard let searchCoalescer else { return try await send(request, context.deadline) }
+                    return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
+                                                            deadline: context.deadline, send: send)
                 } catch {
                     throw ErrorMapping.status(for: error)
                 }
@@ -114,6 +125,22 @@ public struct MilvusPassThroughService: GRPCService {
         }
         throw GRPCStatus(.unauthenticated, "unknown API key")
     }
+
+    /// What besides the request decides a search's answer, for the coalescer's key: the
+    /// credentials Milvus sees and the client's metadata (its database), less what names only the
+    /// client or the call.
+    static func searchContext(_ metadata: [(String, String)], _ credentials: MilvusCredentials?) -> [UInt8] {
+        var context = "credentials=" + (credentials?.headerValue ?? "vdbm") + "\n"
+        for (key, value) in metadata.sorted(by: { $0 < $1 }) where !perCallMetadata.contains(key) {
+            context += "\(key)=\(value)\n"
+        }
+        return Array(context.utf8)
+    }
+
+    /// Metadata that names the client or the call (pymilvus's), never what it asks for.
+    private static let perCallMetadata: Set<String> = [
+        "identifier", "client-request-id", "client-request-unixmsec", "client-request-unixmilli", "user-agent",
+    ]
 
     static func milvusCredentials(_ text: String) -> MilvusCredentials {
         guard let colon = text.firstIndex(of: ":") else { return .token(text) }

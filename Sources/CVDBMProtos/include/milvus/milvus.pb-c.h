@@ -289,13 +289,17 @@ struct  Milvus__Proto__Milvus__SearchRequest
    */
   size_t n_search_params;
   Milvus__Proto__Common__KeyValuePair **search_params;
+  /*
+   * read at least up to this point (pymilvus sets it per call)
+   */
+  uint64_t guarantee_timestamp;
   int64_t nq;
   int32_t consistency_level;
   protobuf_c_boolean use_default_consistency;
 };
 #define MILVUS__PROTO__MILVUS__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0 }
+    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__SearchResults
@@ -304,10 +308,11 @@ struct  Milvus__Proto__Milvus__SearchResults
   Milvus__Proto__Common__Status *status;
   Milvus__Proto__Schema__SearchResultData *results;
   ProtobufCBinaryData collection_name;
+  uint64_t session_ts;
 };
 #define MILVUS__PROTO__MILVUS__SEARCH_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_results__descriptor) \
-    , NULL, NULL, {0,NULL} }
+    , NULL, NULL, {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Milvus__FlushRequest

@@ -31,6 +31,8 @@ typedef struct Milvus__Proto__Schema__DoubleArray Milvus__Proto__Schema__DoubleA
 typedef struct Milvus__Proto__Schema__StringArray Milvus__Proto__Schema__StringArray;
 typedef struct Milvus__Proto__Schema__BytesArray Milvus__Proto__Schema__BytesArray;
 typedef struct Milvus__Proto__Schema__JSONArray Milvus__Proto__Schema__JSONArray;
+typedef struct Milvus__Proto__Schema__ArrayArray Milvus__Proto__Schema__ArrayArray;
+typedef struct Milvus__Proto__Schema__SparseFloatArray Milvus__Proto__Schema__SparseFloatArray;
 
 
 /* --- enums --- */
@@ -117,6 +119,7 @@ typedef enum {
   MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_DOUBLE_DATA = 5,
   MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA = 6,
   MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_BYTES_DATA = 7,
+  MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_ARRAY_DATA = 8,
   MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA = 9
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA__CASE)
 } Milvus__Proto__Schema__ScalarField__DataCase;
@@ -133,6 +136,7 @@ struct  Milvus__Proto__Schema__ScalarField
     Milvus__Proto__Schema__DoubleArray *double_data;
     Milvus__Proto__Schema__StringArray *string_data;
     Milvus__Proto__Schema__BytesArray *bytes_data;
+    Milvus__Proto__Schema__ArrayArray *array_data;
     Milvus__Proto__Schema__JSONArray *json_data;
   };
 };
@@ -144,7 +148,11 @@ struct  Milvus__Proto__Schema__ScalarField
 typedef enum {
   MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA__NOT_SET = 0,
   MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR = 2,
-  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_BINARY_VECTOR = 3
+  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_BINARY_VECTOR = 3,
+  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT16_VECTOR = 4,
+  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_BFLOAT16_VECTOR = 5,
+  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_SPARSE_FLOAT_VECTOR = 6,
+  MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_INT8_VECTOR = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA__CASE)
 } Milvus__Proto__Schema__VectorField__DataCase;
 
@@ -159,6 +167,10 @@ struct  Milvus__Proto__Schema__VectorField
      */
     Milvus__Proto__Schema__FloatArray *float_vector;
     ProtobufCBinaryData binary_vector;
+    ProtobufCBinaryData float16_vector;
+    ProtobufCBinaryData bfloat16_vector;
+    Milvus__Proto__Schema__SparseFloatArray *sparse_float_vector;
+    ProtobufCBinaryData int8_vector;
   };
 };
 #define MILVUS__PROTO__SCHEMA__VECTOR_FIELD__INIT \
@@ -204,10 +216,11 @@ struct  Milvus__Proto__Schema__SearchResultData
   int64_t *topks;
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
+  ProtobufCBinaryData primary_field_name;
 };
 #define MILVUS__PROTO__SCHEMA__SEARCH_RESULT_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__search_result_data__descriptor) \
-    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL }
+    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Schema__BoolArray
@@ -296,6 +309,36 @@ struct  Milvus__Proto__Schema__JSONArray
 #define MILVUS__PROTO__SCHEMA__JSONARRAY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__jsonarray__descriptor) \
     , 0,NULL }
+
+
+struct  Milvus__Proto__Schema__ArrayArray
+{
+  ProtobufCMessage base;
+  /*
+   * one per row
+   */
+  size_t n_data;
+  Milvus__Proto__Schema__ScalarField **data;
+  int32_t element_type;
+};
+#define MILVUS__PROTO__SCHEMA__ARRAY_ARRAY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__array_array__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Milvus__Proto__Schema__SparseFloatArray
+{
+  ProtobufCMessage base;
+  /*
+   * one per row
+   */
+  size_t n_contents;
+  ProtobufCBinaryData *contents;
+  int64_t dim;
+};
+#define MILVUS__PROTO__SCHEMA__SPARSE_FLOAT_ARRAY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__sparse_float_array__descriptor) \
+    , 0,NULL, 0 }
 
 
 /* Milvus__Proto__Schema__CollectionSchema methods */
@@ -583,6 +626,44 @@ Milvus__Proto__Schema__JSONArray *
 void   milvus__proto__schema__jsonarray__free_unpacked
                      (Milvus__Proto__Schema__JSONArray *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Schema__ArrayArray methods */
+void   milvus__proto__schema__array_array__init
+                     (Milvus__Proto__Schema__ArrayArray         *message);
+size_t milvus__proto__schema__array_array__get_packed_size
+                     (const Milvus__Proto__Schema__ArrayArray   *message);
+size_t milvus__proto__schema__array_array__pack
+                     (const Milvus__Proto__Schema__ArrayArray   *message,
+                      uint8_t             *out);
+size_t milvus__proto__schema__array_array__pack_to_buffer
+                     (const Milvus__Proto__Schema__ArrayArray   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Schema__ArrayArray *
+       milvus__proto__schema__array_array__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__schema__array_array__free_unpacked
+                     (Milvus__Proto__Schema__ArrayArray *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Schema__SparseFloatArray methods */
+void   milvus__proto__schema__sparse_float_array__init
+                     (Milvus__Proto__Schema__SparseFloatArray         *message);
+size_t milvus__proto__schema__sparse_float_array__get_packed_size
+                     (const Milvus__Proto__Schema__SparseFloatArray   *message);
+size_t milvus__proto__schema__sparse_float_array__pack
+                     (const Milvus__Proto__Schema__SparseFloatArray   *message,
+                      uint8_t             *out);
+size_t milvus__proto__schema__sparse_float_array__pack_to_buffer
+                     (const Milvus__Proto__Schema__SparseFloatArray   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Schema__SparseFloatArray *
+       milvus__proto__schema__sparse_float_array__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__schema__sparse_float_array__free_unpacked
+                     (Milvus__Proto__Schema__SparseFloatArray *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Milvus__Proto__Schema__CollectionSchema_Closure)
@@ -630,6 +711,12 @@ typedef void (*Milvus__Proto__Schema__BytesArray_Closure)
 typedef void (*Milvus__Proto__Schema__JSONArray_Closure)
                  (const Milvus__Proto__Schema__JSONArray *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Schema__ArrayArray_Closure)
+                 (const Milvus__Proto__Schema__ArrayArray *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Schema__SparseFloatArray_Closure)
+                 (const Milvus__Proto__Schema__SparseFloatArray *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -651,6 +738,8 @@ extern const ProtobufCMessageDescriptor milvus__proto__schema__double_array__des
 extern const ProtobufCMessageDescriptor milvus__proto__schema__string_array__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__bytes_array__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__jsonarray__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__schema__array_array__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__schema__sparse_float_array__descriptor;
 
 PROTOBUF_C__END_DECLS
 
