@@ -121,9 +121,44 @@ def test_vdbm_finds_a_frozen_milvus_and_recovers_after_it_resumes():
         assert daemon.stop() == 0, daemon.log_text()
 
 
+class PassThroughLoad:
+    """An unmodified pymilvus client calling through vdbm's pass-through in a loop, each call
+    with a 3 s timeout: how long each took, and how it ended."""
+
+    TIMEOUT = 3.0
+
+    def __init__(self, target):
+        from pymilvus import MilvusClient
+
+        self.client = MilvusClient(uri=f"http://{target}", timeout=self.TIMEOUT)
+        self.calls = []  # (seconds, "ok" or the error's type)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            started = time.monotonic()
+            try:
+                self.client.list_collections(timeout=self.TIMEOUT)
+                outcome = "ok"
+            except Exception as error:  # noqa: BLE001 - recorded, judged by the test
+                outcome = type(error).__name__
+            self.calls.append((time.monotonic() - started, outcome))
+            time.sleep(0.05)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "a pass-through call never returned"
+        return self.calls
+
+
 def test_vdbm_survives_a_milvus_restart():
     daemon = Daemon()
+    load = None
     try:
+        load = PassThroughLoad(daemon.tcp_target)
         with grpc.insecure_channel(daemon.tcp_target) as channel:
             stub = pb2_grpc.VectorDBStub(channel)
             stub.ListCollections(pb2.ListCollectionsRequest(), timeout=10)
@@ -156,5 +191,16 @@ def test_vdbm_survives_a_milvus_restart():
             assert daemon.process.poll() is None
             log = daemon.log_text()
             assert "did not answer a PING" not in log, log
+            # pymilvus through the pass-through all along: calls failed or succeeded, none hung.
+            calls, load = load.stop(), None
+            failed = [outcome for _, outcome in calls if outcome != "ok"]
+            slowest = max(seconds for seconds, _ in calls)
+            print(f"pass-through under the restart: {len(calls)} pymilvus calls, {len(calls) - len(failed)} ok, "
+                  f"{len(failed)} failed ({sorted(set(failed))}), slowest {slowest:.2f} s (timeout 3 s)")
+            assert failed and len(failed) < len(calls)
+            assert calls[-1][1] == "ok"
+            assert slowest < PassThroughLoad.TIMEOUT + 1.5, f"a pass-through call took {slowest:.2f} s"
     finally:
+        if load is not None:
+            load.stop()
         assert daemon.stop() == 0, daemon.log_text()
