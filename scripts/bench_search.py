@@ -1,8 +1,9 @@
 """Driver of scripts/bench-search (a benchmark, not a test): one collection (20k random 128-d
 vectors, HNSW M=16 efConstruction=200, top 10, ef 64) searched with 10,000 distinct query vectors
 by `vdbm bench` against Milvus directly, against vdbm with search coalescing on (the shipped
-configuration) and against vdbm with coalescing off, at concurrency 1, 8, 32 and 128, and by
-pymilvus against Milvus at the same concurrencies. Identical hits are checked first. Prints one
+configuration) and against vdbm with coalescing off, at concurrency 1, 8, 32 and 128; Milvus's own
+`Search` sent to vdbm's pass-through (what an unmodified SDK does, coalesced too); and pymilvus
+against Milvus and through vdbm at the same concurrencies. Identical hits are checked first. Prints one
 table, the CPU each process spent per search (from /proc), and writes the numbers as JSON to
 bench-results/."""
 import json
@@ -121,7 +122,8 @@ def vdbm_ids(channel, query):
 
 def check_identical_hits(queries, targets, count=256):
     """Milvus's own answers first, repeated until two passes agree (they move for a few seconds
-    after a load), then each vdbm with 32 concurrent callers (so coalescing merges them)."""
+    after a load), then each vdbm with 32 concurrent callers (so coalescing merges them), through
+    vdbm.v1 and, for a label ending in "pass-through", with Milvus's own Search."""
     probe = queries[:count]
     with grpc.insecure_channel(MILVUS) as channel:
         previous = None
@@ -137,9 +139,11 @@ def check_identical_hits(queries, targets, count=256):
         with grpc.insecure_channel(target) as channel:
             answers = [None] * count
 
+            ask = milvus_ids if label.endswith("pass-through") else vdbm_ids
+
             def worker(offset):
                 for i in range(offset, count, 32):
-                    answers[i] = vdbm_ids(channel, probe[i])
+                    answers[i] = ask(channel, probe[i])
 
             threads = [threading.Thread(target=worker, args=(k,)) for k in range(32)]
             for thread in threads:
@@ -233,24 +237,28 @@ def main():
 
     on, on_target = start_vdbm(work, "coalescing")
     off, off_target = start_vdbm(work, "plain", "search.coalescing=false")
+    through = MilvusClient(uri=f"http://{on_target}")
     try:
-        checked = check_identical_hits(queries, {"coalescing": on_target, "plain": off_target})
+        checked = check_identical_hits(queries, {"coalescing": on_target, "plain": off_target,
+                                                 "coalescing pass-through": on_target})
         print(f"collection {NAME}: {ROWS} x {DIM}-d, HNSW M=16 efConstruction=200, top {TOPK}, ef {EF}, "
               f"{QUERIES} distinct query vectors")
-        print(f"identical hits: Milvus direct, vdbm with coalescing (32 concurrent callers) and vdbm without, "
-              f"for {checked} distinct query vectors")
+        print(f"identical hits: Milvus direct, vdbm with coalescing (32 concurrent callers; vdbm.v1 and the Milvus "
+              f"pass-through) and vdbm without, for {checked} distinct query vectors")
         print(f"{os.cpu_count()} cores shared by Milvus, vdbm and the load generator; {DURATION:g} s per run after 2 s "
               f"warm-up; median of {ROUNDS} rounds (by QPS)")
         results = {}
         for concurrency in CONCURRENCIES:
-            rounds = {"direct": [], "coalescing": [], "plain": []}
+            rounds = {"direct": [], "coalescing": [], "plain": [], "passthrough": []}
             for _ in range(ROUNDS):
                 rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True))
                 rounds["coalescing"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid))
                 rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid))
+                rounds["passthrough"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, milvus=True))
             results[concurrency] = {label: median_round(runs) for label, runs in rounds.items()}
             results[concurrency]["all_rounds_qps"] = {label: [round(r["qps"]) for r in runs] for label, runs in rounds.items()}
             results[concurrency]["pymilvus"] = pymilvus_run(client, queries, concurrency)
+            results[concurrency]["pymilvus_via_vdbm"] = pymilvus_run(through, queries, concurrency)
         report(results)
         out = ROOT / "bench-results"
         out.mkdir(exist_ok=True)
@@ -271,13 +279,22 @@ def report(results):
         ratio = r["coalescing"]["qps"] / r["direct"]["qps"]
         print(f"| {concurrency} | {cell(r['direct'])} | {cell(r['coalescing'])} | {ratio:.2f}x | {cell(r['plain'])} | "
               f"{cell(r['pymilvus'])} |")
+    print(f"\nMilvus pass-through (unmodified SDK calls, `vdbm bench --milvus` sent to vdbm; coalescing on):")
+    print("| concurrency | Milvus direct (vdbm bench) | through vdbm's pass-through | ratio | pymilvus direct | "
+          "pymilvus through vdbm | ratio |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for concurrency, r in results.items():
+        ratio = r["passthrough"]["qps"] / r["direct"]["qps"]
+        py_ratio = r["pymilvus_via_vdbm"]["qps"] / r["pymilvus"]["qps"]
+        print(f"| {concurrency} | {cell(r['direct'])} | {cell(r['passthrough'])} | {ratio:.2f}x | {cell(r['pymilvus'])} | "
+              f"{cell(r['pymilvus_via_vdbm'])} | {py_ratio:.2f}x |")
     print("\nQPS of every round:")
     for concurrency, r in results.items():
         print(f"  concurrency {concurrency}: {r['all_rounds_qps']}")
     print("\nCPU per search (microseconds, median round; /proc utime+stime over the run and its warm-up):")
     for concurrency, r in results.items():
         parts = []
-        for label in ("direct", "coalescing", "plain"):
+        for label in ("direct", "coalescing", "plain", "passthrough"):
             cpu = r[label]["cpu_us_per_search"]
             parts.append(f"{label}: vdbm {cpu['vdbm']:.0f}, Milvus {cpu['milvus']:.0f}, load generator {cpu['bench']:.0f}")
         print(f"  concurrency {concurrency}: " + "; ".join(parts))
