@@ -34,7 +34,7 @@ public struct ConfigurationKey: Sendable, Hashable {
               summary: "after the maximum age, how long calls in flight may finish before the connection closes"),
         .init(name: "server.preface_timeout_seconds", defaultValue: "10",
               summary: "close a connection that has not sent the HTTP/2 preface by then (0: never)"),
-        .init(name: "server.keepalive_min_ping_interval_seconds", defaultValue: "300",
+        .init(name: "server.keepalive_min_ping_interval_seconds", defaultValue: "5",
               summary: "PINGs closer than this while no call is open are strikes; the third gets GOAWAY too_many_pings"),
         .init(name: "server.tls.cert_file", defaultValue: "",
               summary: "PEM certificate chain of the TCP listener; set it (and key_file) to serve TLS"),

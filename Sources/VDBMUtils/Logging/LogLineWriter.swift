@@ -11,9 +11,11 @@ import Darwin
 ///
 /// Why: one `write(2)` per line on the event loop halved vdbm's throughput with the access log on.
 /// Here a caller appends its line to one of a few buffers ("lanes", picked by thread, so the event
-/// loops do not contend for one lock) and goes on; no I/O happens under any lock. The writer
-/// thread, woken by the first line after a quiet spell, lets lines gather for 5 ms, takes every
-/// lane's bytes and writes them outside the locks. Lines are appended whole, so none is torn or
+/// loops do not contend for one lock) and goes on; no I/O happens under any lock, and a caller
+/// never wakes the writer (a futex wake per line, before the call's answer left, cost every lone
+/// call a context switch). The writer thread looks every 5 ms while lines come (every 50 ms after
+/// a quiet second), takes every lane's bytes and writes them outside the locks. Lines are
+/// appended whole, so none is torn or
 /// interleaved, and one thread's lines keep their order. The buffers are bounded: a line that
 /// does not fit is dropped and counted (the event loop never waits for a slow sink), and the
 /// writer reports the count in a line of its own once it has caught up. ``close()`` writes every
@@ -22,8 +24,6 @@ public final class LogLineWriter: Sendable {
     private let descriptor: Int32
     private let laneCapacity: Int
     private let lanes: [Lane]
-    /// Set by the writer before it sleeps until a line comes; the first line after that wakes it.
-    private let writerIsWaiting = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
     private let droppedSinceReport = Atomic<Int>(0)
     private let droppedTotal = Atomic<Int>(0)
@@ -84,41 +84,27 @@ public final class LogLineWriter: Sendable {
             droppedSinceReport.add(1, ordering: .relaxed)
             droppedTotal.add(1, ordering: .relaxed)
         }
-        if writerIsWaiting.exchange(false, ordering: .sequentiallyConsistent) {
-            wakeup.signal()
-        }
     }
 
     /// Writes every line queued so far and stops the writer thread; later lines are written
     /// directly. Call it once, at exit.
     public func close() {
         guard !closed.exchange(true, ordering: .sequentiallyConsistent) else { return }
-        writerIsWaiting.store(false, ordering: .sequentiallyConsistent)
         wakeup.signal()
         if let handle = thread.withLock({ $0 }) { pthread_join(handle, nil) }
         // A line that slipped in between the last drain and `closed` is written here.
         Self.writeAll(takeAll(), to: descriptor)
     }
 
-    /// The writer thread: waits for a line, lets more gather, writes them all.
+    /// The writer thread: every `busyPause` (or `idlePause` after a quiet second) it takes what
+    /// the lanes hold and writes it; `close()` cuts the pause short for the last round.
     private func drain() {
         var batch: [UInt8] = []
+        var quietRounds = 0
         while true {
-            if !closed.load(ordering: .sequentiallyConsistent) && !hasPending() {
-                // Announce the wait first, then look again: a line added after the look sees the
-                // flag and signals, so no wake-up is lost.
-                writerIsWaiting.store(true, ordering: .sequentiallyConsistent)
-                if hasPending() || closed.load(ordering: .sequentiallyConsistent) {
-                    writerIsWaiting.store(false, ordering: .sequentiallyConsistent)
-                } else {
-                    wakeup.wait { !self.writerIsWaiting.load(ordering: .sequentiallyConsistent) }
-                }
-                if !closed.load(ordering: .sequentiallyConsistent) {
-                    // One wake-up and one write(2) per `gatherTime` under load, instead of a futex
-                    // wake and a context switch per line.
-                    var pause = Self.gatherTime
-                    var left = timespec()
-                    while nanosleep(&pause, &left) != 0 && errno == EINTR { pause = left }
+            if !closed.load(ordering: .sequentiallyConsistent) {
+                wakeup.wait(for: quietRounds >= Self.roundsBeforeIdle ? Self.idlePause : Self.busyPause) {
+                    self.closed.load(ordering: .sequentiallyConsistent)
                 }
             }
             let done = closed.load(ordering: .sequentiallyConsistent)
@@ -136,13 +122,10 @@ public final class LogLineWriter: Sendable {
                     message: "log output too slow: \(dropped) lines dropped", label: "vdbm.log",
                     metadata: ["dropped_lines": .stringConvertible(dropped)]))
             }
+            quietRounds = batch.isEmpty ? quietRounds + 1 : 0
             Self.writeAll(batch, to: descriptor)
             if done { return }
         }
-    }
-
-    private func hasPending() -> Bool {
-        lanes.contains { lane in lane.bytes.withLock { !$0.isEmpty } } || droppedSinceReport.load(ordering: .relaxed) > 0
     }
 
     private func takeAll() -> [UInt8] {
@@ -157,18 +140,23 @@ public final class LogLineWriter: Sendable {
     }
 
     /// The calling thread's lane: threads keep their lane, so each thread's lines keep their order.
+    /// (A multiplicative hash of the thread's handle, an address: cheaper than `Hasher` on every
+    /// line, and its top bits mix all of the address's.)
     private static func laneIndex(count: Int) -> Int {
-        var hasher = Hasher()
         #if canImport(Glibc)
-        hasher.combine(UInt(pthread_self()))
+        let handle = UInt64(UInt(pthread_self()))
         #else
-        hasher.combine(UInt(bitPattern: pthread_self()))
+        let handle = UInt64(UInt(bitPattern: pthread_self()))
         #endif
-        return Int(UInt(bitPattern: hasher.finalize()) % UInt(count))
+        return Int((handle &* 0x9E37_79B9_7F4A_7C15) >> 32) % count
     }
 
-    /// How long the writer lets lines gather after the first one wakes it: the most a line waits.
-    private static let gatherTime = timespec(tv_sec: 0, tv_nsec: 5_000_000)
+    /// How long lines gather between two writes while they come: the most a line waits then.
+    static let busyPause: Duration = .milliseconds(5)
+    /// The pause after `roundsBeforeIdle` rounds found nothing (200 of 5 ms: one quiet second), so
+    /// that an idle process is not woken 200 times a second.
+    static let idlePause: Duration = .milliseconds(50)
+    static let roundsBeforeIdle = 200
 
     /// Writes all of `bytes`, retrying short writes and EINTR; gives up silently on an error (a
     /// log sink that cannot take the line must not take the daemon down).
@@ -192,8 +180,8 @@ private final class Lane: Sendable {
     let bytes = Mutex<[UInt8]>([])
 }
 
-/// A condition variable with its mutex: the writer sleeps on it, the first line after a quiet
-/// spell wakes it.
+/// A condition variable with its mutex: the writer sleeps on it between rounds, and `close()`
+/// wakes it early.
 private final class WakeupSignal: @unchecked Sendable {
     // @unchecked: the pthread objects are used only through pthread calls, which synchronize.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -201,7 +189,13 @@ private final class WakeupSignal: @unchecked Sendable {
 
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if canImport(Glibc)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)  // a wall-clock step does not stretch a pause
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -211,11 +205,23 @@ private final class WakeupSignal: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Sleeps until `isDone` holds (checked under the mutex, so a signal cannot slip between the
-    /// check and the sleep).
-    func wait(until isDone: () -> Bool) {
+    /// Sleeps for `pause`, or until `isDone` holds (checked under the mutex, so a signal cannot
+    /// slip between the check and the sleep).
+    func wait(for pause: Duration, until isDone: () -> Bool) {
+        var until = timespec()
+        #if canImport(Glibc)
+        clock_gettime(CLOCK_MONOTONIC, &until)
+        #else
+        clock_gettime(CLOCK_REALTIME, &until)
+        #endif
+        let (seconds, attoseconds) = pause.components
+        let nanoseconds = Int(until.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        until.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
+        until.tv_nsec = nanoseconds % 1_000_000_000
         pthread_mutex_lock(mutex)
-        while !isDone() { pthread_cond_wait(condition, mutex) }
+        while !isDone() {
+            if pthread_cond_timedwait(condition, mutex, &until) == ETIMEDOUT { break }
+        }
         pthread_mutex_unlock(mutex)
     }
 

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
 
 /// The `ts` of a log line: UTC as RFC 3339 with milliseconds, e.g. `2026-11-26T15:08:28.123Z`,
 /// written straight into bytes (no `String` on the way: every access-log line pays for it).
@@ -12,23 +11,10 @@ public enum LogTimestamp {
     public static func appendNow(to out: inout [UInt8]) {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        let seconds = spec.tv_sec
-        // Lines come in thousands per second: take the date and time from the last line's when
-        // the second is the same, and only write the milliseconds.
-        let cached = lastSecond.withLock { last in last.seconds == seconds ? last.text : nil }
-        if let cached {
-            out.append(contentsOf: cached)
-        } else {
-            var text: [UInt8] = []
-            appendSecond(seconds, to: &text)
-            lastSecond.withLock { $0 = (seconds, text) }
-            out.append(contentsOf: text)
-        }
+        appendSecond(Int(spec.tv_sec), to: &out)
         appendDigits(Int(spec.tv_nsec / 1_000_000), width: 3, to: &out)
         out.append(UInt8(ascii: "Z"))
     }
-
-    private static let lastSecond = Mutex<(seconds: Int, text: [UInt8])>((-1, []))
 
     /// Appends the instant `seconds` (since the Unix epoch) plus `milliseconds` to `out`.
     public static func append(seconds: Int, milliseconds: Int, to out: inout [UInt8]) {
@@ -38,22 +24,39 @@ public enum LogTimestamp {
     }
 
     /// Appends `2026-11-26T15:08:28.` for `seconds` since the Unix epoch.
+    ///
+    /// Integer arithmetic only (the civil-from-days conversion of the proleptic Gregorian
+    /// calendar, after Howard Hinnant's `civil_from_days`): no `gmtime_r`, and no cache shared by
+    /// the threads that write lines.
     private static func appendSecond(_ seconds: Int, to out: inout [UInt8]) {
-        var seconds = seconds
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        appendDigits(Int(parts.tm_year) + 1900, width: 4, to: &out)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let shifted = days + 719_468                      // days since 0000-03-01
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097             // 0 ... 146096
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)  // from March 1st
+        let monthFromMarch = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthFromMarch + 2) / 5 + 1
+        let month = monthFromMarch < 10 ? monthFromMarch + 3 : monthFromMarch - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        appendDigits(year, width: 4, to: &out)
         out.append(UInt8(ascii: "-"))
-        appendDigits(Int(parts.tm_mon) + 1, width: 2, to: &out)
+        appendTwoDigits(month, to: &out)
         out.append(UInt8(ascii: "-"))
-        appendDigits(Int(parts.tm_mday), width: 2, to: &out)
+        appendTwoDigits(day, to: &out)
         out.append(UInt8(ascii: "T"))
-        appendDigits(Int(parts.tm_hour), width: 2, to: &out)
+        appendTwoDigits(secondOfDay / 3_600, to: &out)
         out.append(UInt8(ascii: ":"))
-        appendDigits(Int(parts.tm_min), width: 2, to: &out)
+        appendTwoDigits(secondOfDay / 60 % 60, to: &out)
         out.append(UInt8(ascii: ":"))
-        appendDigits(Int(parts.tm_sec), width: 2, to: &out)
+        appendTwoDigits(secondOfDay % 60, to: &out)
         out.append(UInt8(ascii: "."))
+    }
+
+    private static func appendTwoDigits(_ value: Int, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "0") + UInt8(value / 10))
+        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 
     /// Appends a non-negative `value` in decimal, left-padded with zeros to `width` digits.
