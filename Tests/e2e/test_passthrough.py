@@ -195,6 +195,18 @@ def milvus_searches(daemon):
     return calls, vectors
 
 
+def coalescer_batches(daemon):
+    """Searches the coalescers have sent so far (lone or merged)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == "vdbm_search_batches_total")
+
+
 def test_32_concurrent_clients_each_get_their_own_answers_from_coalesced_searches(vdbm):
     """Each client searches its own rows with output fields of every kind the collection has; its
     answers are the same searches made directly, while vdbm sends fewer Milvus searches."""
@@ -274,3 +286,51 @@ def test_pass_through_calls_are_counted_and_logged_under_their_milvus_method():
         assert sum(1 for line in lines if line.get("method") == path and line.get("status") == "OK") == 3
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_concurrent_searches_milvus_refuses_each_get_milvus_s_own_answer(vdbm):
+    """A merged search that Milvus answers with an error status (the collection is released) is
+    not cut: each caller's search is sent again on its own, so each gets exactly the error it
+    gets directly."""
+    name = f"pt_released_{int(time.time() * 1000)}"
+    admin = through(vdbm, "admin")
+    admin.create_collection(name, dimension=DIM, consistency_level="Strong")
+    admin.insert(name, [{"id": r["id"], "vector": r["vector"]} for r in rows(16, seed=3)])
+    admin.release_collection(name)
+
+    def refusal(client, index):
+        try:
+            client.search(name, data=[rows(16, seed=3)[index]["vector"]], limit=1, timeout=10)
+        except MilvusException as error:
+            return (error.code, error.message)
+        return None
+
+    direct = refusal(direct_client(), 0)
+    results, errors = {}, []
+    clients = [through(vdbm, "reader") for _ in range(16)]
+    start = threading.Barrier(16)
+    calls_before, _ = milvus_searches(vdbm)
+    batches_before = coalescer_batches(vdbm)
+
+    def client(index):
+        try:
+            start.wait(timeout=30)
+            results[index] = {refusal(clients[index], index) for _ in range(5)}
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    calls, batches = milvus_searches(vdbm)[0] - calls_before, coalescer_batches(vdbm) - batches_before
+    admin.drop_collection(name)
+    assert not errors, errors[:3]
+    print(f"\nMilvus's refusal, directly: {direct}; 80 searches through vdbm left in {batches:.0f} batches, "
+          f"{calls:.0f} Milvus searches in all")
+    assert direct is not None and "load" in direct[1].lower()
+    assert results == {i: {direct} for i in range(16)}
+    # Some searches were merged (fewer batches than searches), and each merged one was sent again
+    # for each of its callers (more Milvus searches than batches).
+    assert batches < 80 and calls > batches
