@@ -55,10 +55,7 @@ public struct MilvusFieldData: Sendable, Hashable {
                     }
                 case .int64s(let values):
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_LONG_DATA
-                    scalars.long_data = arena.message(milvus__proto__schema__long_array__init) { array in
-                        array.n_data = values.count
-                        array.data = arena.array(values)
-                    }
+                    scalars.long_data = Self.longArray(values, in: arena)
                 case .floats(let values):
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_FLOAT_DATA
                     scalars.float_data = arena.message(milvus__proto__schema__float_array__init) { array in
@@ -73,10 +70,7 @@ public struct MilvusFieldData: Sendable, Hashable {
                     }
                 case .strings(let values):
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_STRING_DATA
-                    scalars.string_data = arena.message(milvus__proto__schema__string_array__init) { array in
-                        array.n_data = values.count
-                        array.data = arena.strings(values)
-                    }
+                    scalars.string_data = Self.stringArray(values, in: arena)
                 case .json(let values):
                     scalars.data_case = MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA_JSON_DATA
                     scalars.json_data = arena.message(milvus__proto__schema__jsonarray__init) { array in
@@ -129,6 +123,25 @@ public struct MilvusFieldData: Sendable, Hashable {
     }
 }
 
+extension MilvusFieldData {
+    /// A `LongArray` (a column of integers, or integer primary keys).
+    static func longArray(_ values: [Int64], in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Schema__LongArray> {
+        arena.message(milvus__proto__schema__long_array__init) { array in
+            array.n_data = values.count
+            array.data = arena.array(values)
+        }
+    }
+
+    /// A `StringArray` (a column of text, or string primary keys).
+    static func stringArray(_ values: [String], in arena: ProtobufCArena)
+        -> UnsafeMutablePointer<Milvus__Proto__Schema__StringArray> {
+        arena.message(milvus__proto__schema__string_array__init) { array in
+            array.n_data = values.count
+            array.data = arena.strings(values)
+        }
+    }
+}
+
 /// `milvus.proto.schema.IDs`: primary keys, integer or string.
 public enum MilvusIDs: Sendable, Hashable {
     case int64s([Int64])
@@ -146,16 +159,10 @@ public enum MilvusIDs: Sendable, Hashable {
             switch self {
             case .int64s(let values):
                 ids.id_field_case = MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_INT_ID
-                ids.int_id = arena.message(milvus__proto__schema__long_array__init) { array in
-                    array.n_data = values.count
-                    array.data = arena.array(values)
-                }
+                ids.int_id = MilvusFieldData.longArray(values, in: arena)
             case .strings(let values):
                 ids.id_field_case = MILVUS__PROTO__SCHEMA__IDS__ID_FIELD_STR_ID
-                ids.str_id = arena.message(milvus__proto__schema__string_array__init) { array in
-                    array.n_data = values.count
-                    array.data = arena.strings(values)
-                }
+                ids.str_id = MilvusFieldData.stringArray(values, in: arena)
             }
         }
     }
