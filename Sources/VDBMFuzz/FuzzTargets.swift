@@ -23,6 +23,10 @@ enum FuzzTarget: String, CaseIterable {
     case config
     /// Raw bytes into a server connection: nghttp2 session and handler, in an embedded channel.
     case serverConnection = "server-connection"
+    /// The pass-through's search merging: an SDK's `SearchRequest` read and merged again, or
+    /// Milvus's `SearchResults` cut into every run of its queries (the first byte picks which,
+    /// and how many queries the answer is for).
+    case passThroughSearch = "pass-through-search"
 
     func run(_ bytes: [UInt8]) {
         switch self {
@@ -32,6 +36,7 @@ enum FuzzTarget: String, CaseIterable {
         case .milvusResponses: Self.milvusResponses(bytes)
         case .config: Self.config(bytes)
         case .serverConnection: Self.serverConnection(bytes)
+        case .passThroughSearch: Self.passThroughSearch(bytes)
         }
     }
 
@@ -106,6 +111,23 @@ enum FuzzTarget: String, CaseIterable {
         case 10: _ = try? MilvusResponse.Health(serializedBytes: body)
         case 11: _ = try? MilvusResponse.Names.partitions(body)
         default: _ = try? MilvusResponse.Bool(serializedBytes: body)
+        }
+    }
+
+    private static func passThroughSearch(_ bytes: [UInt8]) {
+        guard let selector = bytes.first else { return }
+        let body = Array(bytes.dropFirst())
+        if selector % 2 == 0 {
+            guard let parts = MilvusSearchRequestParts(request: body),
+                  let merged = parts.merged(vectors: parts.vectors + parts.vectors, guaranteeTimestamp: parts.guaranteeTimestamp)
+            else { return }
+            _ = MilvusSearchRequestParts(request: merged)
+        } else {
+            let queries = Int(selector / 2 % 8) + 1
+            guard let results = MilvusMergedSearchResults(body, queries: queries) else { return }
+            for first in 0..<queries {
+                for last in first..<queries { _ = results.answer(queries: first..<(last + 1)) }
+            }
         }
     }
 
