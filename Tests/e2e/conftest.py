@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -174,3 +175,40 @@ def still_serving(daemon):
     yield daemon
     assert daemon.process.poll() is None, "vdbm died:\n" + daemon.log_text()
     assert health_check(daemon.tcp_target) == health_pb2.HealthCheckResponse.SERVING
+
+
+def admin_get(daemon, path, timeout=5):
+    """GET `path` on the daemon's admin listener: (status, headers, body text)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}{path}", timeout=timeout) as response:
+        return response.status, response.headers, response.read().decode()
+
+
+def scrape(daemon):
+    """Every sample of /metrics as {(sample name, sorted labels): value}, and the text."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, headers, text = admin_get(daemon, "/metrics")
+    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples, text
+
+
+def in_threads(count, work):
+    """Runs work(i) for i in range(count), each on a thread of its own; returns what they raised."""
+    errors = []
+
+    def run(index):
+        try:
+            work(index)
+        except Exception as error:  # noqa: BLE001 - returned to the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

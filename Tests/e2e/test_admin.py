@@ -13,9 +13,9 @@ from collections import Counter
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT, Daemon, health_check
+from conftest import ROOT, Daemon, health_check, scrape
+from conftest import admin_get as get
 from vdbm_api import pb2, pb2_grpc
 
 CHECK = "/grpc.health.v1.Health/Check"
@@ -31,22 +31,6 @@ def admin_daemon():
     daemon.key = key
     yield daemon
     assert daemon.stop() == 0, daemon.log_text()
-
-
-def get(daemon, path, timeout=5):
-    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}{path}", timeout=timeout) as response:
-        return response.status, response.headers, response.read().decode()
-
-
-def scrape(daemon):
-    """Every sample of /metrics as {(sample name, sorted labels): value}."""
-    status, headers, text = get(daemon, "/metrics")
-    assert status == 200 and headers["Content-Type"].startswith("text/plain; version=0.0.4")
-    samples = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples, text
 
 
 def value(samples, name, **labels):

@@ -15,7 +15,7 @@ from pymilvus import DataType, MilvusClient, MilvusException
 # error itself, with vdbm's message; a Milvus status inside an answer would be a MilvusException.
 REFUSED = (grpc.RpcError, MilvusException)
 
-from conftest import MILVUS_ADDRESS, Daemon
+from conftest import MILVUS_ADDRESS, Daemon, in_threads, scrape
 
 DIM = 8
 KEYS = {"admin": "pt-admin-key", "reader": "pt-reader-key", "writer": "pt-writer-key"}
@@ -181,30 +181,21 @@ def test_a_read_key_searches_but_cannot_write_or_drop_and_a_wrong_key_is_refused
         admin.drop_collection(name)
 
 
+def totals(daemon, name, **labels):
+    """The sum of /metrics samples `name` whose labels include `labels`."""
+    samples, _ = scrape(daemon)
+    return sum(value for (sample, sample_labels), value in samples.items()
+               if sample == name and labels.items() <= dict(sample_labels).items())
+
+
 def milvus_searches(daemon):
-    """Search calls vdbm has made to Milvus so far, and query vectors it sent in them."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    samples = [sample for family in text_string_to_metric_families(text) for sample in family.samples]
-    calls = sum(s.value for s in samples if s.name == "vdbm_milvus_calls_total" and s.labels.get("method") == "Search")
-    vectors = sum(s.value for s in samples if s.name == "vdbm_search_batch_vectors_sum")
-    return calls, vectors
+    """Search calls vdbm has made to Milvus so far, and query vectors its coalescers sent in them."""
+    return totals(daemon, "vdbm_milvus_calls_total", method="Search"), totals(daemon, "vdbm_search_batch_vectors_sum")
 
 
 def coalescer_batches(daemon):
     """Searches the coalescers have sent so far (lone or merged)."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == "vdbm_search_batches_total")
+    return totals(daemon, "vdbm_search_batches_total")
 
 
 def test_32_concurrent_clients_each_get_their_own_answers_from_coalesced_searches(vdbm):
@@ -234,21 +225,14 @@ def test_32_concurrent_clients_each_get_their_own_answers_from_coalesced_searche
     direct = direct_client()
     expected = {i: answer(direct, i) for i in range(32)}
     calls_before, vectors_before = milvus_searches(vdbm)
-    errors, found = [], {}
+    found = {}
 
     def client(index):
-        try:
-            mine = through(vdbm, "reader")
-            for _ in range(5):
-                found.setdefault(index, []).append(answer(mine, index))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        mine = through(vdbm, "reader")
+        for _ in range(5):
+            found.setdefault(index, []).append(answer(mine, index))
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(32, client)
     calls_after, vectors_after = milvus_searches(vdbm)
     admin.drop_collection(name)
     assert not errors, errors[:3]
@@ -263,9 +247,6 @@ def test_32_concurrent_clients_each_get_their_own_answers_from_coalesced_searche
 
 def test_pass_through_calls_are_counted_and_logged_under_their_milvus_method():
     import json
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
 
     keys = ",".join(f"{name}:{ROLES[name]}:{sha(key)}" for name, key in KEYS.items())
     daemon = Daemon(env={"VDBM_AUTH_ENABLED": "true", "VDBM_AUTH_API_KEYS": keys, "VDBM_LOGGING_ACCESS_LOG": "true"})
@@ -273,15 +254,9 @@ def test_pass_through_calls_are_counted_and_logged_under_their_milvus_method():
         client = through(daemon, "reader")
         for _ in range(3):
             client.list_collections()
-        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.admin_port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        calls = {tuple(sorted(sample.labels.items())): sample.value for family in text_string_to_metric_families(text)
-                 for sample in family.samples if sample.name == "vdbm_grpc_server_calls_total"}
         path = "/milvus.proto.milvus.MilvusService/ShowCollections"
-        assert calls.get((("grpc_code", "OK"), ("grpc_method", path))) == 3, calls
-        milvus = [sample for family in text_string_to_metric_families(text) for sample in family.samples
-                  if sample.name == "vdbm_milvus_calls_total" and sample.labels.get("method") == "ShowCollections"]
-        assert sum(sample.value for sample in milvus if sample.labels.get("outcome") == "ok") >= 3
+        assert totals(daemon, "vdbm_grpc_server_calls_total", grpc_code="OK", grpc_method=path) == 3, scrape(daemon)[1]
+        assert totals(daemon, "vdbm_milvus_calls_total", method="ShowCollections", outcome="ok") >= 3
         lines = [json.loads(line) for line in daemon.log_text().splitlines() if '"msg":"rpc"' in line]
         assert sum(1 for line in lines if line.get("method") == path and line.get("status") == "OK") == 3
     finally:
@@ -306,24 +281,17 @@ def test_concurrent_searches_milvus_refuses_each_get_milvus_s_own_answer(vdbm):
         return None
 
     direct = refusal(direct_client(), 0)
-    results, errors = {}, []
+    results = {}
     clients = [through(vdbm, "reader") for _ in range(16)]
     start = threading.Barrier(16)
     calls_before, _ = milvus_searches(vdbm)
     batches_before = coalescer_batches(vdbm)
 
     def client(index):
-        try:
-            start.wait(timeout=30)
-            results[index] = {refusal(clients[index], index) for _ in range(5)}
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
+        start.wait(timeout=30)
+        results[index] = {refusal(clients[index], index) for _ in range(5)}
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    errors = in_threads(16, client)
     calls, batches = milvus_searches(vdbm)[0] - calls_before, coalescer_batches(vdbm) - batches_before
     admin.drop_collection(name)
     assert not errors, errors[:3]
