@@ -4,8 +4,9 @@ by `vdbm bench` against Milvus directly, against vdbm with search coalescing on 
 configuration) and against vdbm with coalescing off, at concurrency 1, 8, 32 and 128; Milvus's own
 `Search` sent to vdbm's pass-through (what an unmodified SDK does, coalesced too); and pymilvus
 against Milvus and through vdbm at the same concurrencies. Identical hits are checked first. Prints one
-table, the CPU each process spent per search (from /proc), and writes the numbers as JSON to
-bench-results/."""
+table, the CPU each process spent per search (from /proc), what limits coalescing (vectors per merged
+search, how busy the cores were, and Milvus alone sent the batch shapes 32 callers can form), the
+latency vdbm adds to one caller from paired rounds, and writes the numbers as JSON to bench-results/."""
 import json
 import os
 import resource
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -32,6 +34,11 @@ NAME, ROWS, DIM, TOPK, EF = "vdbm_bench_20k", 20_000, 128, 10, 64
 QUERIES = 10_000
 DURATION = float(os.environ.get("DURATION", "10"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
+# One caller's latency drifts with Milvus by more than the hop vdbm adds, so concurrency 1 runs
+# more and shorter rounds, and the hop is read as the median of each round's difference to the
+# direct run beside it (paired), not as the difference of two medians.
+C1_ROUNDS = int(os.environ.get("C1_ROUNDS", "9"))
+C1_DURATION = float(os.environ.get("C1_DURATION", "3"))
 CONCURRENCIES = [int(c) for c in os.environ.get("CONCURRENCIES", "1,8,32,128").split(",")]
 # connections x streams for each concurrency (the same for every target)
 LAYOUT = {1: (1, 1), 8: (2, 4), 32: (4, 8), 128: (4, 32)}
@@ -78,10 +85,11 @@ def free_port():
 
 
 def start_vdbm(work, label, *settings):
-    port = free_port()
+    """The daemon, its gRPC address and its admin port (for the coalescer's batch counters)."""
+    port, admin = free_port(), free_port()
     log = open(work / f"vdbm-{label}.log", "wb")
     process = subprocess.Popen([VDBM, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port),
-                                "--set", "admin.port=0",
+                                "--set", f"admin.port={admin}",
                                 *[arg for setting in settings for arg in ("--set", setting)]],
                                stdout=log, stderr=subprocess.STDOUT)
     target = f"127.0.0.1:{port}"
@@ -90,7 +98,7 @@ def start_vdbm(work, label, *settings):
             with grpc.insecure_channel(target) as channel:
                 channel.unary_unary("/vdbm.v1.VectorDB/ListCollections", request_serializer=lambda b: b,
                                     response_deserializer=lambda b: b)(b"", timeout=2)
-            return process, target
+            return process, target, admin
         except grpc.RpcError:
             time.sleep(0.1)
     raise RuntimeError(f"vdbm ({label}) did not start: {(work / f'vdbm-{label}.log').read_text()[-2000:]}")
@@ -178,21 +186,52 @@ def milvus_pids():
     return [int(pid) for pid in found]
 
 
-def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False):
-    connections, streams = LAYOUT[concurrency]
+def batch_counters(admin):
+    """(query vectors, Milvus searches) the daemon's coalescers have sent so far."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    value = lambda name: sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))  # noqa: E731
+    return value("vdbm_search_batch_vectors_sum"), value("vdbm_search_batch_vectors_count")
+
+
+def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False, admin=None, duration=DURATION,
+          vectors_per_call=1, layout=None):
+    """One `vdbm bench` run and the CPU each process spent per query vector (from /proc), with the
+    mean number of vectors in the Milvus searches the daemon sent when `admin` names its port."""
+    connections, streams = layout or LAYOUT[concurrency]
     command = [VDBM, "bench", "--address", address, "--collection", NAME, "--vectors-file", str(query_file),
                "--limit", str(TOPK), "--param", f"ef={EF}", "--connections", str(connections), "--streams", str(streams),
-               "--duration", str(DURATION), "--warmup", "2", "--json"]
+               "--vectors-per-call", str(vectors_per_call), "--duration", str(duration), "--warmup", "2", "--json"]
     if milvus:
         command.append("--milvus")
     own = [vdbm_pid] if vdbm_pid else []
+    batches_before = batch_counters(admin) if admin else None
     before = (cpu_seconds(own), cpu_seconds(milvus_pids()), children_cpu())
     result = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
     after = (cpu_seconds(own), cpu_seconds(milvus_pids()), children_cpu())
-    calls = result["calls"] * (DURATION + 2) / DURATION  # the warmup's calls spent CPU too
-    result["cpu_us_per_search"] = {name: (b - a) / calls * 1e6 for name, a, b in
+    vectors = result["calls"] * vectors_per_call * (duration + 2) / duration  # the warmup's calls spent CPU too
+    result["cpu_us_per_search"] = {name: (b - a) / vectors * 1e6 for name, a, b in
                                    zip(("vdbm", "milvus", "bench"), before, after)}
+    if admin:
+        sent, searches = (b - a for a, b in zip(batches_before, batch_counters(admin)))
+        result["mean_batch_vectors"] = sent / searches if searches else 0.0
     return result
+
+
+def machine_use(result):
+    """Share of the machine's cores the three processes kept busy, and the rate at which this
+    CPU per search would fill every core: what is left, and the most any scheduling could give."""
+    per_search = sum(result["cpu_us_per_search"].values())
+    return result["vectors_per_second"] * per_search / 1e6 / os.cpu_count(), os.cpu_count() * 1e6 / per_search
+
+
+def milvus_alone(query_file):
+    """Milvus called directly with the batch shapes the coalescer can form from 32 callers (32 query
+    vectors in flight: one search of 32, two of 16, four of 8), with the whole machine to itself
+    apart from the load generator: the ceiling of merged searches at concurrency 32."""
+    shapes = {"32 x 1": (32, (1, 1)), "16 x 2": (16, (1, 2)), "8 x 4": (8, (1, 4))}
+    return {shape: bench(MILVUS, 32, query_file, milvus=True, vectors_per_call=nq, layout=layout)
+            for shape, (nq, layout) in shapes.items()}
 
 
 def pymilvus_run(client, queries, concurrency):
@@ -235,8 +274,8 @@ def main():
     np.savetxt(query_file, queries, fmt="%.8g", delimiter=",")
     queries = queries.tolist()
 
-    on, on_target = start_vdbm(work, "coalescing")
-    off, off_target = start_vdbm(work, "plain", "search.coalescing=false")
+    on, on_target, on_admin = start_vdbm(work, "coalescing")
+    off, off_target, _ = start_vdbm(work, "plain", "search.coalescing=false")
     through = MilvusClient(uri=f"http://{on_target}")
     try:
         checked = check_identical_hits(queries, {"coalescing": on_target, "plain": off_target,
@@ -246,24 +285,32 @@ def main():
         print(f"identical hits: Milvus direct, vdbm with coalescing (32 concurrent callers; vdbm.v1 and the Milvus "
               f"pass-through) and vdbm without, for {checked} distinct query vectors")
         print(f"{os.cpu_count()} cores shared by Milvus, vdbm and the load generator; {DURATION:g} s per run after 2 s "
-              f"warm-up; median of {ROUNDS} rounds (by QPS)")
+              f"warm-up; median of {ROUNDS} rounds (by QPS); concurrency 1: {C1_ROUNDS} rounds of {C1_DURATION:g} s")
         results = {}
         for concurrency in CONCURRENCIES:
             rounds = {"direct": [], "coalescing": [], "plain": [], "passthrough": []}
-            for _ in range(ROUNDS):
-                rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True))
-                rounds["coalescing"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid))
-                rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid))
-                rounds["passthrough"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, milvus=True))
+            count, duration = (C1_ROUNDS, C1_DURATION) if concurrency == 1 else (ROUNDS, DURATION)
+            for _ in range(count):
+                rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True, duration=duration))
+                rounds["coalescing"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, admin=on_admin,
+                                                  duration=duration))
+                rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid, duration=duration))
+                rounds["passthrough"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, milvus=True,
+                                                   admin=on_admin, duration=duration))
             results[concurrency] = {label: median_round(runs) for label, runs in rounds.items()}
             results[concurrency]["all_rounds_qps"] = {label: [round(r["qps"]) for r in runs] for label, runs in rounds.items()}
+            results[concurrency]["p50_added_ms"] = {
+                label: statistics.median(r["p50_ms"] - d["p50_ms"] for r, d in zip(runs, rounds["direct"]))
+                for label, runs in rounds.items() if label != "direct"}
             results[concurrency]["pymilvus"] = pymilvus_run(client, queries, concurrency)
             results[concurrency]["pymilvus_via_vdbm"] = pymilvus_run(through, queries, concurrency)
-        report(results)
+        alone = milvus_alone(query_file)
+        report(results, alone)
         out = ROOT / "bench-results"
         out.mkdir(exist_ok=True)
         path = out / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
-        path.write_text(json.dumps({str(k): v for k, v in results.items()}, indent=2))
+        path.write_text(json.dumps({**{str(k): v for k, v in results.items()}, "milvus_alone_32_in_flight": alone},
+                                   indent=2))
         print(f"numbers: {path.relative_to(ROOT)}")
     finally:
         for process in (on, off):
@@ -271,7 +318,7 @@ def main():
             process.wait(timeout=30)
 
 
-def report(results):
+def report(results, alone):
     cell = lambda r: f"{r['qps']:7.0f} QPS p50 {r['p50_ms']:6.2f} p99 {r['p99_ms']:6.2f}"  # noqa: E731
     print(f"\n| concurrency | Milvus direct (vdbm bench) | vdbm, coalescing | ratio | vdbm, no coalescing | pymilvus |")
     print("| --- | --- | --- | --- | --- | --- |")
@@ -298,6 +345,25 @@ def report(results):
             cpu = r[label]["cpu_us_per_search"]
             parts.append(f"{label}: vdbm {cpu['vdbm']:.0f}, Milvus {cpu['milvus']:.0f}, load generator {cpu['bench']:.0f}")
         print(f"  concurrency {concurrency}: " + "; ".join(parts))
+    print("\nWhat limits coalescing (median round): mean query vectors per Milvus search; share of the cores the three "
+          "processes kept busy; the QPS this CPU per search would give with every core busy:")
+    for concurrency, r in results.items():
+        parts = []
+        for label in ("coalescing", "passthrough"):
+            busy, full = machine_use(r[label])
+            parts.append(f"{label}: {r[label].get('mean_batch_vectors', 0):.1f} vectors a search, {busy:.0%} busy, "
+                         f"{full:,.0f} QPS at 100%")
+        print(f"  concurrency {concurrency}: " + "; ".join(parts))
+    print("\nMilvus alone, sent the batch shapes 32 callers can form (32 query vectors in flight), whole machine:")
+    for shape, r in alone.items():
+        cpu = r["cpu_us_per_search"]
+        busy, full = machine_use(r)
+        print(f"  nq {shape} in flight: {r['vectors_per_second']:7.0f} query vectors/s, p50 {r['p50_ms']:.2f} ms; "
+              f"per vector Milvus {cpu['milvus']:.0f} us, load generator {cpu['bench']:.0f} us; {busy:.0%} busy")
+    one = results.get(1)
+    if one:
+        print(f"\nConcurrency 1, p50 added to Milvus direct (median of {C1_ROUNDS} paired rounds): " + ", ".join(
+            f"{label} {added:+.2f} ms" for label, added in one["p50_added_ms"].items()))
 
 
 if __name__ == "__main__":
