@@ -17,8 +17,8 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import grpc
 import numpy as np
@@ -27,6 +27,7 @@ from pymilvus.grpc_gen import common_pb2, milvus_pb2
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
+from conftest import scrape  # noqa: E402  (the e2e tests' /metrics reader)
 from vdbm_api import data_pb2, pb2  # noqa: E402  (stubs generated from Protos/)
 
 MILVUS = "127.0.0.1:19530"
@@ -188,10 +189,9 @@ def milvus_pids():
 
 def batch_counters(admin):
     """(query vectors, Milvus searches) the daemon's coalescers have sent so far."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{admin}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    value = lambda name: sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))  # noqa: E731
-    return value("vdbm_search_batch_vectors_sum"), value("vdbm_search_batch_vectors_count")
+    samples, _ = scrape(SimpleNamespace(admin_port=admin))
+    return (samples.get(("vdbm_search_batch_vectors_sum", ()), 0.0),
+            samples.get(("vdbm_search_batch_vectors_count", ()), 0.0))
 
 
 def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False, admin=None, duration=DURATION,
@@ -299,9 +299,10 @@ def main():
                                                    admin=on_admin, duration=duration))
             results[concurrency] = {label: median_round(runs) for label, runs in rounds.items()}
             results[concurrency]["all_rounds_qps"] = {label: [round(r["qps"]) for r in runs] for label, runs in rounds.items()}
-            results[concurrency]["p50_added_ms"] = {
-                label: statistics.median(r["p50_ms"] - d["p50_ms"] for r, d in zip(runs, rounds["direct"]))
-                for label, runs in rounds.items() if label != "direct"}
+            if concurrency == 1:
+                results[concurrency]["p50_added_ms"] = {
+                    label: statistics.median(r["p50_ms"] - d["p50_ms"] for r, d in zip(runs, rounds["direct"]))
+                    for label, runs in rounds.items() if label != "direct"}
             results[concurrency]["pymilvus"] = pymilvus_run(client, queries, concurrency)
             results[concurrency]["pymilvus_via_vdbm"] = pymilvus_run(through, queries, concurrency)
         alone = milvus_alone(query_file)
