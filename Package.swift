@@ -152,6 +152,7 @@ let package = Package(
                 "GRPCNGHTTP2",
                 "VDBMProtobuf",
                 "VDBMService",
+                "VDBMManager",
                 "VDBMDaemon",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -173,7 +174,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf"]),
+        .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf", "VDBMUtils"]),
         .testTarget(
             name: "MilvusClientTests",
             dependencies: [

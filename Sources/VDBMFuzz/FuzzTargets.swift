@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 @testable import VDBMDaemon
+import VDBMManager
 import VDBMProtobuf
 @testable import VDBMService
 
@@ -94,13 +95,22 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
+    /// Decodes, then reads as the manager does (hits cut per query vector, columns checked,
+    /// mutation counts checked), with a query or row count taken from the selector's high bits.
     private static func milvusResponses(_ bytes: [UInt8]) {
         guard let selector = bytes.first else { return }
         let body = Array(bytes.dropFirst())
+        let count = Int(selector / 13 % 8) + 1
         switch selector % 13 {
-        case 0: _ = try? MilvusResponse.Search(serializedBytes: body)
-        case 1: _ = try? MilvusResponse.Query(serializedBytes: body)
-        case 2: _ = try? MilvusResponse.Mutation(serializedBytes: body)
+        case 0:
+            guard let reply = try? MilvusResponse.Search(serializedBytes: body) else { return }
+            _ = try? VectorDBManager.results(reply, queries: count)
+        case 1:
+            guard let reply = try? MilvusResponse.Query(serializedBytes: body) else { return }
+            _ = try? MilvusFieldData.checkRows(reply.fields.filter(\.isReadable), answer: "query")
+        case 2:
+            guard let reply = try? MilvusResponse.Mutation(serializedBytes: body) else { return }
+            _ = try? VectorDBManager.mutationResult(reply, rows: count, upsert: selector & 0x80 != 0)
         case 3: _ = try? MilvusResponse.DescribeCollection(serializedBytes: body)
         case 4: _ = try? MilvusResponse.Names.collections(body)
         case 5: _ = try? MilvusResponse.DescribeIndex(serializedBytes: body)

@@ -20,11 +20,12 @@ final class MockMilvus: MilvusAPI {
             -> MilvusResponse.Search)?
         /// The number of query vectors of each search, in the order they arrived.
         var searchSizes: [Int] = []
-        var searchReply = MilvusResponse.Search(status: .success, numQueries: 0, topK: 0, topks: [], ids: .int64s([]),
-                                                scores: [], fields: [])
+        /// When nil, a search finds nothing: Milvus's answer with no hits for each query vector.
+        var searchReply: MilvusResponse.Search?
         var queryReply: [MilvusFieldData] = []
         var indexes: [MilvusResponse.IndexDescription] = []
         var loadStates: [Int32] = [3]
+        var deleteCount: Int64 = 2
         var partitions: [String] = ["_default"]
         var version = "v2.3.5"
         /// Errors to throw once from the named method, first in first out.
@@ -110,8 +111,10 @@ final class MockMilvus: MilvusAPI {
 
     func delete(_ collection: String, partition: String, expression: String, deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try record("delete")
-        state.withLock { $0.deleteExpressions.append(expression) }
-        return 2
+        return state.withLock {
+            $0.deleteExpressions.append(expression)
+            return $0.deleteCount
+        }
     }
 
     func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
@@ -133,7 +136,10 @@ final class MockMilvus: MilvusAPI {
             return state.searchHandler
         }
         if let handler { return try await handler(vectors, dim, filter) }
-        return state.withLock { $0.searchReply }
+        let queries = vectors.count / max(dim, 1)
+        return state.withLock { $0.searchReply } ?? MilvusResponse.Search(
+            status: .success, numQueries: Int64(queries), topK: 0, topks: Array(repeating: 0, count: queries), ids: .int64s([]),
+            scores: [], fields: [])
     }
 
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) { try record("flush") }

@@ -1,6 +1,7 @@
 import Testing
 import VDBMDomain
 @testable import VDBMProtobuf
+import VDBMUtils
 
 /// Reading an SDK's Milvus `SearchRequest` for merging, building the merged request, and cutting
 /// Milvus's answer back into each member's `SearchResults`.
@@ -103,5 +104,45 @@ import VDBMDomain
         strays.scores = [0.1, 0.2]
         #expect(MilvusMergedSearchResults(strays.serializedBytes(), queries: 3) == nil)
         #expect(MilvusMergedSearchResults([0x12, 0x7F], queries: 3) == nil)
+    }
+
+    // Hostile counts: each must make no value (the members then search alone), never a trap.
+
+    @Test func topksThatAddUpPastInt64AreRefused() {
+        for topks: [Int64] in [[.max, 1, 0], [.max - 1, .max - 1, 2], [.max, .max, .max]] {
+            var hostile = answer
+            hostile.topks = topks
+            #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+        }
+    }
+
+    @Test func aNegativeTopkIsRefused() {
+        var hostile = answer
+        hostile.topks = [2, -1, 2]
+        #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+    }
+
+    @Test func aDimensionWhoseRowsOverflowIsRefused() {
+        var hostile = answer
+        hostile.fields = [MilvusFieldData(name: "v", dataType: 101, values: .floatVectors(dimension: .max / 2, values: [1]))]
+        #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+    }
+
+    @Test func aHugeOrNegativeQueryCountIsRefused() {
+        for count: Int64 in [.max, -3, 0] {
+            var hostile = answer
+            hostile.numQueries = count
+            #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+        }
+    }
+
+    /// The input libFuzzer found on 2026-12-04 (`topks` near `Int64.max`; the fuzz target's first
+    /// byte 3 means an answer for 2 queries), also in the seed corpus as `topks-overflow`.
+    @Test func theFuzzersCrashingAnswerIsRefused() throws {
+        let input = try #require(Base64.decode(
+            "AwoAEqYBCAIQAhoWCBUSBXRpdGxlGgsyCQoBYQoBYgoBYzojCBYSBHRhZ3MaGUIXCgUaAwoBAAoFGgMKAQEKBRoDCgECEAUaJQhlEgF2Ih4IAhIaChgA"
+            + "AIA/AACAPwAAAEAAAABAAABAyv//vfMyMzM9zcyxwZqZmT4qBwoFCgMBAgM0AgIBOgWZmf//////"))
+        #expect(input.first == 3)
+        #expect(MilvusMergedSearchResults(Array(input.dropFirst()), queries: 2) == nil)
     }
 }

@@ -128,8 +128,23 @@ public actor VectorDBManager {
             let columns = try SchemaMapping.columns(entities, schema: schema, upsert: upsert)
             let result = try await milvus.insert(collection, partition: partition, fields: columns, upsert: upsert,
                                                  deadline: deadline)
-            return MutationResult(ids: SchemaMapping.keys(result.ids), count: upsert ? result.upsertCount : result.insertCount)
+            return try Self.mutationResult(result, rows: entities.rowCount, upsert: upsert)
         }
+    }
+
+    /// What an insert or upsert of `rows` rows did, as Milvus says; an answer that counts other
+    /// rows than were sent, or names keys for other rows, is an internal error.
+    package static func mutationResult(_ reply: MilvusResponse.Mutation, rows: Int, upsert: Bool) throws(VectorDBError)
+        -> MutationResult {
+        let count = upsert ? reply.upsertCount : reply.insertCount
+        let kind = upsert ? "upsert" : "insert"
+        guard count == Int64(rows) else {
+            throw .internal(MalformedMilvusAnswer(kind, "\(kind) count \(count) for \(rows) rows sent").description)
+        }
+        guard reply.ids.count == rows else {
+            throw .internal(MalformedMilvusAnswer(kind, "\(reply.ids.count) ids for \(rows) rows sent").description)
+        }
+        return MutationResult(ids: SchemaMapping.keys(reply.ids), count: count)
     }
 
     /// Deletes the rows with these keys.
@@ -147,7 +162,9 @@ public actor VectorDBManager {
                        deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try SchemaMapping.validateName(collection, kind: "collection")
         guard !filter.allSatisfy(\.isWhitespace) else { throw .invalidArgument("an empty filter would delete nothing; give one") }
-        return try await milvus.delete(collection, partition: partition, expression: filter, deadline: deadline)
+        let count = try await milvus.delete(collection, partition: partition, expression: filter, deadline: deadline)
+        guard count >= 0 else { throw .internal(MalformedMilvusAnswer("delete", "delete count \(count)").description) }
+        return count
     }
 
     /// The rows with these keys (strongly consistent: a row just written is found).
@@ -211,8 +228,15 @@ public actor VectorDBManager {
         let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
                                              params: params, consistencyLevel: consistency?.rawValue,
                                              guaranteeTimestamp: guaranteeTimestamp, deadline: deadline)
+        // Columns vdbm cannot read are left out: every column sent on has the same rows.
+        let readable = columns.filter(\.isReadable)
+        do {
+            try MilvusFieldData.checkRows(readable, answer: "query")
+        } catch {
+            throw .internal(error.description)
+        }
         var result: [String: FieldValues] = [:]
-        for column in columns where fields.contains(column.name) || column.name == DynamicFields.metaField {
+        for column in readable where fields.contains(column.name) || column.name == DynamicFields.metaField {
             result[column.name] = column.values
         }
         return QueryResult(columns: DynamicFields.unpack(result, names: dynamic, keepMeta: keepMeta))
@@ -226,6 +250,7 @@ public actor VectorDBManager {
                                              guaranteeTimestamp: nil, deadline: deadline)
         guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.values, let count = counts.first
         else { throw .internal("Milvus returned no count") }
+        guard count >= 0 else { throw .internal(MalformedMilvusAnswer("count", "count(*) is \(count)").description) }
         return count
     }
 
@@ -234,8 +259,13 @@ public actor VectorDBManager {
     nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
-            guard let vectorField = schema.vectorFields.first, let dimension = vectorField.dimension else {
+            guard let vectorField = schema.vectorFields.first else {
                 throw .invalidArgument("collection '\(request.collection)' has no float vector field")
+            }
+            // Milvus's description, from the wire: a dimension below 1 would divide by zero below.
+            guard let dimension = vectorField.dimension, dimension > 0 else {
+                throw .internal(MalformedMilvusAnswer("describe collection", "vector field '\(vectorField.name)' has dimension "
+                                                      + (vectorField.dimension.map { "\($0)" } ?? "none")).description)
             }
             if let given = request.dimension, given != dimension {
                 throw .invalidArgument("collection '\(request.collection)' has dimension \(dimension); the query vectors have \(given)")
@@ -254,7 +284,7 @@ public actor VectorDBManager {
                                                     filter: request.filter, outputFields: request.outputFields,
                                                     partitions: request.partitions, params: params,
                                                     consistencyLevel: request.consistency?.rawValue, deadline: deadline)
-                return Self.results(reply, queries: queries)
+                return try Self.results(reply, queries: queries)
             }
             let queries = request.vectors.count / dimension
             let results: [SearchResults]
@@ -279,23 +309,22 @@ public actor VectorDBManager {
     nonisolated var searchCoalescing: (members: Int, batches: Int, queuedVectors: Int)? { coalescer?.snapshot }
 
     /// Milvus answers all query vectors in one set of columns, `topks[i]` rows for query `i`:
-    /// cut them into one `SearchResults` per query vector.
-    static func results(_ reply: MilvusResponse.Search, queries: Int) -> [SearchResults] {
-        let ids = SchemaMapping.keys(reply.ids)
-        let rows = min(ids.count, reply.scores.count)
-        var results: [SearchResults] = []
-        var start = 0
-        for query in 0..<queries {
-            let count = query < reply.topks.count ? Int(reply.topks[query]) : 0
-            let range = min(start, rows)..<min(start + count, rows)
-            var fields: [String: FieldValues] = [:]
-            for field in reply.fields where field.values.count >= range.upperBound {
-                fields[field.name] = field.values.rows(range)
-            }
-            results.append(SearchResults(ids: ids.rows(range), distances: Array(reply.scores[range]), fields: fields))
-            start += count
+    /// cut them into one `SearchResults` per query vector. An answer whose counts do not add up is
+    /// an internal error, never hits read from it.
+    package static func results(_ reply: MilvusResponse.Search, queries: Int) throws(VectorDBError) -> [SearchResults] {
+        let ranges: [Range<Int>]
+        do {
+            ranges = try reply.hitRanges(queries: queries)
+        } catch {
+            throw .internal(error.description)
         }
-        return results
+        let ids = SchemaMapping.keys(reply.ids)
+        let columns = reply.fields.filter(\.isReadable)
+        return ranges.map { range in
+            var fields: [String: FieldValues] = [:]
+            for column in columns { fields[column.name] = column.values.rows(range) }
+            return SearchResults(ids: ids.rows(range), distances: Array(reply.scores[range]), fields: fields)
+        }
     }
 
     // MARK: Indexes, loading, partitions

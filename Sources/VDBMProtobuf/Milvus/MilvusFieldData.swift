@@ -10,12 +10,16 @@ public struct MilvusFieldData: Sendable, Hashable {
     public var dataType: Int32
     public var values: FieldValues
     public var isDynamic: Bool
+    /// False for a column of a kind vdbm does not read (sparse vectors, arrays, ...): `values` is
+    /// then an empty placeholder, not the column's rows.
+    public var isReadable: Bool
 
-    public init(name: String, dataType: Int32, values: FieldValues, isDynamic: Bool = false) {
+    public init(name: String, dataType: Int32, values: FieldValues, isDynamic: Bool = false, isReadable: Bool = true) {
         self.name = name
         self.dataType = dataType
         self.values = values
         self.isDynamic = isDynamic
+        self.isReadable = isReadable
     }
 
     /// Rows in the column.
@@ -84,16 +88,19 @@ public struct MilvusFieldData: Sendable, Hashable {
         }
     }
 
-    /// Reads a column; a type vdbm does not know reads as an empty string column named for its type.
+    /// Reads a column; a kind vdbm does not read comes back unreadable, with no values.
     static func read(_ field: UnsafePointer<Milvus__Proto__Schema__FieldData>) -> MilvusFieldData {
         let name = ProtobufC.text(field.pointee.field_name)
         let column: FieldValues
         switch field.pointee.field_case {
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS:
             let vectors = field.pointee.vectors!.pointee
-            let values = vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR
-                ? ProtobufC.array(vectors.float_vector.pointee.n_data, vectors.float_vector.pointee.data) : []
-            column = .floatVectors(dimension: Int(vectors.dim), values: values)
+            guard vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR else {
+                return MilvusFieldData(name: name, dataType: field.pointee.type, values: .strings([]), isReadable: false)
+            }
+            let values = ProtobufC.array(vectors.float_vector.pointee.n_data, vectors.float_vector.pointee.data)
+            // A dimension that no Int holds is as malformed as 0: checkRows reports both.
+            column = .floatVectors(dimension: Int(exactly: vectors.dim) ?? 0, values: values)
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_SCALARS:
             let scalars = field.pointee.scalars!.pointee
             switch scalars.data_case {
@@ -113,10 +120,10 @@ public struct MilvusFieldData: Sendable, Hashable {
                 column = .json(ProtobufC.array(scalars.json_data.pointee.n_data, scalars.json_data.pointee.data)
                     .map { String(decoding: ProtobufC.bytes($0), as: UTF8.self) })
             default:
-                column = .strings([])
+                return MilvusFieldData(name: name, dataType: field.pointee.type, values: .strings([]), isReadable: false)
             }
         default:
-            column = .strings([])
+            return MilvusFieldData(name: name, dataType: field.pointee.type, values: .strings([]), isReadable: false)
         }
         return MilvusFieldData(name: name, dataType: field.pointee.type, values: column,
                                isDynamic: field.pointee.is_dynamic != 0)

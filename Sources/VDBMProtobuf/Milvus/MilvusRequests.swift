@@ -137,7 +137,8 @@ public enum MilvusRequest {
     /// Insert (`upsert` false) or upsert of column-oriented rows.
     public static func insert(_ collection: String, partition: String = "", fields: [MilvusFieldData],
                               upsert: Bool = false) -> [UInt8] {
-        let rows = UInt32(fields.first?.rowCount ?? 0)
+        // Callers send at most a batch of rows (validated); clamped so no count can trap here.
+        let rows = UInt32(clamping: fields.first?.rowCount ?? 0)
         if upsert {
             return ProtobufC.pack { arena in
                 let columns = fields.map { $0.build(in: arena) }

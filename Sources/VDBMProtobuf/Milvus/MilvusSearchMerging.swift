@@ -117,19 +117,17 @@ public final class MilvusMergedSearchResults: @unchecked Sendable {
         }
         guard let unpacked else { return nil }
         message = unpacked
-        var starts = [0]
+        // Every count here is Milvus's (or whoever answers on its port): checked before it is
+        // added up or used to cut, so a hostile answer falls back instead of trapping.
         let results = unpacked.pointee.results
-        if let results {
-            starts.reserveCapacity(queries + 1)
-            for topk in ProtobufC.array(results.pointee.n_topks, results.pointee.topks) {
-                guard topk >= 0 else { break }
-                starts.append(starts[starts.count - 1] + Int(topk))
-            }
-        }
-        rowStarts = starts
+        rowStarts = results.flatMap { results in
+            try? MilvusSearchLayout.rowStarts(numQueries: results.pointee.num_queries,
+                                               topks: ProtobufC.array(results.pointee.n_topks, results.pointee.topks),
+                                               queries: queries)
+        } ?? []
         guard ProtobufC.understood(unpacked), MilvusStatus.read(unpacked.pointee.status).isSuccess, let results,
-              results.pointee.num_queries == Int64(queries), starts.count == queries + 1,
-              (try? Self.cut(results, rows: 0..<starts[queries], total: starts[queries], in: ProtobufCArena())) != nil
+              rowStarts.count == queries + 1,
+              (try? Self.cut(results, rows: 0..<rowStarts[queries], total: rowStarts[queries], in: ProtobufCArena())) != nil
         else { return nil }
     }
 
@@ -239,8 +237,8 @@ public final class MilvusMergedSearchResults: @unchecked Sendable {
             var cut = vectors.pointee
             switch cut.data_case {
             case MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR:
-                guard cut.dim > 0 else { throw Uncuttable() }
-                cut.float_vector = try slice(cut.float_vector, \.n_data, \.data, rows: rows, total: total, per: Int(cut.dim), in: arena)
+                guard let dimension = Int(exactly: cut.dim) else { throw Uncuttable() }
+                cut.float_vector = try slice(cut.float_vector, \.n_data, \.data, rows: rows, total: total, per: dimension, in: arena)
             case MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_BINARY_VECTOR:
                 cut.binary_vector = try slice(cut.binary_vector, rows: rows, total: total)
             case MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT16_VECTOR:
@@ -269,7 +267,10 @@ public final class MilvusMergedSearchResults: @unchecked Sendable {
         _ elements: WritableKeyPath<Message, UnsafeMutablePointer<Element>?>, rows: Range<Int>, total: Int, per: Int = 1,
         in arena: ProtobufCArena
     ) throws(Uncuttable) -> UnsafeMutablePointer<Message> {
-        guard let message, ProtobufC.understood(message), message.pointee[keyPath: count] == total * per else { throw Uncuttable() }
+        // `per` is a dimension from the answer: the product is checked, the rest stays below it.
+        let (expected, overflow) = total.multipliedReportingOverflow(by: per)
+        guard per > 0, !overflow, let message, ProtobufC.understood(message), message.pointee[keyPath: count] == expected
+        else { throw Uncuttable() }
         var cut = message.pointee
         cut[keyPath: count] = rows.count * per
         cut[keyPath: elements] = cut[keyPath: elements].map { $0 + rows.lowerBound * per }

@@ -146,7 +146,7 @@ public struct VectorDBService: GRPCService {
                 let request = try VDBMv1.decodeWrite(bytes)
                 let result = try await backend.insert(request.collection, entities: try check.write(request),
                                                       partition: request.partition, deadline: deadline)
-                batchRows.append(UInt64(result.count))
+                batchRows.append(UInt64(clamping: result.count))  // the manager checked it against the rows sent
             } catch {
                 let status = ErrorMapping.status(forAny: error)
                 throw GRPCStatus(status.code, "batch \(batchRows.count + 1) failed after \(batchRows.reduce(0, +)) rows "
