@@ -12,7 +12,7 @@ import VDBMProtobuf
     @Test func codesDecideBeforeText() {
         // The reason says "not found", but code 101 is "not loaded": the code wins.
         #expect(error(1, 101, "failed to search: collection not loaded[collection=4]")
-            == .failedPrecondition("collection 'docs' is not loaded: load it first (Milvus: failed to search: collection not loaded[collection=4])"))
+            == .notLoaded("collection 'docs' is not loaded: load it first (Milvus: failed to search: collection not loaded[collection=4])"))
         #expect(error(4, 100, "can't find collection collection not found[database=default][collection=docs]",
                       detail: "collection not found[database=default][collection=docs]")
             == .notFound("collection 'docs' does not exist (Milvus: collection not found[database=default][collection=docs])"))

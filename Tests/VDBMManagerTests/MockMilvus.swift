@@ -25,6 +25,7 @@ final class MockMilvus: MilvusAPI {
         var queryReply: [MilvusFieldData] = []
         var indexes: [MilvusResponse.IndexDescription] = []
         var loadStates: [Int32] = [3]
+        var loadingProgress: Int64 = 100
         var deleteCount: Int64 = 2
         var partitions: [String] = ["_default"]
         var version = "v2.3.5"
@@ -169,6 +170,11 @@ final class MockMilvus: MilvusAPI {
     func loadState(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int32 {
         try record("loadState")
         return state.withLock { $0.loadStates.count > 1 ? $0.loadStates.removeFirst() : $0.loadStates[0] }
+    }
+
+    func loadingProgress(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        try record("loadingProgress")
+        return state.withLock { $0.loadingProgress }
     }
 
     func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {

@@ -1222,6 +1222,96 @@ void   milvus__proto__milvus__get_load_state_response__free_unpacked
   assert(message->base.descriptor == &milvus__proto__milvus__get_load_state_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__milvus__get_loading_progress_request__init
+                     (Milvus__Proto__Milvus__GetLoadingProgressRequest         *message)
+{
+  static const Milvus__Proto__Milvus__GetLoadingProgressRequest init_value = MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__get_loading_progress_request__get_packed_size
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__get_loading_progress_request__pack
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__get_loading_progress_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__GetLoadingProgressRequest *
+       milvus__proto__milvus__get_loading_progress_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__GetLoadingProgressRequest *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__get_loading_progress_request__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__get_loading_progress_request__free_unpacked
+                     (Milvus__Proto__Milvus__GetLoadingProgressRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__milvus__get_loading_progress_response__init
+                     (Milvus__Proto__Milvus__GetLoadingProgressResponse         *message)
+{
+  static const Milvus__Proto__Milvus__GetLoadingProgressResponse init_value = MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__get_loading_progress_response__get_packed_size
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__get_loading_progress_response__pack
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__get_loading_progress_response__pack_to_buffer
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__GetLoadingProgressResponse *
+       milvus__proto__milvus__get_loading_progress_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__GetLoadingProgressResponse *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__get_loading_progress_response__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__get_loading_progress_response__free_unpacked
+                     (Milvus__Proto__Milvus__GetLoadingProgressResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__get_loading_progress_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   milvus__proto__milvus__create_partition_request__init
                      (Milvus__Proto__Milvus__CreatePartitionRequest         *message)
 {
@@ -3745,6 +3835,134 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_response_
   milvus__proto__milvus__get_load_state_response__field_indices_by_name,
   1,  milvus__proto__milvus__get_load_state_response__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__get_load_state_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__get_loading_progress_request__field_descriptors[3] =
+{
+  {
+    "collection_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressRequest, collection_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition_names",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressRequest, n_partition_names),
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressRequest, partition_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_name",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressRequest, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__get_loading_progress_request__field_indices_by_name[] = {
+  0,   /* field[0] = collection_name */
+  2,   /* field[2] = db_name */
+  1,   /* field[1] = partition_names */
+};
+static const ProtobufCIntRange milvus__proto__milvus__get_loading_progress_request__number_ranges[1 + 1] =
+{
+  { 2, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.GetLoadingProgressRequest",
+  "GetLoadingProgressRequest",
+  "Milvus__Proto__Milvus__GetLoadingProgressRequest",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__GetLoadingProgressRequest),
+  3,
+  milvus__proto__milvus__get_loading_progress_request__field_descriptors,
+  milvus__proto__milvus__get_loading_progress_request__field_indices_by_name,
+  1,  milvus__proto__milvus__get_loading_progress_request__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__get_loading_progress_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__get_loading_progress_response__field_descriptors[3] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressResponse, status),
+    &milvus__proto__common__status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "progress",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressResponse, progress),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refresh_progress",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressResponse, refresh_progress),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__get_loading_progress_response__field_indices_by_name[] = {
+  1,   /* field[1] = progress */
+  2,   /* field[2] = refresh_progress */
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange milvus__proto__milvus__get_loading_progress_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.GetLoadingProgressResponse",
+  "GetLoadingProgressResponse",
+  "Milvus__Proto__Milvus__GetLoadingProgressResponse",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__GetLoadingProgressResponse),
+  3,
+  milvus__proto__milvus__get_loading_progress_response__field_descriptors,
+  milvus__proto__milvus__get_loading_progress_response__field_indices_by_name,
+  1,  milvus__proto__milvus__get_loading_progress_response__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__get_loading_progress_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_request__field_descriptors[3] =

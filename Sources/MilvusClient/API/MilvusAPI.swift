@@ -38,6 +38,8 @@ public protocol MilvusAPI: Sendable {
     func load(_ collection: String, deadline: Deadline) async throws(VectorDBError)
     func release(_ collection: String, deadline: Deadline) async throws(VectorDBError)
     func loadState(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int32
+    /// Percent of the collection loaded (GetLoadingProgress).
+    func loadingProgress(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int64
 
     func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError)
     func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError)

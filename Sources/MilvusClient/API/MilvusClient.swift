@@ -333,6 +333,14 @@ public final class MilvusClient: MilvusAPI {
         }
     }
 
+    public func loadingProgress(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> Int64 {
+        try await invoke("GetLoadingProgress", collection: collection, MilvusRequest.getLoadingProgress(collection),
+                         idempotency: .idempotent, deadline: deadline) { bytes throws(ProtobufDecodingError) in
+            let reply = try MilvusResponse.LoadingProgress(serializedBytes: bytes)
+            return (reply.status, reply.progress)
+        }
+    }
+
     public func createPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError) {
         try await statusOnly("CreatePartition", collection: collection,
                              MilvusRequest.createPartition(collection, partition: partition),

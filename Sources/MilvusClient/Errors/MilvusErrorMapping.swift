@@ -21,8 +21,8 @@ public enum MilvusErrorMapping {
         case Code.indexNotFound: return .notFound(say("the index does not exist"))
         case Code.databaseNotFound: return .notFound(say("the database does not exist"))
         case Code.aliasNotFound: return .notFound(say("the alias does not exist"))
-        case Code.collectionNotLoaded: return .failedPrecondition(say("\(subject) is not loaded: load it first"))
-        case Code.partitionNotLoaded: return .failedPrecondition(say("the partition is not loaded: load it first"))
+        case Code.collectionNotLoaded: return .notLoaded(say("\(subject) is not loaded: load it first"))
+        case Code.partitionNotLoaded: return .notLoaded(say("the partition is not loaded: load it first"))
         case Code.aliasAlreadyExists: return .alreadyExists(say("the alias already exists"))
         case Code.indexDuplicate: return .alreadyExists(say("the field already has another index"))
         case Code.parameterInvalid, Code.parameterMissing, Code.parameterTooLarge, Code.collectionIllegalSchema,

@@ -9,6 +9,10 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The request is valid but the collection is not in the state it needs (not loaded, a
     /// loaded partition to drop).
     case failedPrecondition(String)
+    /// Milvus refused a read because the collection (or a partition) is not loaded. A precondition
+    /// failure for the caller, unless Milvus is loading it by itself (after a restart): the
+    /// manager looks at the load state and says which.
+    case notLoaded(String)
     /// Milvus cannot be reached, or the call failed in a way that may succeed later.
     case unavailable(String)
     case deadlineExceeded(String)
@@ -31,7 +35,7 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notFound(let text): "not found: \(text)"
         case .alreadyExists(let text): "already exists: \(text)"
         case .invalidArgument(let text): "invalid argument: \(text)"
-        case .failedPrecondition(let text): "failed precondition: \(text)"
+        case .failedPrecondition(let text), .notLoaded(let text): "failed precondition: \(text)"
         case .unavailable(let text): "Milvus unavailable: \(text)"
         case .deadlineExceeded(let text): "deadline exceeded: \(text)"
         case .cancelled(let text): "cancelled: \(text)"
@@ -72,7 +76,7 @@ extension VectorDBError {
         case .notFound: "not_found"
         case .alreadyExists: "already_exists"
         case .invalidArgument: "invalid_argument"
-        case .failedPrecondition: "failed_precondition"
+        case .failedPrecondition, .notLoaded: "failed_precondition"
         case .unavailable: "unavailable"
         case .deadlineExceeded: "deadline_exceeded"
         case .cancelled: "cancelled"

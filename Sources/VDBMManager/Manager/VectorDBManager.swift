@@ -17,6 +17,7 @@ public actor VectorDBManager {
     private let milvus: any MilvusAPI
     private let logger: Logger
     private let schemas = SchemaCache()
+    private let loadProbes = LoadStateProbes()
     /// `nil` when coalescing is off: every search goes to Milvus on its own.
     private let coalescer: Coalescer?
     private typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
@@ -225,9 +226,11 @@ public actor VectorDBManager {
         var (fields, dynamic, keepMeta) = try SchemaMapping.outputFields(outputFields, schema: schema)
         // Rows always come back with their key, so a caller can tell them apart.
         if let key = schema.primaryKey?.name, !fields.contains(key) { fields.append(key) }
-        let columns = try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions,
-                                             params: params, consistencyLevel: consistency?.rawValue,
-                                             guaranteeTimestamp: guaranteeTimestamp, deadline: deadline)
+        let columns = try await explainingNotLoaded(collection, deadline: deadline) { () throws(VectorDBError) in
+            try await milvus.query(collection, expression: filter, outputFields: fields, partitions: partitions, params: params,
+                                   consistencyLevel: consistency?.rawValue, guaranteeTimestamp: guaranteeTimestamp,
+                                   deadline: deadline)
+        }
         // Columns vdbm cannot read are left out: every column sent on has the same rows.
         let readable = columns.filter(\.isReadable)
         do {
@@ -245,9 +248,11 @@ public actor VectorDBManager {
     /// The number of rows (matching `filter`, when given), strongly consistent.
     nonisolated public func count(_ collection: String, filter: String = "", deadline: Deadline) async throws(VectorDBError) -> Int64 {
         try SchemaMapping.validateName(collection, kind: "collection")
-        let columns = try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [],
-                                             params: [], consistencyLevel: ConsistencyLevel.strong.rawValue,
-                                             guaranteeTimestamp: nil, deadline: deadline)
+        let columns = try await explainingNotLoaded(collection, deadline: deadline) { () throws(VectorDBError) in
+            try await milvus.query(collection, expression: filter, outputFields: ["count(*)"], partitions: [], params: [],
+                                   consistencyLevel: ConsistencyLevel.strong.rawValue, guaranteeTimestamp: nil,
+                                   deadline: deadline)
+        }
         guard case .int64s(let counts) = columns.first(where: { $0.name == "count(*)" })?.values, let count = counts.first
         else { throw .internal("Milvus returned no count") }
         guard count >= 0 else { throw .internal(MalformedMilvusAnswer("count", "count(*) is \(count)").description) }
@@ -280,10 +285,12 @@ public actor VectorDBManager {
             let search: Coalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
                 let params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
                                                         params: request.params, offset: request.offset)
-                let reply = try await milvus.search(request.collection, vectors: vectors, dim: dimension,
-                                                    filter: request.filter, outputFields: request.outputFields,
-                                                    partitions: request.partitions, params: params,
-                                                    consistencyLevel: request.consistency?.rawValue, deadline: deadline)
+                let reply = try await self.explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
+                    try await milvus.search(request.collection, vectors: vectors, dim: dimension, filter: request.filter,
+                                            outputFields: request.outputFields, partitions: request.partitions,
+                                            params: params, consistencyLevel: request.consistency?.rawValue,
+                                            deadline: deadline)
+                }
                 return try Self.results(reply, queries: queries)
             }
             let queries = request.vectors.count / dimension
@@ -435,6 +442,32 @@ public actor VectorDBManager {
     public func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) {
         for name in collections { try SchemaMapping.validateName(name, kind: "collection") }
         try await milvus.flush(collections, deadline: deadline)
+    }
+
+    // MARK: Load state
+
+    /// Runs a read; when Milvus refuses it as not loaded, the load state decides what the caller
+    /// hears: UNAVAILABLE while Milvus loads the collection (by itself, after a restart), else
+    /// FAILED_PRECONDITION "load it first".
+    nonisolated private func explainingNotLoaded<Value>(
+        _ collection: String, deadline: Deadline, _ read: () async throws(VectorDBError) -> Value
+    ) async throws(VectorDBError) -> Value {
+        do {
+            return try await read()
+        } catch {
+            guard case .notLoaded(let refusal) = error else { throw error }
+            let milvus = self.milvus
+            // A short lookup: the caller's deadline, or two seconds when that is longer.
+            let probeDeadline = min(deadline, Deadline.after(.seconds(2)))
+            let reading = await loadProbes.reading(of: collection) { () async -> LoadStateProbes.Reading? in
+                guard let state = try? await milvus.loadState(collection, deadline: probeDeadline) else { return nil }
+                let loadState = LoadState(milvus: state)
+                guard loadState == .loading else { return LoadStateProbes.Reading(state: loadState) }
+                let progress = try? await milvus.loadingProgress(collection, deadline: probeDeadline)
+                return LoadStateProbes.Reading(state: loadState, progress: progress)
+            }
+            throw LoadStateProbes.error(collection: collection, refusal: refusal, reading: reading)
+        }
     }
 
     // MARK: Schema cache

@@ -69,6 +69,12 @@ public enum MilvusRequest {
         }
     }
 
+    public static func getLoadingProgress(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__get_loading_progress_request__init) { $0.collection_name = arena.string(name) }
+        }
+    }
+
     public static func flush(_ names: [String]) -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(milvus__proto__milvus__flush_request__init) { message in

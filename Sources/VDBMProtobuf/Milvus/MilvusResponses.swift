@@ -262,6 +262,24 @@ public enum MilvusResponse {
         }
     }
 
+    public struct LoadingProgress: Sendable, Hashable {
+        public var status: MilvusStatus
+        /// Percent loaded, as Milvus says (not clamped: the reader decides what to show).
+        public var progress: Int64
+
+        public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
+            self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.GetLoadingProgressResponse",
+                                        unpack: milvus__proto__milvus__get_loading_progress_response__unpack) { message in
+                LoadingProgress(status: MilvusStatus.read(message.pointee.status), progress: message.pointee.progress)
+            }
+        }
+
+        public init(status: MilvusStatus, progress: Int64) {
+            self.status = status
+            self.progress = progress
+        }
+    }
+
     /// Responses whose only field vdbm reads is the status (Flush).
     public struct StatusOnly: Sendable, Hashable {
         public var status: MilvusStatus

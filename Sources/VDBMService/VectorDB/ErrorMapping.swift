@@ -9,7 +9,7 @@ enum ErrorMapping {
         case .notFound(let text): GRPCStatus(.notFound, text)
         case .alreadyExists(let text): GRPCStatus(.alreadyExists, text)
         case .invalidArgument(let text): GRPCStatus(.invalidArgument, text)
-        case .failedPrecondition(let text): GRPCStatus(.failedPrecondition, text)
+        case .failedPrecondition(let text), .notLoaded(let text): GRPCStatus(.failedPrecondition, text)
         case .unavailable(let text): GRPCStatus(.unavailable, "Milvus unavailable: \(text)")
         case .deadlineExceeded(let text): GRPCStatus(.deadlineExceeded, text)
         case .cancelled(let text): GRPCStatus(.cancelled, text)

@@ -44,6 +44,8 @@ typedef struct Milvus__Proto__Milvus__LoadCollectionRequest Milvus__Proto__Milvu
 typedef struct Milvus__Proto__Milvus__ReleaseCollectionRequest Milvus__Proto__Milvus__ReleaseCollectionRequest;
 typedef struct Milvus__Proto__Milvus__GetLoadStateRequest Milvus__Proto__Milvus__GetLoadStateRequest;
 typedef struct Milvus__Proto__Milvus__GetLoadStateResponse Milvus__Proto__Milvus__GetLoadStateResponse;
+typedef struct Milvus__Proto__Milvus__GetLoadingProgressRequest Milvus__Proto__Milvus__GetLoadingProgressRequest;
+typedef struct Milvus__Proto__Milvus__GetLoadingProgressResponse Milvus__Proto__Milvus__GetLoadingProgressResponse;
 typedef struct Milvus__Proto__Milvus__CreatePartitionRequest Milvus__Proto__Milvus__CreatePartitionRequest;
 typedef struct Milvus__Proto__Milvus__DropPartitionRequest Milvus__Proto__Milvus__DropPartitionRequest;
 typedef struct Milvus__Proto__Milvus__ShowPartitionsRequest Milvus__Proto__Milvus__ShowPartitionsRequest;
@@ -462,6 +464,38 @@ struct  Milvus__Proto__Milvus__GetLoadStateResponse
 #define MILVUS__PROTO__MILVUS__GET_LOAD_STATE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_load_state_response__descriptor) \
     , NULL, 0 }
+
+
+/*
+ * How far a (re)load has come: what vdbm tells a caller whose read arrived while Milvus loads the
+ * collection by itself after a restart.
+ */
+struct  Milvus__Proto__Milvus__GetLoadingProgressRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData collection_name;
+  size_t n_partition_names;
+  ProtobufCBinaryData *partition_names;
+  ProtobufCBinaryData db_name;
+};
+#define MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_loading_progress_request__descriptor) \
+    , {0,NULL}, 0,NULL, {0,NULL} }
+
+
+struct  Milvus__Proto__Milvus__GetLoadingProgressResponse
+{
+  ProtobufCMessage base;
+  Milvus__Proto__Common__Status *status;
+  /*
+   * percent, 0 to 100
+   */
+  int64_t progress;
+  int64_t refresh_progress;
+};
+#define MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_loading_progress_response__descriptor) \
+    , NULL, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__CreatePartitionRequest
@@ -1092,6 +1126,44 @@ Milvus__Proto__Milvus__GetLoadStateResponse *
 void   milvus__proto__milvus__get_load_state_response__free_unpacked
                      (Milvus__Proto__Milvus__GetLoadStateResponse *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__GetLoadingProgressRequest methods */
+void   milvus__proto__milvus__get_loading_progress_request__init
+                     (Milvus__Proto__Milvus__GetLoadingProgressRequest         *message);
+size_t milvus__proto__milvus__get_loading_progress_request__get_packed_size
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest   *message);
+size_t milvus__proto__milvus__get_loading_progress_request__pack
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__get_loading_progress_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__GetLoadingProgressRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__GetLoadingProgressRequest *
+       milvus__proto__milvus__get_loading_progress_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__get_loading_progress_request__free_unpacked
+                     (Milvus__Proto__Milvus__GetLoadingProgressRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__GetLoadingProgressResponse methods */
+void   milvus__proto__milvus__get_loading_progress_response__init
+                     (Milvus__Proto__Milvus__GetLoadingProgressResponse         *message);
+size_t milvus__proto__milvus__get_loading_progress_response__get_packed_size
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse   *message);
+size_t milvus__proto__milvus__get_loading_progress_response__pack
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__get_loading_progress_response__pack_to_buffer
+                     (const Milvus__Proto__Milvus__GetLoadingProgressResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__GetLoadingProgressResponse *
+       milvus__proto__milvus__get_loading_progress_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__get_loading_progress_response__free_unpacked
+                     (Milvus__Proto__Milvus__GetLoadingProgressResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Milvus__Proto__Milvus__CreatePartitionRequest methods */
 void   milvus__proto__milvus__create_partition_request__init
                      (Milvus__Proto__Milvus__CreatePartitionRequest         *message);
@@ -1365,6 +1437,12 @@ typedef void (*Milvus__Proto__Milvus__GetLoadStateRequest_Closure)
 typedef void (*Milvus__Proto__Milvus__GetLoadStateResponse_Closure)
                  (const Milvus__Proto__Milvus__GetLoadStateResponse *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Milvus__GetLoadingProgressRequest_Closure)
+                 (const Milvus__Proto__Milvus__GetLoadingProgressRequest *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Milvus__GetLoadingProgressResponse_Closure)
+                 (const Milvus__Proto__Milvus__GetLoadingProgressResponse *message,
+                  void *closure_data);
 typedef void (*Milvus__Proto__Milvus__CreatePartitionRequest_Closure)
                  (const Milvus__Proto__Milvus__CreatePartitionRequest *message,
                   void *closure_data);
@@ -1428,6 +1506,8 @@ extern const ProtobufCMessageDescriptor milvus__proto__milvus__load_collection_r
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__release_collection_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_response__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_response__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__create_partition_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__drop_partition_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__show_partitions_request__descriptor;
