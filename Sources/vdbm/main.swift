@@ -16,7 +16,7 @@ struct VDBMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vdbm",
         abstract: "A gRPC daemon in front of Milvus.",
-        version: "\(VDBMVersion.current) (commit \(VDBMVersion.commit))",
+        version: VDBMVersion.full,
         subcommands: [Serve.self, CheckConfig.self, HashKey.self, Bench.self],
         defaultSubcommand: Serve.self)
 }

@@ -14,7 +14,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
-from conftest import ROOT, Daemon, health_check, scrape
+from conftest import E2E_VDBM_BIN, ROOT, Daemon, health_check, scrape
 from conftest import admin_get as get
 from vdbm_api import pb2, pb2_grpc
 
@@ -114,6 +114,19 @@ def test_build_info_names_the_commit_that_was_stamped(admin_daemon):
     stamp = ROOT / "Sources" / "CVDBMBuildInfo" / "vdbm_build_commit.h"
     expected = re.search(r'"(.*)"', stamp.read_text()).group(1) if stamp.exists() else "unknown"
     assert labels.group(2) == expected
+
+
+def test_one_version_string_in_build_info_server_info_and_the_cli(admin_daemon):
+    """`vdbm --version`, GetServerInfo and vdbm_build_info say the same: release+commit."""
+    _, text = scrape(admin_daemon)
+    label = re.search(r'^vdbm_build_info\{version="([^"]+)",commit="([^"]+)"\} 1', text, re.M)
+    assert label, text
+    cli = subprocess.run([E2E_VDBM_BIN, "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    with grpc.insecure_channel(admin_daemon.tcp_target) as channel:
+        info = pb2_grpc.VectorDBStub(channel).GetServerInfo(
+            pb2.GetServerInfoRequest(), metadata=[("authorization", f"Bearer {admin_daemon.key}")], timeout=10)
+    assert cli == info.version == label.group(1), (cli, info.version, label.groups())
+    assert re.fullmatch(r"\d+\.\d+\.\d+\+" + re.escape(label.group(2)), cli), cli
 
 
 def test_healthz_and_readyz_answer_while_milvus_is_up(admin_daemon):

@@ -14,7 +14,7 @@ import VDBMProtobuf
 import VDBMService
 import VDBMUtils
 
-/// vdbm's version, reported by `GetServerInfo` and `vdbm --version`.
+/// vdbm's version: the release and the commit it was built from.
 public enum VDBMVersion {
     public static let current = "0.4.0"
     /// The git commit of the build (`scripts/stamp-commit`), or "unknown".
@@ -22,6 +22,9 @@ public enum VDBMVersion {
         let stamped = String(cString: vdbm_build_commit())
         return stamped.isEmpty ? "unknown" : stamped
     }()
+    /// The one version string `GetServerInfo`, `vdbm --version` and `vdbm_build_info` report:
+    /// the release with the commit as SemVer build metadata, e.g. `0.4.0+1a2b3c4d5e6f`.
+    public static let full = "\(current)+\(commit)"
 }
 
 /// The admin listener could not start (its port is taken, say): says which address.
@@ -126,7 +129,7 @@ public enum Daemon {
         { deadline in
             let snapshot = await pool.snapshot
             let version = (try? await milvus.version(deadline: deadline)) ?? ""
-            return VDBMv1.ServerInfo(version: VDBMVersion.current, milvusEndpoints: endpoints.map(\.description),
+            return VDBMv1.ServerInfo(version: VDBMVersion.full, milvusEndpoints: endpoints.map(\.description),
                                      milvusVersion: version, connections: snapshot.connections,
                                      readyConnections: snapshot.readyConnections, activeCalls: snapshot.activeCalls,
                                      waitingCalls: snapshot.waitingCalls)
@@ -220,7 +223,7 @@ public enum Daemon {
         }
         await pool.start()
         let admin = try await startAdmin(configuration, group: group, health: health,
-                                         exposition: MetricsExposition(registry: registry, version: VDBMVersion.current,
+                                         exposition: MetricsExposition(registry: registry, version: VDBMVersion.full,
                                                                        droppedLogLines: { output.droppedLines }),
                                          logger: logger)
         let service = GRPCServerService(server: server, health: health, grace: configuration.shutdownGrace,
