@@ -209,3 +209,75 @@ def test_vdbm_survives_a_milvus_restart():
         if load is not None:
             load.stop()
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def milvus_pid_file():
+    return ROOT / (os.environ.get("MILVUS_DATA", ".data/milvus") + ".pid")
+
+
+def test_searches_while_milvus_reloads_after_a_kill_are_unavailable_not_load_it_first():
+    """Milvus 2.3.5 killed (SIGKILL) and started again reloads the collections it had loaded, and
+    refuses searches as "collection not loaded" meanwhile. vdbm.v1 readers must then hear
+    UNAVAILABLE (retry), never FAILED_PRECONDITION "load it first"."""
+    from vdbm_api import data_pb2, int64_column, vectors_column
+
+    daemon = Daemon(env={"VDBM_LOGGING_ACCESS_LOG": "false"})
+    name = f"e2e_reload_{int(time.time() * 1000)}"
+    outcomes = []  # (started, code name, details)
+    stop = threading.Event()
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            stub.CreateCollection(pb2.CreateCollectionRequest(
+                collection=name, dimension=4, metric=data_pb2.METRIC_L2,
+                index=pb2.IndexSpec(type="HNSW", params=[data_pb2.Param(key="M", value=8),
+                                                         data_pb2.Param(key="efConstruction", value=32)]),
+                load=True), timeout=120)
+            vectors = [[float(i), float(i % 7), float(i % 3), 1.0] for i in range(2000)]
+            stub.Insert(pb2.WriteRequest(collection=name, columns=[int64_column("id", list(range(2000))),
+                                                                   vectors_column("vector", vectors, 4)]), timeout=60)
+            stub.Flush(pb2.FlushRequest(collections=[name]), timeout=60)
+
+            def reader():
+                while not stop.is_set():
+                    started = time.monotonic()
+                    try:
+                        stub.Search(pb2.SearchRequest(collection=name, vectors=data_pb2.FloatVectors(
+                            dimension=4, values=[1.0, 2.0, 3.0, 1.0]), limit=3), timeout=3)
+                        outcomes.append((started, "OK", ""))
+                    except grpc.RpcError as error:
+                        outcomes.append((started, error.code().name, error.details() or ""))
+                    time.sleep(0.05)
+
+            readers = [threading.Thread(target=reader) for _ in range(2)]
+            for thread in readers:
+                thread.start()
+            time.sleep(1)
+            os.killpg(int(milvus_pid_file().read_text()), signal.SIGKILL)
+            killed_at = time.monotonic()
+            time.sleep(3)
+            milvus_pid_file().unlink(missing_ok=True)
+            milvus("start", "server", MILVUS_FRESH="0")
+            answering_at = time.monotonic()
+            # Readers go on until searches have succeeded for a while again.
+            assert wait_for(lambda: sum(1 for started, code, _ in outcomes[-20:] if code == "OK" and started > answering_at) >= 20,
+                            240), "searches never succeeded again"
+            stop.set()
+            for thread in readers:
+                thread.join()
+            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
+    finally:
+        stop.set()
+        assert daemon.stop() == 0, daemon.log_text()
+
+    after_kill = [(code, details) for started, code, details in outcomes if started >= killed_at]
+    first_ok = min((started for started, code, _ in outcomes if started >= answering_at and code == "OK"), default=None)
+    reloading = [(code, details) for started, code, details in outcomes if answering_at <= started < (first_ok or 0)]
+    summary = {code: sum(1 for c, _ in after_kill if c == code) for code in sorted({c for c, _ in after_kill})}
+    loading = sum(1 for code, details in after_kill if code == "UNAVAILABLE" and "is loading collection" in details)
+    print(f"searches after the kill: {summary}; {loading} said 'Milvus is loading collection ...'; "
+          f"between Milvus answering again and the first success: {len(reloading)} errors "
+          f"({sorted({code for code, _ in reloading})})")
+    assert not [d for c, d in after_kill if c == "FAILED_PRECONDITION"], "a search was told to load the collection"
+    assert all(code == "UNAVAILABLE" for code, _ in reloading), reloading[:5]
+    assert all(code in ("OK", "UNAVAILABLE", "DEADLINE_EXCEEDED") for code, _ in after_kill), summary
