@@ -174,7 +174,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf", "VDBMUtils"]),
+        .testTarget(name: "VDBMProtobufTests", dependencies: ["VDBMProtobuf", "CVDBMProtos", "VDBMUtils"]),
         .testTarget(
             name: "MilvusClientTests",
             dependencies: [

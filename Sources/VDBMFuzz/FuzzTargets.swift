@@ -134,7 +134,7 @@ enum FuzzTarget: String, CaseIterable {
             _ = MilvusSearchRequestParts(request: merged)
         } else {
             let queries = Int(selector / 2 % 8) + 1
-            guard let results = MilvusMergedSearchResults(body, queries: queries) else { return }
+            guard let results = try? MilvusMergedSearchResults.read(body, queries: queries).get() else { return }
             for first in 0..<queries {
                 for last in first..<queries { _ = results.answer(queries: first..<(last + 1)) }
             }

@@ -15,6 +15,12 @@ import VDBMUtils
 
     private func bytes(_ floats: [Float]) -> [UInt8] { floats.withUnsafeBytes { Array($0) } }
 
+    /// Why an answer for `queries` query vectors would not be cut (nil: it would).
+    private func fallback(_ answer: [UInt8], queries: Int) -> MergedSearchFallback? {
+        if case .failure(let reason) = MilvusMergedSearchResults.read(answer, queries: queries) { return reason }
+        return nil
+    }
+
     // Fields appended on the wire (protobuf keeps the last value of a scalar field).
     private let guarantee7: [UInt8] = [0x58, 0x07]         // guarantee_timestamp (11) = 7
     private let nq5: [UInt8] = [0x60, 0x05]                // nq (12) = 5
@@ -65,7 +71,7 @@ import VDBMUtils
     }
 
     @Test func eachShareHoldsItsOwnQueriesHitsInOrder() throws {
-        let merged = try #require(MilvusMergedSearchResults(answer.serializedBytes(), queries: 3))
+        let merged = try MilvusMergedSearchResults.read(answer.serializedBytes(), queries: 3).get()
         let first = try MilvusResponse.Search(serializedBytes: try #require(merged.answer(queries: 0..<1)))
         #expect(first.numQueries == 1 && first.topK == 2 && first.topks == [2])
         #expect(first.ids == .int64s([10, 11]) && first.scores == [0.1, 0.2])
@@ -84,7 +90,7 @@ import VDBMUtils
     }
 
     @Test func aShareWithoutHitsIsWhatMilvusAnswersASearchWithoutHits() throws {
-        let merged = try #require(MilvusMergedSearchResults(answer.serializedBytes(), queries: 3))
+        let merged = try MilvusMergedSearchResults.read(answer.serializedBytes(), queries: 3).get()
         let none = try MilvusResponse.Search(serializedBytes: try #require(merged.answer(queries: 1..<2)))
         #expect(none.status.isSuccess && none.numQueries == 1 && none.topks == [0])
         #expect(none.ids == .int64s([]) && none.scores.isEmpty && none.fields.isEmpty)
@@ -94,16 +100,16 @@ import VDBMUtils
     @Test func answersThatCannotBeCutExactlyAreRefused() {
         var failed = answer
         failed.status = MilvusStatus(errorCode: 1, reason: "collection not loaded", code: 101)
-        #expect(MilvusMergedSearchResults(failed.serializedBytes(), queries: 3) == nil)
-        #expect(MilvusMergedSearchResults(answer.serializedBytes(), queries: 2) == nil)           // another count of queries
-        #expect(MilvusMergedSearchResults(answer.serializedBytes() + unknownField, queries: 3) == nil)  // a newer Milvus's field
+        #expect(fallback(failed.serializedBytes(), queries: 3) == .milvusError)
+        #expect(fallback(answer.serializedBytes(), queries: 2) == .malformed)           // another count of queries
+        #expect(fallback(answer.serializedBytes() + unknownField, queries: 3) == .unknownField)  // a newer Milvus's field
         var short = answer
         short.fields[1] = MilvusFieldData(name: "s", dataType: 21, values: .strings(["a", "b"]))  // a column one row short
-        #expect(MilvusMergedSearchResults(short.serializedBytes(), queries: 3) == nil)
+        #expect(fallback(short.serializedBytes(), queries: 3) == .malformed)
         var strays = answer
         strays.scores = [0.1, 0.2]
-        #expect(MilvusMergedSearchResults(strays.serializedBytes(), queries: 3) == nil)
-        #expect(MilvusMergedSearchResults([0x12, 0x7F], queries: 3) == nil)
+        #expect(fallback(strays.serializedBytes(), queries: 3) == .malformed)
+        #expect(fallback([0x12, 0x7F], queries: 3) == .undecodable)
     }
 
     // Hostile counts: each must make no value (the members then search alone), never a trap.
@@ -112,27 +118,27 @@ import VDBMUtils
         for topks: [Int64] in [[.max, 1, 0], [.max - 1, .max - 1, 2], [.max, .max, .max]] {
             var hostile = answer
             hostile.topks = topks
-            #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+            #expect(fallback(hostile.serializedBytes(), queries: 3) == .malformed)
         }
     }
 
     @Test func aNegativeTopkIsRefused() {
         var hostile = answer
         hostile.topks = [2, -1, 2]
-        #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+        #expect(fallback(hostile.serializedBytes(), queries: 3) == .malformed)
     }
 
     @Test func aDimensionWhoseRowsOverflowIsRefused() {
         var hostile = answer
         hostile.fields = [MilvusFieldData(name: "v", dataType: 101, values: .floatVectors(dimension: .max / 2, values: [1]))]
-        #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+        #expect(fallback(hostile.serializedBytes(), queries: 3) == .malformed)
     }
 
     @Test func aHugeOrNegativeQueryCountIsRefused() {
         for count: Int64 in [.max, -3, 0] {
             var hostile = answer
             hostile.numQueries = count
-            #expect(MilvusMergedSearchResults(hostile.serializedBytes(), queries: 3) == nil)
+            #expect(fallback(hostile.serializedBytes(), queries: 3) == .malformed)
         }
     }
 
@@ -143,6 +149,6 @@ import VDBMUtils
             "AwoAEqYBCAIQAhoWCBUSBXRpdGxlGgsyCQoBYQoBYgoBYzojCBYSBHRhZ3MaGUIXCgUaAwoBAAoFGgMKAQEKBRoDCgECEAUaJQhlEgF2Ih4IAhIaChgA"
             + "AIA/AACAPwAAAEAAAABAAABAyv//vfMyMzM9zcyxwZqZmT4qBwoFCgMBAgM0AgIBOgWZmf//////"))
         #expect(input.first == 3)
-        #expect(MilvusMergedSearchResults(Array(input.dropFirst()), queries: 2) == nil)
+        #expect(fallback(Array(input.dropFirst()), queries: 2) != nil)
     }
 }

@@ -16,10 +16,13 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
     let delay: Duration
     /// Milvus fails every search of more than one vector (a merged one) with this status.
     let failMerged: MilvusStatus?
+    /// Bytes appended to the answer of every merged search (a field a newer Milvus sends).
+    let mergedExtra: [UInt8]
 
-    init(delay: Duration = .milliseconds(100), failMerged: MilvusStatus? = nil) {
+    init(delay: Duration = .milliseconds(100), failMerged: MilvusStatus? = nil, mergedExtra: [UInt8] = []) {
         self.delay = delay
         self.failMerged = failMerged
+        self.mergedExtra = mergedExtra
     }
 
     func forward(_ method: String, _ request: [UInt8], metadata: [(String, String)], credentials: MilvusCredentials?,
@@ -34,14 +37,16 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
         }
         return MilvusResponse.Search(status: .success, numQueries: Int64(ids.count), topK: 1, topks: ids.map { _ in 1 },
                                      ids: .int64s(ids), scores: ids.map(Float.init),
-                                     fields: [MilvusFieldData(name: "n", dataType: 5, values: .int64s(ids))]).serializedBytes()
+                                     fields: [MilvusFieldData(name: "n", dataType: 5, values: .int64s(ids))]).serializedBytes() + (ids.count > 1 ? mergedExtra : [])
     }
 }
 
 @Suite struct PassThroughSearchCoalescingTests {
-    private func service(_ forwarder: SearchingForwarder) -> MilvusPassThroughService {
+    private func service(_ forwarder: SearchingForwarder,
+                         coalescer: PassThroughSearchCoalescer = PassThroughSearchCoalescer(policy: SearchCoalescingPolicy()))
+        -> MilvusPassThroughService {
         MilvusPassThroughService(forwarder: forwarder, settings: ServiceSettings(authenticator: APIKeyAuthenticator(keys: nil)),
-                                 searchCoalescer: PassThroughSearchCoalescer(policy: SearchCoalescingPolicy()))
+                                 searchCoalescer: coalescer)
     }
 
     private func search(_ service: MilvusPassThroughService, _ ids: [Int], database: String = "default") async throws
@@ -114,5 +119,20 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
         let searches = forwarder.searches.withLock { $0 }
         #expect(searches.contains { $0.queries > 1 })
         #expect(searches.filter { $0.queries == 1 }.count >= 8 - 1)
+    }
+
+    @Test func anAnswerWithAFieldThisVdbmDoesNotKnowFallsBackAndIsCountedByReason() async throws {
+        // Field 99 of SearchResults: a Milvus newer than this vdbm.
+        let forwarder = SearchingForwarder(mergedExtra: [0x98, 0x06, 0x01])
+        let coalescer = PassThroughSearchCoalescer(policy: SearchCoalescingPolicy())
+        let service = service(forwarder, coalescer: coalescer)
+        let answers = try await withThrowingTaskGroup(of: (Int, [Int64]).self) { group in
+            for caller in 0..<8 { group.addTask { (caller, hits(try await search(service, [caller]))) } }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers == Dictionary(uniqueKeysWithValues: (0..<8).map { ($0, [Int64($0)]) }))
+        let merged = forwarder.searches.withLock { $0 }.filter { $0.queries > 1 }.count
+        #expect(merged >= 1)
+        #expect(coalescer.fallbackCounts == [.unknownField: merged])
     }
 }

@@ -187,6 +187,96 @@ void   milvus__proto__common__placeholder_value__free_unpacked
   assert(message->base.descriptor == &milvus__proto__common__placeholder_value__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__common__highlight_result__init
+                     (Milvus__Proto__Common__HighlightResult         *message)
+{
+  static const Milvus__Proto__Common__HighlightResult init_value = MILVUS__PROTO__COMMON__HIGHLIGHT_RESULT__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__common__highlight_result__get_packed_size
+                     (const Milvus__Proto__Common__HighlightResult *message)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__common__highlight_result__pack
+                     (const Milvus__Proto__Common__HighlightResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__common__highlight_result__pack_to_buffer
+                     (const Milvus__Proto__Common__HighlightResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Common__HighlightResult *
+       milvus__proto__common__highlight_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Common__HighlightResult *)
+     protobuf_c_message_unpack (&milvus__proto__common__highlight_result__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__common__highlight_result__free_unpacked
+                     (Milvus__Proto__Common__HighlightResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__common__highlight_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__common__highlight_data__init
+                     (Milvus__Proto__Common__HighlightData         *message)
+{
+  static const Milvus__Proto__Common__HighlightData init_value = MILVUS__PROTO__COMMON__HIGHLIGHT_DATA__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__common__highlight_data__get_packed_size
+                     (const Milvus__Proto__Common__HighlightData *message)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_data__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__common__highlight_data__pack
+                     (const Milvus__Proto__Common__HighlightData *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_data__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__common__highlight_data__pack_to_buffer
+                     (const Milvus__Proto__Common__HighlightData *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__common__highlight_data__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Common__HighlightData *
+       milvus__proto__common__highlight_data__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Common__HighlightData *)
+     protobuf_c_message_unpack (&milvus__proto__common__highlight_data__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__common__highlight_data__free_unpacked
+                     (Milvus__Proto__Common__HighlightData *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__common__highlight_data__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor milvus__proto__common__status__field_descriptors[5] =
 {
   {
@@ -428,5 +518,107 @@ const ProtobufCMessageDescriptor milvus__proto__common__placeholder_value__descr
   milvus__proto__common__placeholder_value__field_indices_by_name,
   1,  milvus__proto__common__placeholder_value__number_ranges,
   (ProtobufCMessageInit) milvus__proto__common__placeholder_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__common__highlight_result__field_descriptors[2] =
+{
+  {
+    "field_name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Common__HighlightResult, field_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "datas",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Common__HighlightResult, n_datas),
+    offsetof(Milvus__Proto__Common__HighlightResult, datas),
+    &milvus__proto__common__highlight_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__common__highlight_result__field_indices_by_name[] = {
+  1,   /* field[1] = datas */
+  0,   /* field[0] = field_name */
+};
+static const ProtobufCIntRange milvus__proto__common__highlight_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__common__highlight_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.common.HighlightResult",
+  "HighlightResult",
+  "Milvus__Proto__Common__HighlightResult",
+  "milvus.proto.common",
+  sizeof(Milvus__Proto__Common__HighlightResult),
+  2,
+  milvus__proto__common__highlight_result__field_descriptors,
+  milvus__proto__common__highlight_result__field_indices_by_name,
+  1,  milvus__proto__common__highlight_result__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__common__highlight_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__common__highlight_data__field_descriptors[2] =
+{
+  {
+    "fragments",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Common__HighlightData, n_fragments),
+    offsetof(Milvus__Proto__Common__HighlightData, fragments),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scores",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Milvus__Proto__Common__HighlightData, n_scores),
+    offsetof(Milvus__Proto__Common__HighlightData, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__common__highlight_data__field_indices_by_name[] = {
+  0,   /* field[0] = fragments */
+  1,   /* field[1] = scores */
+};
+static const ProtobufCIntRange milvus__proto__common__highlight_data__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__common__highlight_data__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.common.HighlightData",
+  "HighlightData",
+  "Milvus__Proto__Common__HighlightData",
+  "milvus.proto.common",
+  sizeof(Milvus__Proto__Common__HighlightData),
+  2,
+  milvus__proto__common__highlight_data__field_descriptors,
+  milvus__proto__common__highlight_data__field_indices_by_name,
+  1,  milvus__proto__common__highlight_data__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__common__highlight_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };

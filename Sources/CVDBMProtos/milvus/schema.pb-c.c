@@ -322,6 +322,51 @@ void   milvus__proto__schema__search_result_data__free_unpacked
   assert(message->base.descriptor == &milvus__proto__schema__search_result_data__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__schema__search_iterator_v2_results__init
+                     (Milvus__Proto__Schema__SearchIteratorV2Results         *message)
+{
+  static const Milvus__Proto__Schema__SearchIteratorV2Results init_value = MILVUS__PROTO__SCHEMA__SEARCH_ITERATOR_V2_RESULTS__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__schema__search_iterator_v2_results__get_packed_size
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results *message)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__search_iterator_v2_results__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__schema__search_iterator_v2_results__pack
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__search_iterator_v2_results__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__schema__search_iterator_v2_results__pack_to_buffer
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__search_iterator_v2_results__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Schema__SearchIteratorV2Results *
+       milvus__proto__schema__search_iterator_v2_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Schema__SearchIteratorV2Results *)
+     protobuf_c_message_unpack (&milvus__proto__schema__search_iterator_v2_results__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__schema__search_iterator_v2_results__free_unpacked
+                     (Milvus__Proto__Schema__SearchIteratorV2Results *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__schema__search_iterator_v2_results__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   milvus__proto__schema__bool_array__init
                      (Milvus__Proto__Schema__BoolArray         *message)
 {
@@ -1458,7 +1503,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__ids__descriptor =
   (ProtobufCMessageInit) milvus__proto__schema__ids__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[8] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[16] =
 {
   {
     "num_queries",
@@ -1545,6 +1590,66 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data_
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "group_by_field_value",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchResultData, group_by_field_value),
+    &milvus__proto__schema__field_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "all_search_count",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchResultData, all_search_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "distances",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_distances),
+    offsetof(Milvus__Proto__Schema__SearchResultData, distances),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_iterator_v2_results",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchResultData, search_iterator_v2_results),
+    &milvus__proto__schema__search_iterator_v2_results__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "recalls",
+    12,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_recalls),
+    offsetof(Milvus__Proto__Schema__SearchResultData, recalls),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "primary_field_name",
     13,
     PROTOBUF_C_LABEL_NONE,
@@ -1556,22 +1661,66 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "highlight_results",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_highlight_results),
+    offsetof(Milvus__Proto__Schema__SearchResultData, highlight_results),
+    &milvus__proto__common__highlight_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "element_indices",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchResultData, element_indices),
+    &milvus__proto__schema__long_array__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_by_field_values",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_group_by_field_values),
+    offsetof(Milvus__Proto__Schema__SearchResultData, group_by_field_values),
+    &milvus__proto__schema__field_data__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__search_result_data__field_indices_by_name[] = {
+  8,   /* field[8] = all_search_count */
+  9,   /* field[9] = distances */
+  14,   /* field[14] = element_indices */
   2,   /* field[2] = fields_data */
+  7,   /* field[7] = group_by_field_value */
+  15,   /* field[15] = group_by_field_values */
+  13,   /* field[13] = highlight_results */
   4,   /* field[4] = ids */
   0,   /* field[0] = num_queries */
   6,   /* field[6] = output_fields */
-  7,   /* field[7] = primary_field_name */
+  12,   /* field[12] = primary_field_name */
+  11,   /* field[11] = recalls */
   3,   /* field[3] = scores */
+  10,   /* field[10] = search_iterator_v2_results */
   1,   /* field[1] = top_k */
   5,   /* field[5] = topks */
 };
 static const ProtobufCIntRange milvus__proto__schema__search_result_data__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 13, 7 },
-  { 0, 8 }
+  { 17, 15 },
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__descriptor =
 {
@@ -1581,11 +1730,62 @@ const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__desc
   "Milvus__Proto__Schema__SearchResultData",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__SearchResultData),
-  8,
+  16,
   milvus__proto__schema__search_result_data__field_descriptors,
   milvus__proto__schema__search_result_data__field_indices_by_name,
   2,  milvus__proto__schema__search_result_data__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__search_result_data__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__schema__search_iterator_v2_results__field_descriptors[2] =
+{
+  {
+    "token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchIteratorV2Results, token),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "last_bound",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__SearchIteratorV2Results, last_bound),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__schema__search_iterator_v2_results__field_indices_by_name[] = {
+  1,   /* field[1] = last_bound */
+  0,   /* field[0] = token */
+};
+static const ProtobufCIntRange milvus__proto__schema__search_iterator_v2_results__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__schema__search_iterator_v2_results__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.schema.SearchIteratorV2Results",
+  "SearchIteratorV2Results",
+  "Milvus__Proto__Schema__SearchIteratorV2Results",
+  "milvus.proto.schema",
+  sizeof(Milvus__Proto__Schema__SearchIteratorV2Results),
+  2,
+  milvus__proto__schema__search_iterator_v2_results__field_descriptors,
+  milvus__proto__schema__search_iterator_v2_results__field_indices_by_name,
+  1,  milvus__proto__schema__search_iterator_v2_results__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__schema__search_iterator_v2_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor milvus__proto__schema__bool_array__field_descriptors[1] =

@@ -203,7 +203,7 @@ public enum Daemon {
                 forwarder: milvus, settings: settings, clientCredentialsAllowed: configuration.passThroughClientCredentials,
                 admission: admission,
                 searchCoalescer: configuration.searchCoalescing.map {
-                    PassThroughSearchCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group))
+                    PassThroughSearchCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group), logger: logger)
                 }))
         }
         let routes = router(health: health, services: grpcServices, reflection: configuration.reflection)

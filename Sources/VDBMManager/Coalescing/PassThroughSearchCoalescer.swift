@@ -1,4 +1,7 @@
+import Logging
+import Metrics
 import MilvusClient
+import Synchronization
 import VDBMProtobuf
 import VDBMUtils
 
@@ -20,9 +23,12 @@ public final class PassThroughSearchCoalescer: Sendable {
 
     private typealias Coalescer = SearchCoalescer<Key, [Query], Answer>
     private let coalescer: Coalescer
+    private let fallbacks: Fallbacks
 
-    public init(policy: SearchCoalescingPolicy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
+    public init(policy: SearchCoalescingPolicy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler(),
+                logger: Logger = Logger(label: "vdbm.passthrough")) {
         coalescer = Coalescer(policy: policy, scheduler: scheduler)
+        fallbacks = Fallbacks(logger: logger)
     }
 
     /// Searches with `request` (a Milvus `SearchRequest`), in a batch with other searches whose
@@ -34,8 +40,8 @@ public final class PassThroughSearchCoalescer: Sendable {
         let origin = Origin(parts: parts, request: request)
         let queries = parts.vectors.map { Query(vector: $0, guaranteeTimestamp: parts.guaranteeTimestamp, origin: origin) }
         let answers = try await coalescer.search(key: Key(parts.key + context), vectors: queries, queries: queries.count,
-                                                 deadline: deadline) { queries, count, deadline throws(VectorDBError) in
-            try await Self.run(queries, count: count, deadline: deadline, send: send)
+                                                 deadline: deadline) { [fallbacks] queries, count, deadline throws(VectorDBError) in
+            try await Self.run(queries, count: count, deadline: deadline, fallbacks: fallbacks, send: send)
         }
         switch answers.first {
         case .whole(let reply):
@@ -50,7 +56,7 @@ public final class PassThroughSearchCoalescer: Sendable {
 
     /// One Milvus search for a batch: the lone member's own request, or one made of every member's
     /// vectors, reading as far as the newest guarantee among them.
-    private static func run(_ queries: [Query], count: Int, deadline: Deadline,
+    private static func run(_ queries: [Query], count: Int, deadline: Deadline, fallbacks: Fallbacks,
                             send: Send) async throws(VectorDBError) -> [Answer] {
         guard let first = queries.first else { return [] }
         if queries.allSatisfy({ $0.origin === first.origin }) {
@@ -62,12 +68,51 @@ public final class PassThroughSearchCoalescer: Sendable {
             return Array(repeating: .uncut, count: count)
         }
         let reply = try await send(merged, deadline)
-        guard let results = MilvusMergedSearchResults(reply, queries: count) else { return Array(repeating: .uncut, count: count) }
-        return (0..<count).map { .share(results, query: $0) }
+        switch MilvusMergedSearchResults.read(reply, queries: count) {
+        case .success(let results):
+            return (0..<count).map { .share(results, query: $0) }
+        case .failure(let reason):
+            fallbacks.record(reason)
+            return Array(repeating: .uncut, count: count)
+        }
+    }
+
+    /// Merged searches whose answer was not cut, counted by reason
+    /// (`vdbm_passthrough_search_fallbacks_total{reason}`), each reason logged the first time.
+    final class Fallbacks: Sendable {
+        private let counters: [MergedSearchFallback: Counter]
+        /// The same counts, for reading back; a reason is logged when its count leaves 0.
+        private let totals = Mutex<[MergedSearchFallback: Int]>([:])
+        private let logger: Logger
+
+        init(logger: Logger) {
+            self.logger = logger
+            counters = Dictionary(uniqueKeysWithValues: MergedSearchFallback.allCases.map { reason in
+                (reason, Counter(label: "vdbm_passthrough_search_fallbacks_total", dimensions: [("reason", reason.rawValue)]))
+            })
+        }
+
+        var counts: [MergedSearchFallback: Int] { totals.withLock { $0 } }
+
+        func record(_ reason: MergedSearchFallback) {
+            counters[reason]?.increment()
+            let first = totals.withLock { totals in
+                totals[reason, default: 0] += 1
+                return totals[reason] == 1
+            }
+            guard first else { return }
+            // Milvus refusing a search is its caller's business; the others say vdbm lost a merge.
+            let level: Logger.Level = reason == .milvusError ? .info : .warning
+            logger.log(level: level, "a merged pass-through search was not cut: each member searches alone (logged once per reason)",
+                       metadata: ["reason": "\(reason.rawValue)"])
+        }
     }
 
     /// Waiting searches and batches in flight (for tests and server info).
     public var snapshot: (members: Int, batches: Int, queuedVectors: Int) { coalescer.snapshot }
+
+    /// Merged searches whose answer was not cut so far, by reason (for tests and server info).
+    public var fallbackCounts: [MergedSearchFallback: Int] { fallbacks.counts }
 
     /// A request's key bytes, hashed once (the coalescer looks a key up several times per search).
     struct Key: Hashable, Sendable {

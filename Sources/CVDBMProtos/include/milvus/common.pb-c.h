@@ -19,6 +19,8 @@ typedef struct Milvus__Proto__Common__Status Milvus__Proto__Common__Status;
 typedef struct Milvus__Proto__Common__KeyValuePair Milvus__Proto__Common__KeyValuePair;
 typedef struct Milvus__Proto__Common__PlaceholderGroup Milvus__Proto__Common__PlaceholderGroup;
 typedef struct Milvus__Proto__Common__PlaceholderValue Milvus__Proto__Common__PlaceholderValue;
+typedef struct Milvus__Proto__Common__HighlightResult Milvus__Proto__Common__HighlightResult;
+typedef struct Milvus__Proto__Common__HighlightData Milvus__Proto__Common__HighlightData;
 
 
 /* --- enums --- */
@@ -100,6 +102,35 @@ struct  Milvus__Proto__Common__PlaceholderValue
     , {0,NULL}, 0, 0,NULL }
 
 
+/*
+ * Highlighted fragments of one text field, one HighlightData per hit (Milvus 2.6+ full-text
+ * search with a highlighter). A merged pass-through search cuts `datas` per caller.
+ */
+struct  Milvus__Proto__Common__HighlightResult
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData field_name;
+  size_t n_datas;
+  Milvus__Proto__Common__HighlightData **datas;
+};
+#define MILVUS__PROTO__COMMON__HIGHLIGHT_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__highlight_result__descriptor) \
+    , {0,NULL}, 0,NULL }
+
+
+struct  Milvus__Proto__Common__HighlightData
+{
+  ProtobufCMessage base;
+  size_t n_fragments;
+  ProtobufCBinaryData *fragments;
+  size_t n_scores;
+  float *scores;
+};
+#define MILVUS__PROTO__COMMON__HIGHLIGHT_DATA__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__highlight_data__descriptor) \
+    , 0,NULL, 0,NULL }
+
+
 /* Milvus__Proto__Common__Status methods */
 void   milvus__proto__common__status__init
                      (Milvus__Proto__Common__Status         *message);
@@ -176,6 +207,44 @@ Milvus__Proto__Common__PlaceholderValue *
 void   milvus__proto__common__placeholder_value__free_unpacked
                      (Milvus__Proto__Common__PlaceholderValue *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Common__HighlightResult methods */
+void   milvus__proto__common__highlight_result__init
+                     (Milvus__Proto__Common__HighlightResult         *message);
+size_t milvus__proto__common__highlight_result__get_packed_size
+                     (const Milvus__Proto__Common__HighlightResult   *message);
+size_t milvus__proto__common__highlight_result__pack
+                     (const Milvus__Proto__Common__HighlightResult   *message,
+                      uint8_t             *out);
+size_t milvus__proto__common__highlight_result__pack_to_buffer
+                     (const Milvus__Proto__Common__HighlightResult   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Common__HighlightResult *
+       milvus__proto__common__highlight_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__common__highlight_result__free_unpacked
+                     (Milvus__Proto__Common__HighlightResult *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Common__HighlightData methods */
+void   milvus__proto__common__highlight_data__init
+                     (Milvus__Proto__Common__HighlightData         *message);
+size_t milvus__proto__common__highlight_data__get_packed_size
+                     (const Milvus__Proto__Common__HighlightData   *message);
+size_t milvus__proto__common__highlight_data__pack
+                     (const Milvus__Proto__Common__HighlightData   *message,
+                      uint8_t             *out);
+size_t milvus__proto__common__highlight_data__pack_to_buffer
+                     (const Milvus__Proto__Common__HighlightData   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Common__HighlightData *
+       milvus__proto__common__highlight_data__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__common__highlight_data__free_unpacked
+                     (Milvus__Proto__Common__HighlightData *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Milvus__Proto__Common__Status_Closure)
@@ -190,6 +259,12 @@ typedef void (*Milvus__Proto__Common__PlaceholderGroup_Closure)
 typedef void (*Milvus__Proto__Common__PlaceholderValue_Closure)
                  (const Milvus__Proto__Common__PlaceholderValue *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Common__HighlightResult_Closure)
+                 (const Milvus__Proto__Common__HighlightResult *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Common__HighlightData_Closure)
+                 (const Milvus__Proto__Common__HighlightData *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -200,6 +275,8 @@ extern const ProtobufCMessageDescriptor milvus__proto__common__status__descripto
 extern const ProtobufCMessageDescriptor milvus__proto__common__key_value_pair__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__common__placeholder_group__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__common__placeholder_value__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__common__highlight_result__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__common__highlight_data__descriptor;
 
 PROTOBUF_C__END_DECLS
 

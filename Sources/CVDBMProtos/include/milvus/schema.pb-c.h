@@ -23,6 +23,7 @@ typedef struct Milvus__Proto__Schema__ScalarField Milvus__Proto__Schema__ScalarF
 typedef struct Milvus__Proto__Schema__VectorField Milvus__Proto__Schema__VectorField;
 typedef struct Milvus__Proto__Schema__IDs Milvus__Proto__Schema__IDs;
 typedef struct Milvus__Proto__Schema__SearchResultData Milvus__Proto__Schema__SearchResultData;
+typedef struct Milvus__Proto__Schema__SearchIteratorV2Results Milvus__Proto__Schema__SearchIteratorV2Results;
 typedef struct Milvus__Proto__Schema__BoolArray Milvus__Proto__Schema__BoolArray;
 typedef struct Milvus__Proto__Schema__IntArray Milvus__Proto__Schema__IntArray;
 typedef struct Milvus__Proto__Schema__LongArray Milvus__Proto__Schema__LongArray;
@@ -199,6 +200,11 @@ struct  Milvus__Proto__Schema__IDs
     , MILVUS__PROTO__SCHEMA__IDS__ID_FIELD__NOT_SET, {0} }
 
 
+/*
+ * What a search found. Per hit: fields_data rows, scores, ids, group values, distances, element
+ * indices, highlight datas. Per query: topks, recalls. Per request: the rest. (Fields 18-19,
+ * aggregations, are left out: an answer carrying them is not cut, see MilvusMergedSearchResults.)
+ */
 struct  Milvus__Proto__Schema__SearchResultData
 {
   ProtobufCMessage base;
@@ -216,11 +222,52 @@ struct  Milvus__Proto__Schema__SearchResultData
   int64_t *topks;
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
+  /*
+   * Milvus 2.4+: each hit's group, with group_by_field
+   */
+  Milvus__Proto__Schema__FieldData *group_by_field_value;
+  /*
+   * Milvus 2.4+: rows of the segments searched
+   */
+  int64_t all_search_count;
+  size_t n_distances;
+  float *distances;
+  Milvus__Proto__Schema__SearchIteratorV2Results *search_iterator_v2_results;
+  /*
+   * one per query vector, when Milvus measures recall
+   */
+  size_t n_recalls;
+  float *recalls;
   ProtobufCBinaryData primary_field_name;
+  size_t n_highlight_results;
+  Milvus__Proto__Common__HighlightResult **highlight_results;
+  /*
+   * each hit's element, for element-level search
+   */
+  Milvus__Proto__Schema__LongArray *element_indices;
+  /*
+   * each hit's group, grouped by several fields
+   */
+  size_t n_group_by_field_values;
+  Milvus__Proto__Schema__FieldData **group_by_field_values;
 };
 #define MILVUS__PROTO__SCHEMA__SEARCH_RESULT_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__search_result_data__descriptor) \
-    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, {0,NULL} }
+    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, NULL, 0, 0,NULL, NULL, 0,NULL, {0,NULL}, 0,NULL, NULL, 0,NULL }
+
+
+/*
+ * The state a search iterator (v2) carries from one page to the next.
+ */
+struct  Milvus__Proto__Schema__SearchIteratorV2Results
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData token;
+  float last_bound;
+};
+#define MILVUS__PROTO__SCHEMA__SEARCH_ITERATOR_V2_RESULTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__search_iterator_v2_results__descriptor) \
+    , {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Schema__BoolArray
@@ -474,6 +521,25 @@ Milvus__Proto__Schema__SearchResultData *
 void   milvus__proto__schema__search_result_data__free_unpacked
                      (Milvus__Proto__Schema__SearchResultData *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Schema__SearchIteratorV2Results methods */
+void   milvus__proto__schema__search_iterator_v2_results__init
+                     (Milvus__Proto__Schema__SearchIteratorV2Results         *message);
+size_t milvus__proto__schema__search_iterator_v2_results__get_packed_size
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results   *message);
+size_t milvus__proto__schema__search_iterator_v2_results__pack
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results   *message,
+                      uint8_t             *out);
+size_t milvus__proto__schema__search_iterator_v2_results__pack_to_buffer
+                     (const Milvus__Proto__Schema__SearchIteratorV2Results   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Schema__SearchIteratorV2Results *
+       milvus__proto__schema__search_iterator_v2_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__schema__search_iterator_v2_results__free_unpacked
+                     (Milvus__Proto__Schema__SearchIteratorV2Results *message,
+                      ProtobufCAllocator *allocator);
 /* Milvus__Proto__Schema__BoolArray methods */
 void   milvus__proto__schema__bool_array__init
                      (Milvus__Proto__Schema__BoolArray         *message);
@@ -687,6 +753,9 @@ typedef void (*Milvus__Proto__Schema__IDs_Closure)
 typedef void (*Milvus__Proto__Schema__SearchResultData_Closure)
                  (const Milvus__Proto__Schema__SearchResultData *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Schema__SearchIteratorV2Results_Closure)
+                 (const Milvus__Proto__Schema__SearchIteratorV2Results *message,
+                  void *closure_data);
 typedef void (*Milvus__Proto__Schema__BoolArray_Closure)
                  (const Milvus__Proto__Schema__BoolArray *message,
                   void *closure_data);
@@ -730,6 +799,7 @@ extern const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__des
 extern const ProtobufCMessageDescriptor milvus__proto__schema__vector_field__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__ids__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__schema__search_iterator_v2_results__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__bool_array__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__int_array__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__long_array__descriptor;
