@@ -125,8 +125,14 @@ import VDBMDomain
     }
 
     @Test func fieldsThisVdbmDoesNotKnowAreNotCut() {
-        // agg_topks (SearchResultData field 19, Milvus 3.0's aggregations) inside `results`.
-        #expect(fallback(answer(extra: [0x98, 0x01, 0x01])) == .unknownField)
+        // Field 99 inside `results`: newer than pymilvus 3.0.2.
+        #expect(fallback(answer(extra: [0x98, 0x06, 0x01])) == .unknownField)
+    }
+
+    @Test func aggregationsAreCarriedButNotCut() {
+        // agg_topks (19) and agg_buckets (18), Milvus 3.0's search aggregations.
+        #expect(fallback(answer(extra: [0x98, 0x01, 0x01])) == .aggregation)
+        #expect(fallback(answer(extra: [0x92, 0x01, 0x00])) == .aggregation)
     }
 
     @Test func perHitAndPerQueryFieldsOfTheWrongLengthAreMalformed() throws {

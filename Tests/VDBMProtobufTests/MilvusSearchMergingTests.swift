@@ -45,6 +45,10 @@ import VDBMUtils
         #expect(MilvusSearchRequestParts(request: [0x12, 0x7F]) == nil)          // not a SearchRequest
         #expect(MilvusSearchRequestParts(request: request([1, 2]) + nq5) == nil)  // nq says 5, one vector
         #expect(MilvusSearchRequestParts(request: request([])) == nil)            // no vectors
+        // Milvus 2.5+: search_by_primary_keys (16), ids (22), sub_reqs (17).
+        #expect(MilvusSearchRequestParts(request: request([1, 2]) + [0x80, 0x01, 0x01]) == nil)
+        #expect(MilvusSearchRequestParts(request: request([1, 2]) + [0xB2, 0x01, 0x00]) == nil)
+        #expect(MilvusSearchRequestParts(request: request([1, 2]) + [0x8A, 0x01, 0x00]) == nil)
     }
 
     @Test func theMergedRequestCarriesEveryVectorTheNewestGuaranteeAndTheSameKey() throws {

@@ -277,7 +277,7 @@ void   milvus__proto__common__highlight_data__free_unpacked
   assert(message->base.descriptor == &milvus__proto__common__highlight_data__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor milvus__proto__common__status__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__common__status__field_descriptors[6] =
 {
   {
     "error_code",
@@ -339,18 +339,31 @@ static const ProtobufCFieldDescriptor milvus__proto__common__status__field_descr
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "extra_info",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Common__Status, n_extra_info),
+    offsetof(Milvus__Proto__Common__Status, extra_info),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__common__status__field_indices_by_name[] = {
   2,   /* field[2] = code */
   4,   /* field[4] = detail */
   0,   /* field[0] = error_code */
+  5,   /* field[5] = extra_info */
   1,   /* field[1] = reason */
   3,   /* field[3] = retriable */
 };
 static const ProtobufCIntRange milvus__proto__common__status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor milvus__proto__common__status__descriptor =
 {
@@ -360,7 +373,7 @@ const ProtobufCMessageDescriptor milvus__proto__common__status__descriptor =
   "Milvus__Proto__Common__Status",
   "milvus.proto.common",
   sizeof(Milvus__Proto__Common__Status),
-  5,
+  6,
   milvus__proto__common__status__field_descriptors,
   milvus__proto__common__status__field_indices_by_name,
   1,  milvus__proto__common__status__number_ranges,
@@ -456,7 +469,7 @@ const ProtobufCMessageDescriptor milvus__proto__common__placeholder_group__descr
   (ProtobufCMessageInit) milvus__proto__common__placeholder_group__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__common__placeholder_value__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__common__placeholder_value__field_descriptors[4] =
 {
   {
     "tag",
@@ -494,8 +507,21 @@ static const ProtobufCFieldDescriptor milvus__proto__common__placeholder_value__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "element_level",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Common__PlaceholderValue, element_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__common__placeholder_value__field_indices_by_name[] = {
+  3,   /* field[3] = element_level */
   0,   /* field[0] = tag */
   1,   /* field[1] = type */
   2,   /* field[2] = values */
@@ -503,7 +529,7 @@ static const unsigned milvus__proto__common__placeholder_value__field_indices_by
 static const ProtobufCIntRange milvus__proto__common__placeholder_value__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__common__placeholder_value__descriptor =
 {
@@ -513,7 +539,7 @@ const ProtobufCMessageDescriptor milvus__proto__common__placeholder_value__descr
   "Milvus__Proto__Common__PlaceholderValue",
   "milvus.proto.common",
   sizeof(Milvus__Proto__Common__PlaceholderValue),
-  3,
+  4,
   milvus__proto__common__placeholder_value__field_descriptors,
   milvus__proto__common__placeholder_value__field_indices_by_name,
   1,  milvus__proto__common__placeholder_value__number_ranges,

@@ -1762,8 +1762,20 @@ void   milvus__proto__milvus__get_version_response__free_unpacked
   assert(message->base.descriptor == &milvus__proto__milvus__get_version_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor milvus__proto__milvus__create_collection_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__create_collection_request__field_descriptors[8] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreateCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -1836,19 +1848,33 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_collection_r
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "num_partitions",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreateCollectionRequest, num_partitions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__create_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  4,   /* field[4] = consistency_level */
-  0,   /* field[0] = db_name */
-  5,   /* field[5] = properties */
-  2,   /* field[2] = schema */
-  3,   /* field[3] = shards_num */
+  2,   /* field[2] = collection_name */
+  5,   /* field[5] = consistency_level */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  7,   /* field[7] = num_partitions */
+  6,   /* field[6] = properties */
+  3,   /* field[3] = schema */
+  4,   /* field[4] = shards_num */
 };
 static const ProtobufCIntRange milvus__proto__milvus__create_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 6 }
+  { 1, 0 },
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__create_collection_request__descriptor =
 {
@@ -1858,15 +1884,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__create_collection_reques
   "Milvus__Proto__Milvus__CreateCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__CreateCollectionRequest),
-  6,
+  8,
   milvus__proto__milvus__create_collection_request__field_descriptors,
   milvus__proto__milvus__create_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__create_collection_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__create_collection_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_collection_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_collection_request__field_descriptors[3] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DropCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -1893,13 +1931,14 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_collection_req
   },
 };
 static const unsigned milvus__proto__milvus__drop_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__drop_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__drop_collection_request__descriptor =
 {
@@ -1909,15 +1948,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__drop_collection_request_
   "Milvus__Proto__Milvus__DropCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DropCollectionRequest),
-  2,
+  3,
   milvus__proto__milvus__drop_collection_request__field_descriptors,
   milvus__proto__milvus__drop_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__drop_collection_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__drop_collection_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__has_collection_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__has_collection_request__field_descriptors[4] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HasCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -1942,15 +1993,29 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__has_collection_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "time_stamp",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HasCollectionRequest, time_stamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__has_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  3,   /* field[3] = time_stamp */
 };
 static const ProtobufCIntRange milvus__proto__milvus__has_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__has_collection_request__descriptor =
 {
@@ -1960,7 +2025,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__has_collection_request__
   "Milvus__Proto__Milvus__HasCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__HasCollectionRequest),
-  2,
+  4,
   milvus__proto__milvus__has_collection_request__field_descriptors,
   milvus__proto__milvus__has_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__has_collection_request__number_ranges,
@@ -2018,8 +2083,20 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__bool_response__descripto
   (ProtobufCMessageInit) milvus__proto__milvus__bool_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection_request__field_descriptors[5] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2044,15 +2121,42 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "collectionID",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionRequest, collectionid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_stamp",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionRequest, time_stamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__describe_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  3,   /* field[3] = collectionID */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  4,   /* field[4] = time_stamp */
 };
 static const ProtobufCIntRange milvus__proto__milvus__describe_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__describe_collection_request__descriptor =
 {
@@ -2062,14 +2166,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__describe_collection_requ
   "Milvus__Proto__Milvus__DescribeCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DescribeCollectionRequest),
-  2,
+  5,
   milvus__proto__milvus__describe_collection_request__field_descriptors,
   milvus__proto__milvus__describe_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__describe_collection_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__describe_collection_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection_response__field_descriptors[19] =
 {
   {
     "status",
@@ -2108,12 +2212,84 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "virtual_channel_names",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, n_virtual_channel_names),
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, virtual_channel_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "physical_channel_names",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, n_physical_channel_names),
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, physical_channel_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_timestamp",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, created_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_utc_timestamp",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, created_utc_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "shards_num",
     8,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_INT32,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, shards_num),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "aliases",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, n_aliases),
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, aliases),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "start_positions",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, n_start_positions),
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, start_positions),
     NULL,
     NULL,
     0,             /* flags */
@@ -2143,21 +2319,116 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_collection
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "properties",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, n_properties),
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, properties),
+    &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_name",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "num_partitions",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, num_partitions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_id",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, db_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "request_time",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, request_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "update_timestamp",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, update_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "update_timestamp_str",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeCollectionResponse, update_timestamp_str),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__describe_collection_response__field_indices_by_name[] = {
+  8,   /* field[8] = aliases */
   2,   /* field[2] = collectionID */
-  5,   /* field[5] = collection_name */
-  4,   /* field[4] = consistency_level */
+  11,   /* field[11] = collection_name */
+  10,   /* field[10] = consistency_level */
+  5,   /* field[5] = created_timestamp */
+  6,   /* field[6] = created_utc_timestamp */
+  15,   /* field[15] = db_id */
+  13,   /* field[13] = db_name */
+  14,   /* field[14] = num_partitions */
+  4,   /* field[4] = physical_channel_names */
+  12,   /* field[12] = properties */
+  16,   /* field[16] = request_time */
   1,   /* field[1] = schema */
-  3,   /* field[3] = shards_num */
+  7,   /* field[7] = shards_num */
+  9,   /* field[9] = start_positions */
   0,   /* field[0] = status */
+  17,   /* field[17] = update_timestamp */
+  18,   /* field[18] = update_timestamp_str */
+  3,   /* field[3] = virtual_channel_names */
 };
-static const ProtobufCIntRange milvus__proto__milvus__describe_collection_response__number_ranges[3 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__describe_collection_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 8, 3 },
-  { 11, 4 },
-  { 0, 6 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__describe_collection_response__descriptor =
 {
@@ -2167,15 +2438,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__describe_collection_resp
   "Milvus__Proto__Milvus__DescribeCollectionResponse",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DescribeCollectionResponse),
-  6,
+  19,
   milvus__proto__milvus__describe_collection_response__field_descriptors,
   milvus__proto__milvus__describe_collection_response__field_indices_by_name,
-  3,  milvus__proto__milvus__describe_collection_response__number_ranges,
+  1,  milvus__proto__milvus__describe_collection_response__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__describe_collection_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_request__field_descriptors[5] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2188,14 +2471,54 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "time_stamp",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, time_stamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "collection_names",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, n_collection_names),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsRequest, collection_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__show_collections_request__field_indices_by_name[] = {
-  0,   /* field[0] = db_name */
+  4,   /* field[4] = collection_names */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  2,   /* field[2] = time_stamp */
+  3,   /* field[3] = type */
 };
 static const ProtobufCIntRange milvus__proto__milvus__show_collections_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 1 }
+  { 1, 0 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__show_collections_request__descriptor =
 {
@@ -2205,14 +2528,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__show_collections_request
   "Milvus__Proto__Milvus__ShowCollectionsRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__ShowCollectionsRequest),
-  1,
+  5,
   milvus__proto__milvus__show_collections_request__field_descriptors,
   milvus__proto__milvus__show_collections_request__field_indices_by_name,
   1,  milvus__proto__milvus__show_collections_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__show_collections_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_response__field_descriptors[8] =
 {
   {
     "status",
@@ -2238,15 +2561,93 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_collections_re
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "collection_ids",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_collection_ids),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, collection_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_timestamps",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_created_timestamps),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, created_timestamps),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_utc_timestamps",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_created_utc_timestamps),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, created_utc_timestamps),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inMemory_percentages",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_inmemory_percentages),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, inmemory_percentages),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "query_service_available",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_query_service_available),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, query_service_available),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "shards_num",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, n_shards_num),
+    offsetof(Milvus__Proto__Milvus__ShowCollectionsResponse, shards_num),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__show_collections_response__field_indices_by_name[] = {
+  2,   /* field[2] = collection_ids */
   1,   /* field[1] = collection_names */
+  3,   /* field[3] = created_timestamps */
+  4,   /* field[4] = created_utc_timestamps */
+  5,   /* field[5] = inMemory_percentages */
+  6,   /* field[6] = query_service_available */
+  7,   /* field[7] = shards_num */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__show_collections_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__show_collections_response__descriptor =
 {
@@ -2256,15 +2657,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__show_collections_respons
   "Milvus__Proto__Milvus__ShowCollectionsResponse",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__ShowCollectionsResponse),
-  2,
+  8,
   milvus__proto__milvus__show_collections_response__field_descriptors,
   milvus__proto__milvus__show_collections_response__field_indices_by_name,
   1,  milvus__proto__milvus__show_collections_response__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__show_collections_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__field_descriptors[9] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__InsertRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2314,6 +2727,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "hash_keys",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Milvus__Proto__Milvus__InsertRequest, n_hash_keys),
+    offsetof(Milvus__Proto__Milvus__InsertRequest, hash_keys),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "num_rows",
     7,
     PROTOBUF_C_LABEL_NONE,
@@ -2325,19 +2750,46 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__insert_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "schema_timestamp",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__InsertRequest, schema_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__InsertRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__insert_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  3,   /* field[3] = fields_data */
-  4,   /* field[4] = num_rows */
-  2,   /* field[2] = partition_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  4,   /* field[4] = fields_data */
+  5,   /* field[5] = hash_keys */
+  0,   /* field[0] = msg_base */
+  8,   /* field[8] = namespace */
+  6,   /* field[6] = num_rows */
+  3,   /* field[3] = partition_name */
+  7,   /* field[7] = schema_timestamp */
 };
-static const ProtobufCIntRange milvus__proto__milvus__insert_request__number_ranges[2 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__insert_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 7, 4 },
-  { 0, 5 }
+  { 1, 0 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__insert_request__descriptor =
 {
@@ -2347,15 +2799,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__insert_request__descript
   "Milvus__Proto__Milvus__InsertRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__InsertRequest),
-  5,
+  9,
   milvus__proto__milvus__insert_request__field_descriptors,
   milvus__proto__milvus__insert_request__field_indices_by_name,
-  2,  milvus__proto__milvus__insert_request__number_ranges,
+  1,  milvus__proto__milvus__insert_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__insert_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__field_descriptors[11] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2405,6 +2869,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "hash_keys",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, n_hash_keys),
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, hash_keys),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "num_rows",
     7,
     PROTOBUF_C_LABEL_NONE,
@@ -2416,19 +2892,72 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__upsert_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "schema_timestamp",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, schema_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partial_update",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, partial_update),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "field_ops",
+    11,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, n_field_ops),
+    offsetof(Milvus__Proto__Milvus__UpsertRequest, field_ops),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__upsert_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  3,   /* field[3] = fields_data */
-  4,   /* field[4] = num_rows */
-  2,   /* field[2] = partition_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  10,   /* field[10] = field_ops */
+  4,   /* field[4] = fields_data */
+  5,   /* field[5] = hash_keys */
+  0,   /* field[0] = msg_base */
+  9,   /* field[9] = namespace */
+  6,   /* field[6] = num_rows */
+  8,   /* field[8] = partial_update */
+  3,   /* field[3] = partition_name */
+  7,   /* field[7] = schema_timestamp */
 };
-static const ProtobufCIntRange milvus__proto__milvus__upsert_request__number_ranges[2 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__upsert_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 7, 4 },
-  { 0, 5 }
+  { 1, 0 },
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__upsert_request__descriptor =
 {
@@ -2438,15 +2967,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__upsert_request__descript
   "Milvus__Proto__Milvus__UpsertRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__UpsertRequest),
-  5,
+  11,
   milvus__proto__milvus__upsert_request__field_descriptors,
   milvus__proto__milvus__upsert_request__field_indices_by_name,
-  2,  milvus__proto__milvus__upsert_request__number_ranges,
+  1,  milvus__proto__milvus__upsert_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__upsert_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__field_descriptors[9] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2495,17 +3036,70 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__delete_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "hash_keys",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, n_hash_keys),
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, hash_keys),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consistency_level",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, consistency_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expr_template_values",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, n_expr_template_values),
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, expr_template_values),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DeleteRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__delete_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  3,   /* field[3] = expr */
-  2,   /* field[2] = partition_name */
+  2,   /* field[2] = collection_name */
+  6,   /* field[6] = consistency_level */
+  1,   /* field[1] = db_name */
+  4,   /* field[4] = expr */
+  7,   /* field[7] = expr_template_values */
+  5,   /* field[5] = hash_keys */
+  0,   /* field[0] = msg_base */
+  8,   /* field[8] = namespace */
+  3,   /* field[3] = partition_name */
 };
 static const ProtobufCIntRange milvus__proto__milvus__delete_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 4 }
+  { 1, 0 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__delete_request__descriptor =
 {
@@ -2515,14 +3109,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__delete_request__descript
   "Milvus__Proto__Milvus__DeleteRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DeleteRequest),
-  4,
+  9,
   milvus__proto__milvus__delete_request__field_descriptors,
   milvus__proto__milvus__delete_request__field_indices_by_name,
   1,  milvus__proto__milvus__delete_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__delete_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__mutation_result__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__mutation_result__field_descriptors[9] =
 {
   {
     "status",
@@ -2544,6 +3138,42 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__mutation_result__fi
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__MutationResult, ids),
     &milvus__proto__schema__ids__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "succ_index",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Milvus__Proto__Milvus__MutationResult, n_succ_index),
+    offsetof(Milvus__Proto__Milvus__MutationResult, succ_index),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "err_index",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Milvus__Proto__Milvus__MutationResult, n_err_index),
+    offsetof(Milvus__Proto__Milvus__MutationResult, err_index),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "acknowledged",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__MutationResult, acknowledged),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -2584,19 +3214,34 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__mutation_result__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "timestamp",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__MutationResult, timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__mutation_result__field_indices_by_name[] = {
   1,   /* field[1] = IDs */
-  3,   /* field[3] = delete_cnt */
-  2,   /* field[2] = insert_cnt */
+  4,   /* field[4] = acknowledged */
+  6,   /* field[6] = delete_cnt */
+  3,   /* field[3] = err_index */
+  5,   /* field[5] = insert_cnt */
   0,   /* field[0] = status */
-  4,   /* field[4] = upsert_cnt */
+  2,   /* field[2] = succ_index */
+  8,   /* field[8] = timestamp */
+  7,   /* field[7] = upsert_cnt */
 };
-static const ProtobufCIntRange milvus__proto__milvus__mutation_result__number_ranges[2 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__mutation_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 6, 2 },
-  { 0, 5 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__mutation_result__descriptor =
 {
@@ -2606,15 +3251,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__mutation_result__descrip
   "Milvus__Proto__Milvus__MutationResult",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__MutationResult),
-  5,
+  9,
   milvus__proto__milvus__mutation_result__field_descriptors,
   milvus__proto__milvus__mutation_result__field_indices_by_name,
-  2,  milvus__proto__milvus__mutation_result__number_ranges,
+  1,  milvus__proto__milvus__mutation_result__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__mutation_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__field_descriptors[9] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__field_descriptors[14] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2676,6 +3333,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "travel_timestamp",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryRequest, travel_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "guarantee_timestamp",
     8,
     PROTOBUF_C_LABEL_NONE,
@@ -2695,6 +3364,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     offsetof(Milvus__Proto__Milvus__QueryRequest, n_query_params),
     offsetof(Milvus__Proto__Milvus__QueryRequest, query_params),
     &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_return_all_meta",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryRequest, not_return_all_meta),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -2723,24 +3404,51 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "expr_template_values",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__QueryRequest, n_expr_template_values),
+    offsetof(Milvus__Proto__Milvus__QueryRequest, expr_template_values),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__query_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  7,   /* field[7] = consistency_level */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = expr */
-  5,   /* field[5] = guarantee_timestamp */
-  3,   /* field[3] = output_fields */
-  4,   /* field[4] = partition_names */
-  6,   /* field[6] = query_params */
-  8,   /* field[8] = use_default_consistency */
+  2,   /* field[2] = collection_name */
+  10,   /* field[10] = consistency_level */
+  1,   /* field[1] = db_name */
+  3,   /* field[3] = expr */
+  12,   /* field[12] = expr_template_values */
+  7,   /* field[7] = guarantee_timestamp */
+  0,   /* field[0] = msg_base */
+  13,   /* field[13] = namespace */
+  9,   /* field[9] = not_return_all_meta */
+  4,   /* field[4] = output_fields */
+  5,   /* field[5] = partition_names */
+  8,   /* field[8] = query_params */
+  6,   /* field[6] = travel_timestamp */
+  11,   /* field[11] = use_default_consistency */
 };
-static const ProtobufCIntRange milvus__proto__milvus__query_request__number_ranges[3 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__query_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 8, 5 },
-  { 11, 7 },
-  { 0, 9 }
+  { 1, 0 },
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__descriptor =
 {
@@ -2750,14 +3458,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__descripto
   "Milvus__Proto__Milvus__QueryRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__QueryRequest),
-  9,
+  14,
   milvus__proto__milvus__query_request__field_descriptors,
   milvus__proto__milvus__query_request__field_indices_by_name,
-  3,  milvus__proto__milvus__query_request__number_ranges,
+  1,  milvus__proto__milvus__query_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__query_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__query_results__field_descriptors[4] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__query_results__field_descriptors[7] =
 {
   {
     "status",
@@ -2807,17 +3515,56 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__query_results__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "session_ts",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryResults, session_ts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "primary_field_name",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__QueryResults, primary_field_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "element_indices",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__QueryResults, n_element_indices),
+    offsetof(Milvus__Proto__Milvus__QueryResults, element_indices),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__query_results__field_indices_by_name[] = {
   2,   /* field[2] = collection_name */
+  6,   /* field[6] = element_indices */
   1,   /* field[1] = fields_data */
   3,   /* field[3] = output_fields */
+  5,   /* field[5] = primary_field_name */
+  4,   /* field[4] = session_ts */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__query_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__query_results__descriptor =
 {
@@ -2827,15 +3574,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__query_results__descripto
   "Milvus__Proto__Milvus__QueryResults",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__QueryResults),
-  4,
+  7,
   milvus__proto__milvus__query_results__field_descriptors,
   milvus__proto__milvus__query_results__field_indices_by_name,
   1,  milvus__proto__milvus__query_results__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__query_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__field_descriptors[12] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__field_descriptors[24] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -2933,6 +3692,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "travel_timestamp",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, travel_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "guarantee_timestamp",
     11,
     PROTOBUF_C_LABEL_NONE,
@@ -2951,6 +3722,18 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     PROTOBUF_C_TYPE_INT64,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Milvus__SearchRequest, nq),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_return_all_meta",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, not_return_all_meta),
     NULL,
     NULL,
     0,             /* flags */
@@ -2980,27 +3763,145 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__search_request__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "search_by_primary_keys",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, search_by_primary_keys),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sub_reqs",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__SearchRequest, n_sub_reqs),
+    offsetof(Milvus__Proto__Milvus__SearchRequest, sub_reqs),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expr_template_values",
+    18,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__SearchRequest, n_expr_template_values),
+    offsetof(Milvus__Proto__Milvus__SearchRequest, expr_template_values),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "function_score",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, function_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "highlighter",
+    21,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, highlighter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ids",
+    22,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, ids),
+    &milvus__proto__schema__ids__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "search_aggregation",
+    23,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__SearchRequest, search_aggregation),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "function_chains",
+    24,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__SearchRequest, n_function_chains),
+    offsetof(Milvus__Proto__Milvus__SearchRequest, function_chains),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__search_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  10,   /* field[10] = consistency_level */
-  0,   /* field[0] = db_name */
-  3,   /* field[3] = dsl */
-  5,   /* field[5] = dsl_type */
-  8,   /* field[8] = guarantee_timestamp */
-  9,   /* field[9] = nq */
-  6,   /* field[6] = output_fields */
-  2,   /* field[2] = partition_names */
-  4,   /* field[4] = placeholder_group */
-  7,   /* field[7] = search_params */
-  11,   /* field[11] = use_default_consistency */
+  2,   /* field[2] = collection_name */
+  13,   /* field[13] = consistency_level */
+  1,   /* field[1] = db_name */
+  4,   /* field[4] = dsl */
+  6,   /* field[6] = dsl_type */
+  17,   /* field[17] = expr_template_values */
+  23,   /* field[23] = function_chains */
+  18,   /* field[18] = function_score */
+  10,   /* field[10] = guarantee_timestamp */
+  20,   /* field[20] = highlighter */
+  21,   /* field[21] = ids */
+  0,   /* field[0] = msg_base */
+  19,   /* field[19] = namespace */
+  12,   /* field[12] = not_return_all_meta */
+  11,   /* field[11] = nq */
+  7,   /* field[7] = output_fields */
+  3,   /* field[3] = partition_names */
+  5,   /* field[5] = placeholder_group */
+  22,   /* field[22] = search_aggregation */
+  15,   /* field[15] = search_by_primary_keys */
+  8,   /* field[8] = search_params */
+  16,   /* field[16] = sub_reqs */
+  9,   /* field[9] = travel_timestamp */
+  14,   /* field[14] = use_default_consistency */
 };
-static const ProtobufCIntRange milvus__proto__milvus__search_request__number_ranges[3 + 1] =
+static const ProtobufCIntRange milvus__proto__milvus__search_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 11, 8 },
-  { 14, 10 },
-  { 0, 12 }
+  { 1, 0 },
+  { 0, 24 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descriptor =
 {
@@ -3010,10 +3911,10 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descript
   "Milvus__Proto__Milvus__SearchRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__SearchRequest),
-  12,
+  24,
   milvus__proto__milvus__search_request__field_descriptors,
   milvus__proto__milvus__search_request__field_indices_by_name,
-  3,  milvus__proto__milvus__search_request__number_ranges,
+  1,  milvus__proto__milvus__search_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3094,8 +3995,20 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__search_results__descript
   (ProtobufCMessageInit) milvus__proto__milvus__search_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_request__field_descriptors[3] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__FlushRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3122,13 +4035,14 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_request__fiel
   },
 };
 static const unsigned milvus__proto__milvus__flush_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_names */
-  0,   /* field[0] = db_name */
+  2,   /* field[2] = collection_names */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__flush_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__flush_request__descriptor =
 {
@@ -3138,14 +4052,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__flush_request__descripto
   "Milvus__Proto__Milvus__FlushRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__FlushRequest),
-  2,
+  3,
   milvus__proto__milvus__flush_request__field_descriptors,
   milvus__proto__milvus__flush_request__field_indices_by_name,
   1,  milvus__proto__milvus__flush_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__flush_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_response__field_descriptors[1] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_response__field_descriptors[7] =
 {
   {
     "status",
@@ -3159,14 +4073,92 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__flush_response__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "db_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__FlushResponse, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coll_segIDs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__FlushResponse, n_coll_segids),
+    offsetof(Milvus__Proto__Milvus__FlushResponse, coll_segids),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "flush_coll_segIDs",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__FlushResponse, n_flush_coll_segids),
+    offsetof(Milvus__Proto__Milvus__FlushResponse, flush_coll_segids),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coll_seal_times",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__FlushResponse, n_coll_seal_times),
+    offsetof(Milvus__Proto__Milvus__FlushResponse, coll_seal_times),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "coll_flush_ts",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__FlushResponse, n_coll_flush_ts),
+    offsetof(Milvus__Proto__Milvus__FlushResponse, coll_flush_ts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "channel_cps",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__FlushResponse, n_channel_cps),
+    offsetof(Milvus__Proto__Milvus__FlushResponse, channel_cps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__flush_response__field_indices_by_name[] = {
+  6,   /* field[6] = channel_cps */
+  5,   /* field[5] = coll_flush_ts */
+  4,   /* field[4] = coll_seal_times */
+  2,   /* field[2] = coll_segIDs */
+  1,   /* field[1] = db_name */
+  3,   /* field[3] = flush_coll_segIDs */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__flush_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__flush_response__descriptor =
 {
@@ -3176,15 +4168,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__flush_response__descript
   "Milvus__Proto__Milvus__FlushResponse",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__FlushResponse),
-  1,
+  7,
   milvus__proto__milvus__flush_response__field_descriptors,
   milvus__proto__milvus__flush_response__field_indices_by_name,
   1,  milvus__proto__milvus__flush_response__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__flush_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_request__field_descriptors[6] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreateIndexRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3247,16 +4251,17 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_index_reques
   },
 };
 static const unsigned milvus__proto__milvus__create_index_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  3,   /* field[3] = extra_params */
-  2,   /* field[2] = field_name */
-  4,   /* field[4] = index_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  4,   /* field[4] = extra_params */
+  3,   /* field[3] = field_name */
+  5,   /* field[5] = index_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__create_index_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 5 }
+  { 1, 0 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__create_index_request__descriptor =
 {
@@ -3266,15 +4271,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__create_index_request__de
   "Milvus__Proto__Milvus__CreateIndexRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__CreateIndexRequest),
-  5,
+  6,
   milvus__proto__milvus__create_index_request__field_descriptors,
   milvus__proto__milvus__create_index_request__field_indices_by_name,
   1,  milvus__proto__milvus__create_index_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__create_index_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_request__field_descriptors[6] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3323,17 +4340,31 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__describe_index_requ
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "timestamp",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DescribeIndexRequest, timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__describe_index_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = field_name */
-  3,   /* field[3] = index_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  3,   /* field[3] = field_name */
+  4,   /* field[4] = index_name */
+  0,   /* field[0] = msg_base */
+  5,   /* field[5] = timestamp */
 };
 static const ProtobufCIntRange milvus__proto__milvus__describe_index_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 4 }
+  { 1, 0 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__describe_index_request__descriptor =
 {
@@ -3343,7 +4374,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__describe_index_request__
   "Milvus__Proto__Milvus__DescribeIndexRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DescribeIndexRequest),
-  4,
+  6,
   milvus__proto__milvus__describe_index_request__field_descriptors,
   milvus__proto__milvus__describe_index_request__field_indices_by_name,
   1,  milvus__proto__milvus__describe_index_request__number_ranges,
@@ -3401,7 +4432,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__describe_index_response_
   (ProtobufCMessageInit) milvus__proto__milvus__describe_index_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__field_descriptors[8] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__field_descriptors[11] =
 {
   {
     "index_name",
@@ -3499,6 +4530,42 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__index_description__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "pending_index_rows",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__IndexDescription, pending_index_rows),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_index_version",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__IndexDescription, min_index_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_index_version",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__IndexDescription, max_index_version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__index_description__field_indices_by_name[] = {
   3,   /* field[3] = field_name */
@@ -3506,14 +4573,17 @@ static const unsigned milvus__proto__milvus__index_description__field_indices_by
   0,   /* field[0] = index_name */
   7,   /* field[7] = index_state_fail_reason */
   4,   /* field[4] = indexed_rows */
+  10,   /* field[10] = max_index_version */
+  9,   /* field[9] = min_index_version */
   2,   /* field[2] = params */
+  8,   /* field[8] = pending_index_rows */
   6,   /* field[6] = state */
   5,   /* field[5] = total_rows */
 };
 static const ProtobufCIntRange milvus__proto__milvus__index_description__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__index_description__descriptor =
 {
@@ -3523,15 +4593,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__index_description__descr
   "Milvus__Proto__Milvus__IndexDescription",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__IndexDescription),
-  8,
+  11,
   milvus__proto__milvus__index_description__field_descriptors,
   milvus__proto__milvus__index_description__field_indices_by_name,
   1,  milvus__proto__milvus__index_description__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__index_description__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request__field_descriptors[5] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DropIndexRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3582,15 +4664,16 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_index_request_
   },
 };
 static const unsigned milvus__proto__milvus__drop_index_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = field_name */
-  3,   /* field[3] = index_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  3,   /* field[3] = field_name */
+  4,   /* field[4] = index_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__drop_index_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 4 }
+  { 1, 0 },
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__drop_index_request__descriptor =
 {
@@ -3600,15 +4683,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__drop_index_request__desc
   "Milvus__Proto__Milvus__DropIndexRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DropIndexRequest),
-  4,
+  5,
   milvus__proto__milvus__drop_index_request__field_descriptors,
   milvus__proto__milvus__drop_index_request__field_indices_by_name,
   1,  milvus__proto__milvus__drop_index_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__drop_index_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__load_collection_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__load_collection_request__field_descriptors[9] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3645,16 +4740,82 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__load_collection_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "resource_groups",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, n_resource_groups),
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, resource_groups),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "refresh",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, refresh),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "load_fields",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, n_load_fields),
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, load_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "skip_load_dynamic_field",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, skip_load_dynamic_field),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "load_params",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, n_load_params),
+    offsetof(Milvus__Proto__Milvus__LoadCollectionRequest, load_params),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__load_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = replica_number */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  6,   /* field[6] = load_fields */
+  8,   /* field[8] = load_params */
+  0,   /* field[0] = msg_base */
+  5,   /* field[5] = refresh */
+  3,   /* field[3] = replica_number */
+  4,   /* field[4] = resource_groups */
+  7,   /* field[7] = skip_load_dynamic_field */
 };
 static const ProtobufCIntRange milvus__proto__milvus__load_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 3 }
+  { 1, 0 },
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__load_collection_request__descriptor =
 {
@@ -3664,15 +4825,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__load_collection_request_
   "Milvus__Proto__Milvus__LoadCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__LoadCollectionRequest),
-  3,
+  9,
   milvus__proto__milvus__load_collection_request__field_descriptors,
   milvus__proto__milvus__load_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__load_collection_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__load_collection_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__release_collection_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__release_collection_request__field_descriptors[3] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ReleaseCollectionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -3699,13 +4872,14 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__release_collection_
   },
 };
 static const unsigned milvus__proto__milvus__release_collection_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__release_collection_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__release_collection_request__descriptor =
 {
@@ -3715,15 +4889,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__release_collection_reque
   "Milvus__Proto__Milvus__ReleaseCollectionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__ReleaseCollectionRequest),
-  2,
+  3,
   milvus__proto__milvus__release_collection_request__field_descriptors,
   milvus__proto__milvus__release_collection_request__field_indices_by_name,
   1,  milvus__proto__milvus__release_collection_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__release_collection_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_request__field_descriptors[4] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadStateRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "collection_name",
     2,
@@ -3762,14 +4948,15 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_load_state_requ
   },
 };
 static const unsigned milvus__proto__milvus__get_load_state_request__field_indices_by_name[] = {
-  0,   /* field[0] = collection_name */
-  2,   /* field[2] = db_name */
-  1,   /* field[1] = partition_names */
+  1,   /* field[1] = collection_name */
+  3,   /* field[3] = db_name */
+  0,   /* field[0] = msg_base */
+  2,   /* field[2] = partition_names */
 };
 static const ProtobufCIntRange milvus__proto__milvus__get_load_state_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 3 }
+  { 1, 0 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_request__descriptor =
 {
@@ -3779,7 +4966,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_request__
   "Milvus__Proto__Milvus__GetLoadStateRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__GetLoadStateRequest),
-  3,
+  4,
   milvus__proto__milvus__get_load_state_request__field_descriptors,
   milvus__proto__milvus__get_load_state_request__field_indices_by_name,
   1,  milvus__proto__milvus__get_load_state_request__number_ranges,
@@ -3837,8 +5024,20 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_load_state_response_
   (ProtobufCMessageInit) milvus__proto__milvus__get_load_state_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__get_loading_progress_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__get_loading_progress_request__field_descriptors[4] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetLoadingProgressRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "collection_name",
     2,
@@ -3877,14 +5076,15 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_loading_progres
   },
 };
 static const unsigned milvus__proto__milvus__get_loading_progress_request__field_indices_by_name[] = {
-  0,   /* field[0] = collection_name */
-  2,   /* field[2] = db_name */
-  1,   /* field[1] = partition_names */
+  1,   /* field[1] = collection_name */
+  3,   /* field[3] = db_name */
+  0,   /* field[0] = msg_base */
+  2,   /* field[2] = partition_names */
 };
 static const ProtobufCIntRange milvus__proto__milvus__get_loading_progress_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 3 }
+  { 1, 0 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_request__descriptor =
 {
@@ -3894,7 +5094,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_req
   "Milvus__Proto__Milvus__GetLoadingProgressRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__GetLoadingProgressRequest),
-  3,
+  4,
   milvus__proto__milvus__get_loading_progress_request__field_descriptors,
   milvus__proto__milvus__get_loading_progress_request__field_indices_by_name,
   1,  milvus__proto__milvus__get_loading_progress_request__number_ranges,
@@ -3965,8 +5165,20 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_loading_progress_res
   (ProtobufCMessageInit) milvus__proto__milvus__get_loading_progress_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_request__field_descriptors[4] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreatePartitionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -4005,14 +5217,15 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__create_partition_re
   },
 };
 static const unsigned milvus__proto__milvus__create_partition_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = partition_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  3,   /* field[3] = partition_name */
 };
 static const ProtobufCIntRange milvus__proto__milvus__create_partition_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 3 }
+  { 1, 0 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__create_partition_request__descriptor =
 {
@@ -4022,15 +5235,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__create_partition_request
   "Milvus__Proto__Milvus__CreatePartitionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__CreatePartitionRequest),
-  3,
+  4,
   milvus__proto__milvus__create_partition_request__field_descriptors,
   milvus__proto__milvus__create_partition_request__field_indices_by_name,
   1,  milvus__proto__milvus__create_partition_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__create_partition_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_request__field_descriptors[4] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DropPartitionRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -4069,14 +5294,15 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_partition_requ
   },
 };
 static const unsigned milvus__proto__milvus__drop_partition_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
-  2,   /* field[2] = partition_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  3,   /* field[3] = partition_name */
 };
 static const ProtobufCIntRange milvus__proto__milvus__drop_partition_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 3 }
+  { 1, 0 },
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__drop_partition_request__descriptor =
 {
@@ -4086,15 +5312,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__drop_partition_request__
   "Milvus__Proto__Milvus__DropPartitionRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__DropPartitionRequest),
-  3,
+  4,
   milvus__proto__milvus__drop_partition_request__field_descriptors,
   milvus__proto__milvus__drop_partition_request__field_indices_by_name,
   1,  milvus__proto__milvus__drop_partition_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__drop_partition_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_request__field_descriptors[6] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -4119,15 +5357,55 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_req
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "collectionID",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, collectionid),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition_names",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, n_partition_names),
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, partition_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsRequest, type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__show_partitions_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  3,   /* field[3] = collectionID */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  4,   /* field[4] = partition_names */
+  5,   /* field[5] = type */
 };
 static const ProtobufCIntRange milvus__proto__milvus__show_partitions_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__show_partitions_request__descriptor =
 {
@@ -4137,14 +5415,14 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__show_partitions_request_
   "Milvus__Proto__Milvus__ShowPartitionsRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__ShowPartitionsRequest),
-  2,
+  6,
   milvus__proto__milvus__show_partitions_request__field_descriptors,
   milvus__proto__milvus__show_partitions_request__field_indices_by_name,
   1,  milvus__proto__milvus__show_partitions_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__show_partitions_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_response__field_descriptors[6] =
 {
   {
     "status",
@@ -4170,15 +5448,67 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__show_partitions_res
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partitionIDs",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, n_partitionids),
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, partitionids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_timestamps",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, n_created_timestamps),
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, created_timestamps),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_utc_timestamps",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, n_created_utc_timestamps),
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, created_utc_timestamps),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "inMemory_percentages",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, n_inmemory_percentages),
+    offsetof(Milvus__Proto__Milvus__ShowPartitionsResponse, inmemory_percentages),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__show_partitions_response__field_indices_by_name[] = {
+  3,   /* field[3] = created_timestamps */
+  4,   /* field[4] = created_utc_timestamps */
+  5,   /* field[5] = inMemory_percentages */
+  2,   /* field[2] = partitionIDs */
   1,   /* field[1] = partition_names */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__show_partitions_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__show_partitions_response__descriptor =
 {
@@ -4188,15 +5518,27 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__show_partitions_response
   "Milvus__Proto__Milvus__ShowPartitionsResponse",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__ShowPartitionsResponse),
-  2,
+  6,
   milvus__proto__milvus__show_partitions_response__field_descriptors,
   milvus__proto__milvus__show_partitions_response__field_indices_by_name,
   1,  milvus__proto__milvus__show_partitions_response__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__show_partitions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__get_collection_statistics_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__get_collection_statistics_request__field_descriptors[3] =
 {
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__GetCollectionStatisticsRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
   {
     "db_name",
     2,
@@ -4223,13 +5565,14 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__get_collection_stat
   },
 };
 static const unsigned milvus__proto__milvus__get_collection_statistics_request__field_indices_by_name[] = {
-  1,   /* field[1] = collection_name */
-  0,   /* field[0] = db_name */
+  2,   /* field[2] = collection_name */
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
 };
 static const ProtobufCIntRange milvus__proto__milvus__get_collection_statistics_request__number_ranges[1 + 1] =
 {
-  { 2, 0 },
-  { 0, 2 }
+  { 1, 0 },
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__get_collection_statistics_request__descriptor =
 {
@@ -4239,7 +5582,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__get_collection_statistic
   "Milvus__Proto__Milvus__GetCollectionStatisticsRequest",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__GetCollectionStatisticsRequest),
-  2,
+  3,
   milvus__proto__milvus__get_collection_statistics_request__field_descriptors,
   milvus__proto__milvus__get_collection_statistics_request__field_indices_by_name,
   1,  milvus__proto__milvus__get_collection_statistics_request__number_ranges,
@@ -4315,7 +5658,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__check_health_request__de
   (ProtobufCMessageInit) milvus__proto__milvus__check_health_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__milvus__check_health_response__field_descriptors[3] =
+static const ProtobufCFieldDescriptor milvus__proto__milvus__check_health_response__field_descriptors[4] =
 {
   {
     "status",
@@ -4353,16 +5696,29 @@ static const ProtobufCFieldDescriptor milvus__proto__milvus__check_health_respon
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "quota_states",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Milvus__Proto__Milvus__CheckHealthResponse, n_quota_states),
+    offsetof(Milvus__Proto__Milvus__CheckHealthResponse, quota_states),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__milvus__check_health_response__field_indices_by_name[] = {
   1,   /* field[1] = isHealthy */
+  3,   /* field[3] = quota_states */
   2,   /* field[2] = reasons */
   0,   /* field[0] = status */
 };
 static const ProtobufCIntRange milvus__proto__milvus__check_health_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor milvus__proto__milvus__check_health_response__descriptor =
 {
@@ -4372,7 +5728,7 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__check_health_response__d
   "Milvus__Proto__Milvus__CheckHealthResponse",
   "milvus.proto.milvus",
   sizeof(Milvus__Proto__Milvus__CheckHealthResponse),
-  3,
+  4,
   milvus__proto__milvus__check_health_response__field_descriptors,
   milvus__proto__milvus__check_health_response__field_indices_by_name,
   1,  milvus__proto__milvus__check_health_response__number_ranges,

@@ -817,7 +817,7 @@ void   milvus__proto__schema__sparse_float_array__free_unpacked
   assert(message->base.descriptor == &milvus__proto__schema__sparse_float_array__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__field_descriptors[5] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__field_descriptors[15] =
 {
   {
     "name",
@@ -879,18 +879,148 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "properties",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__CollectionSchema, n_properties),
+    offsetof(Milvus__Proto__Schema__CollectionSchema, properties),
+    &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "functions",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__CollectionSchema, n_functions),
+    offsetof(Milvus__Proto__Schema__CollectionSchema, functions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dbName",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, dbname),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "struct_array_fields",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__CollectionSchema, n_struct_array_fields),
+    offsetof(Milvus__Proto__Schema__CollectionSchema, struct_array_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "version",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, version),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "external_source",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, external_source),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "external_spec",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, external_spec),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "do_physical_backfill",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, do_physical_backfill),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file_resource_ids",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__CollectionSchema, n_file_resource_ids),
+    offsetof(Milvus__Proto__Schema__CollectionSchema, file_resource_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enable_namespace",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__CollectionSchema, enable_namespace),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__collection_schema__field_indices_by_name[] = {
   2,   /* field[2] = autoID */
+  7,   /* field[7] = dbName */
   1,   /* field[1] = description */
+  12,   /* field[12] = do_physical_backfill */
   4,   /* field[4] = enable_dynamic_field */
+  14,   /* field[14] = enable_namespace */
+  10,   /* field[10] = external_source */
+  11,   /* field[11] = external_spec */
   3,   /* field[3] = fields */
+  13,   /* field[13] = file_resource_ids */
+  6,   /* field[6] = functions */
   0,   /* field[0] = name */
+  5,   /* field[5] = properties */
+  8,   /* field[8] = struct_array_fields */
+  9,   /* field[9] = version */
 };
 static const ProtobufCIntRange milvus__proto__schema__collection_schema__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__collection_schema__descriptor =
 {
@@ -900,14 +1030,14 @@ const ProtobufCMessageDescriptor milvus__proto__schema__collection_schema__descr
   "Milvus__Proto__Schema__CollectionSchema",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__CollectionSchema),
-  5,
+  15,
   milvus__proto__schema__collection_schema__field_descriptors,
   milvus__proto__schema__collection_schema__field_indices_by_name,
   1,  milvus__proto__schema__collection_schema__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__collection_schema__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field_descriptors[11] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field_descriptors[17] =
 {
   {
     "fieldID",
@@ -1006,12 +1136,48 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "state",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, state),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "element_type",
     10,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_INT32,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__FieldSchema, element_type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_value",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, default_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "is_dynamic",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, is_dynamic),
     NULL,
     NULL,
     0,             /* flags */
@@ -1030,6 +1196,18 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "is_clustering_key",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, is_clustering_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "nullable",
     15,
     PROTOBUF_C_LABEL_NONE,
@@ -1041,27 +1219,54 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "is_function_output",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, is_function_output),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "external_field",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldSchema, external_field),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__field_schema__field_indices_by_name[] = {
   7,   /* field[7] = autoID */
   4,   /* field[4] = data_type */
+  10,   /* field[10] = default_value */
   3,   /* field[3] = description */
-  8,   /* field[8] = element_type */
+  9,   /* field[9] = element_type */
+  16,   /* field[16] = external_field */
   0,   /* field[0] = fieldID */
   6,   /* field[6] = index_params */
-  9,   /* field[9] = is_partition_key */
+  13,   /* field[13] = is_clustering_key */
+  11,   /* field[11] = is_dynamic */
+  15,   /* field[15] = is_function_output */
+  12,   /* field[12] = is_partition_key */
   2,   /* field[2] = is_primary_key */
   1,   /* field[1] = name */
-  10,   /* field[10] = nullable */
+  14,   /* field[14] = nullable */
+  8,   /* field[8] = state */
   5,   /* field[5] = type_params */
 };
-static const ProtobufCIntRange milvus__proto__schema__field_schema__number_ranges[4 + 1] =
+static const ProtobufCIntRange milvus__proto__schema__field_schema__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 10, 8 },
-  { 13, 9 },
-  { 15, 10 },
-  { 0, 11 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__field_schema__descriptor =
 {
@@ -1071,14 +1276,14 @@ const ProtobufCMessageDescriptor milvus__proto__schema__field_schema__descriptor
   "Milvus__Proto__Schema__FieldSchema",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__FieldSchema),
-  11,
+  17,
   milvus__proto__schema__field_schema__field_descriptors,
   milvus__proto__schema__field_schema__field_indices_by_name,
-  4,  milvus__proto__schema__field_schema__number_ranges,
+  1,  milvus__proto__schema__field_schema__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__field_schema__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__field_data__field_descriptors[7] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__field_data__field_descriptors[8] =
 {
   {
     "type",
@@ -1164,12 +1369,25 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_data__field_d
     0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "struct_arrays",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FieldData, struct_arrays),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__field_data__field_indices_by_name[] = {
   4,   /* field[4] = field_id */
   1,   /* field[1] = field_name */
   5,   /* field[5] = is_dynamic */
   2,   /* field[2] = scalars */
+  7,   /* field[7] = struct_arrays */
   0,   /* field[0] = type */
   6,   /* field[6] = valid_data */
   3,   /* field[3] = vectors */
@@ -1177,7 +1395,7 @@ static const unsigned milvus__proto__schema__field_data__field_indices_by_name[]
 static const ProtobufCIntRange milvus__proto__schema__field_data__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__field_data__descriptor =
 {
@@ -1187,14 +1405,14 @@ const ProtobufCMessageDescriptor milvus__proto__schema__field_data__descriptor =
   "Milvus__Proto__Schema__FieldData",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__FieldData),
-  7,
+  8,
   milvus__proto__schema__field_data__field_descriptors,
   milvus__proto__schema__field_data__field_indices_by_name,
   1,  milvus__proto__schema__field_data__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__field_data__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field_descriptors[9] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field_descriptors[16] =
 {
   {
     "bool_data",
@@ -1304,22 +1522,113 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__scalar_field__field
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "geometry_data",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, geometry_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timestamptz_data",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, timestamptz_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "geometry_wkt_data",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, geometry_wkt_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mol_data",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, mol_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mol_smiles_data",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, mol_smiles_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date_data",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, date_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_data",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__ScalarField, time_data),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__scalar_field__field_indices_by_name[] = {
   7,   /* field[7] = array_data */
   0,   /* field[0] = bool_data */
   6,   /* field[6] = bytes_data */
+  14,   /* field[14] = date_data */
   4,   /* field[4] = double_data */
   3,   /* field[3] = float_data */
+  9,   /* field[9] = geometry_data */
+  11,   /* field[11] = geometry_wkt_data */
   1,   /* field[1] = int_data */
   8,   /* field[8] = json_data */
   2,   /* field[2] = long_data */
+  12,   /* field[12] = mol_data */
+  13,   /* field[13] = mol_smiles_data */
   5,   /* field[5] = string_data */
+  15,   /* field[15] = time_data */
+  10,   /* field[10] = timestamptz_data */
 };
 static const ProtobufCIntRange milvus__proto__schema__scalar_field__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__descriptor =
 {
@@ -1329,14 +1638,14 @@ const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__descriptor
   "Milvus__Proto__Schema__ScalarField",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__ScalarField),
-  9,
+  16,
   milvus__proto__schema__scalar_field__field_descriptors,
   milvus__proto__schema__scalar_field__field_indices_by_name,
   1,  milvus__proto__schema__scalar_field__number_ranges,
   (ProtobufCMessageInit) milvus__proto__schema__scalar_field__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field_descriptors[7] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field_descriptors[8] =
 {
   {
     "dim",
@@ -1422,6 +1731,18 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__vector_field__field
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "vector_array",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__VectorField, vector_array),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__vector_field__field_indices_by_name[] = {
   4,   /* field[4] = bfloat16_vector */
@@ -1431,11 +1752,12 @@ static const unsigned milvus__proto__schema__vector_field__field_indices_by_name
   1,   /* field[1] = float_vector */
   6,   /* field[6] = int8_vector */
   5,   /* field[5] = sparse_float_vector */
+  7,   /* field[7] = vector_array */
 };
 static const ProtobufCIntRange milvus__proto__schema__vector_field__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__vector_field__descriptor =
 {
@@ -1445,7 +1767,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__vector_field__descriptor
   "Milvus__Proto__Schema__VectorField",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__VectorField),
-  7,
+  8,
   milvus__proto__schema__vector_field__field_descriptors,
   milvus__proto__schema__vector_field__field_indices_by_name,
   1,  milvus__proto__schema__vector_field__number_ranges,
@@ -1503,7 +1825,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__ids__descriptor =
   (ProtobufCMessageInit) milvus__proto__schema__ids__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[16] =
+static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data__field_descriptors[18] =
 {
   {
     "num_queries",
@@ -1697,8 +2019,34 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__search_result_data_
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "agg_buckets",
+    18,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_agg_buckets),
+    offsetof(Milvus__Proto__Schema__SearchResultData, agg_buckets),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "agg_topks",
+    19,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__SearchResultData, n_agg_topks),
+    offsetof(Milvus__Proto__Schema__SearchResultData, agg_topks),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned milvus__proto__schema__search_result_data__field_indices_by_name[] = {
+  16,   /* field[16] = agg_buckets */
+  17,   /* field[17] = agg_topks */
   8,   /* field[8] = all_search_count */
   9,   /* field[9] = distances */
   14,   /* field[14] = element_indices */
@@ -1720,7 +2068,7 @@ static const ProtobufCIntRange milvus__proto__schema__search_result_data__number
 {
   { 1, 0 },
   { 17, 15 },
-  { 0, 16 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__descriptor =
 {
@@ -1730,7 +2078,7 @@ const ProtobufCMessageDescriptor milvus__proto__schema__search_result_data__desc
   "Milvus__Proto__Schema__SearchResultData",
   "milvus.proto.schema",
   sizeof(Milvus__Proto__Schema__SearchResultData),
-  16,
+  18,
   milvus__proto__schema__search_result_data__field_descriptors,
   milvus__proto__schema__search_result_data__field_indices_by_name,
   2,  milvus__proto__schema__search_result_data__number_ranges,

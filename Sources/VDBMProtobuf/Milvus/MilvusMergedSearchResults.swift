@@ -15,6 +15,8 @@ public enum MergedSearchFallback: String, Error, Sendable, CaseIterable {
     case malformed
     /// A search iterator's page: its token and bound belong to one request.
     case iterator
+    /// Aggregation buckets (Milvus 3.0), which vdbm carries but does not read.
+    case aggregation
 }
 
 /// The answer to a merged search (`SearchResults`), unpacked once and cut into each member's

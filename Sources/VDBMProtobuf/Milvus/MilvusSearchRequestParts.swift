@@ -16,13 +16,17 @@ public struct MilvusSearchRequestParts: Sendable {
     public let guaranteeTimestamp: UInt64
 
     /// `nil` when the request cannot be merged: not a `SearchRequest`, not exactly one placeholder
-    /// of fixed-size dense vectors, or `nq` not the number of vectors. Such a search goes on alone.
+    /// of fixed-size dense vectors (element-level ones included), `nq` not the number of vectors,
+    /// or a search by primary keys or with sub-requests. Such a search goes on alone.
     public init?(request bytes: [UInt8]) {
         let parts: MilvusSearchRequestParts?? = try? ProtobufC.decode(
             bytes, messageType: "milvus.proto.milvus.SearchRequest", unpack: milvus__proto__milvus__search_request__unpack
         ) { (request: UnsafePointer<Milvus__Proto__Milvus__SearchRequest>) throws(ProtobufDecodingError) -> MilvusSearchRequestParts? in
             var stripped = request.pointee
-            guard let placeholder = Self.placeholder(stripped.placeholder_group), Int64(placeholder.vectors.count) == stripped.nq,
+            // A search by primary keys or with sub-requests asks for more than its placeholder's
+            // vectors: not merged.
+            guard stripped.ids == nil, stripped.search_by_primary_keys == 0, stripped.n_sub_reqs == 0,
+                  let placeholder = Self.placeholder(stripped.placeholder_group), Int64(placeholder.vectors.count) == stripped.nq,
                   !placeholder.vectors.isEmpty else { return nil }
             let guarantee = stripped.guarantee_timestamp
             stripped.placeholder_group = ProtobufCBinaryData(len: 0, data: nil)
@@ -63,7 +67,7 @@ public struct MilvusSearchRequestParts: Sendable {
         ) { (group: UnsafePointer<Milvus__Proto__Common__PlaceholderGroup>) throws(ProtobufDecodingError) -> (tag: [UInt8], type: Int32, vectors: [[UInt8]])? in
             guard ProtobufC.understood(group), group.pointee.n_placeholders == 1,
                   let value = group.pointee.placeholders?[0], ProtobufC.understood(UnsafePointer(value)),
-                  denseTypes.contains(value.pointee.type) else { return nil }
+                  denseTypes.contains(value.pointee.type), value.pointee.element_level == 0 else { return nil }
             let vectors = ProtobufC.array(value.pointee.n_values, value.pointee.values).map(ProtobufC.bytes)
             guard let size = vectors.first?.count, size > 0, vectors.allSatisfy({ $0.count == size }) else { return nil }
             return (ProtobufC.bytes(value.pointee.tag), value.pointee.type, vectors)

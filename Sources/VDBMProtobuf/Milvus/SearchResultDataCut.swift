@@ -17,6 +17,8 @@ enum SearchResultDataCut {
         guard ProtobufC.understood(results) else { throw MergedSearchFallback.unknownField }
         var data = results.pointee
         guard data.search_iterator_v2_results == nil else { throw MergedSearchFallback.iterator }
+        // Aggregation buckets (Milvus 3.0) are carried as bytes, never read: not cut.
+        guard data.n_agg_buckets == 0, data.n_agg_topks == 0 else { throw MergedSearchFallback.aggregation }
         guard data.n_scores == total else { throw MergedSearchFallback.malformed }
         data.n_scores = rows.count
         data.scores = data.scores.map { $0 + rows.lowerBound }

@@ -49,10 +49,15 @@ struct  Milvus__Proto__Common__Status
    */
   protobuf_c_boolean retriable;
   ProtobufCBinaryData detail;
+  /*
+   * milvus.proto.common.Status.ExtraInfoEntry map entry: carried, not read
+   */
+  size_t n_extra_info;
+  ProtobufCBinaryData *extra_info;
 };
 #define MILVUS__PROTO__COMMON__STATUS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__status__descriptor) \
-    , 0, {0,NULL}, 0, 0, {0,NULL} }
+    , 0, {0,NULL}, 0, 0, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Common__KeyValuePair
@@ -96,10 +101,11 @@ struct  Milvus__Proto__Common__PlaceholderValue
    */
   size_t n_values;
   ProtobufCBinaryData *values;
+  protobuf_c_boolean element_level;
 };
 #define MILVUS__PROTO__COMMON__PLACEHOLDER_VALUE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__common__placeholder_value__descriptor) \
-    , {0,NULL}, 0, 0,NULL }
+    , {0,NULL}, 0, 0,NULL, 0 }
 
 
 /*

@@ -79,10 +79,15 @@ struct  Milvus__Proto__Milvus__CreateCollectionRequest
   int32_t consistency_level;
   size_t n_properties;
   Milvus__Proto__Common__KeyValuePair **properties;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  int64_t num_partitions;
 };
 #define MILVUS__PROTO__MILVUS__CREATE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0, 0, 0,NULL }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0, 0, 0,NULL, {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Milvus__DropCollectionRequest
@@ -90,10 +95,14 @@ struct  Milvus__Proto__Milvus__DropCollectionRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__DROP_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__HasCollectionRequest
@@ -101,10 +110,15 @@ struct  Milvus__Proto__Milvus__HasCollectionRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  uint64_t time_stamp;
 };
 #define MILVUS__PROTO__MILVUS__HAS_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__has_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Milvus__BoolResponse
@@ -123,10 +137,16 @@ struct  Milvus__Proto__Milvus__DescribeCollectionRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  int64_t collectionid;
+  uint64_t time_stamp;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__DescribeCollectionResponse
@@ -138,20 +158,52 @@ struct  Milvus__Proto__Milvus__DescribeCollectionResponse
   int32_t shards_num;
   int32_t consistency_level;
   ProtobufCBinaryData collection_name;
+  size_t n_virtual_channel_names;
+  ProtobufCBinaryData *virtual_channel_names;
+  size_t n_physical_channel_names;
+  ProtobufCBinaryData *physical_channel_names;
+  uint64_t created_timestamp;
+  uint64_t created_utc_timestamp;
+  size_t n_aliases;
+  ProtobufCBinaryData *aliases;
+  /*
+   * milvus.proto.common.KeyDataPair: carried, not read
+   */
+  size_t n_start_positions;
+  ProtobufCBinaryData *start_positions;
+  size_t n_properties;
+  Milvus__Proto__Common__KeyValuePair **properties;
+  ProtobufCBinaryData db_name;
+  int64_t num_partitions;
+  int64_t db_id;
+  uint64_t request_time;
+  uint64_t update_timestamp;
+  ProtobufCBinaryData update_timestamp_str;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_COLLECTION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_collection_response__descriptor) \
-    , NULL, NULL, 0, 0, 0, {0,NULL} }
+    , NULL, NULL, 0, 0, 0, {0,NULL}, 0,NULL, 0,NULL, 0, 0, 0,NULL, 0,NULL, 0,NULL, {0,NULL}, 0, 0, 0, 0, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowCollectionsRequest
 {
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  uint64_t time_stamp;
+  /*
+   * enum milvus.proto.milvus.ShowType
+   */
+  int32_t type;
+  size_t n_collection_names;
+  ProtobufCBinaryData *collection_names;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_COLLECTIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_collections_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL}, 0, 0, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__ShowCollectionsResponse
@@ -160,10 +212,22 @@ struct  Milvus__Proto__Milvus__ShowCollectionsResponse
   Milvus__Proto__Common__Status *status;
   size_t n_collection_names;
   ProtobufCBinaryData *collection_names;
+  size_t n_collection_ids;
+  int64_t *collection_ids;
+  size_t n_created_timestamps;
+  uint64_t *created_timestamps;
+  size_t n_created_utc_timestamps;
+  uint64_t *created_utc_timestamps;
+  size_t n_inmemory_percentages;
+  int64_t *inmemory_percentages;
+  size_t n_query_service_available;
+  protobuf_c_boolean *query_service_available;
+  size_t n_shards_num;
+  int32_t *shards_num;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_COLLECTIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_collections_response__descriptor) \
-    , NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__InsertRequest
@@ -175,10 +239,18 @@ struct  Milvus__Proto__Milvus__InsertRequest
   size_t n_fields_data;
   Milvus__Proto__Schema__FieldData **fields_data;
   uint32_t num_rows;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  size_t n_hash_keys;
+  uint32_t *hash_keys;
+  uint64_t schema_timestamp;
+  ProtobufCBinaryData namespace_;
 };
 #define MILVUS__PROTO__MILVUS__INSERT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__insert_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0, {0,NULL}, 0,NULL, 0, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__UpsertRequest
@@ -190,10 +262,24 @@ struct  Milvus__Proto__Milvus__UpsertRequest
   size_t n_fields_data;
   Milvus__Proto__Schema__FieldData **fields_data;
   uint32_t num_rows;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  size_t n_hash_keys;
+  uint32_t *hash_keys;
+  uint64_t schema_timestamp;
+  protobuf_c_boolean partial_update;
+  ProtobufCBinaryData namespace_;
+  /*
+   * milvus.proto.schema.FieldPartialUpdateOp: carried, not read
+   */
+  size_t n_field_ops;
+  ProtobufCBinaryData *field_ops;
 };
 #define MILVUS__PROTO__MILVUS__UPSERT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__upsert_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0, {0,NULL}, 0,NULL, 0, 0, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__DeleteRequest
@@ -203,10 +289,26 @@ struct  Milvus__Proto__Milvus__DeleteRequest
   ProtobufCBinaryData collection_name;
   ProtobufCBinaryData partition_name;
   ProtobufCBinaryData expr;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  size_t n_hash_keys;
+  uint32_t *hash_keys;
+  /*
+   * enum milvus.proto.common.ConsistencyLevel
+   */
+  int32_t consistency_level;
+  /*
+   * milvus.proto.milvus.DeleteRequest.ExprTemplateValuesEntry map entry: carried, not read
+   */
+  size_t n_expr_template_values;
+  ProtobufCBinaryData *expr_template_values;
+  ProtobufCBinaryData namespace_;
 };
 #define MILVUS__PROTO__MILVUS__DELETE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__delete_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__MutationResult
@@ -217,10 +319,16 @@ struct  Milvus__Proto__Milvus__MutationResult
   int64_t insert_cnt;
   int64_t delete_cnt;
   int64_t upsert_cnt;
+  size_t n_succ_index;
+  uint32_t *succ_index;
+  size_t n_err_index;
+  uint32_t *err_index;
+  protobuf_c_boolean acknowledged;
+  uint64_t timestamp;
 };
 #define MILVUS__PROTO__MILVUS__MUTATION_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__mutation_result__descriptor) \
-    , NULL, NULL, 0, 0, 0 }
+    , NULL, NULL, 0, 0, 0, 0,NULL, 0,NULL, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__QueryRequest
@@ -244,10 +352,22 @@ struct  Milvus__Proto__Milvus__QueryRequest
   Milvus__Proto__Common__KeyValuePair **query_params;
   int32_t consistency_level;
   protobuf_c_boolean use_default_consistency;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  uint64_t travel_timestamp;
+  protobuf_c_boolean not_return_all_meta;
+  /*
+   * milvus.proto.milvus.QueryRequest.ExprTemplateValuesEntry map entry: carried, not read
+   */
+  size_t n_expr_template_values;
+  ProtobufCBinaryData *expr_template_values;
+  ProtobufCBinaryData namespace_;
 };
 #define MILVUS__PROTO__MILVUS__QUERY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__query_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0, 0,NULL, 0, 0 }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0, 0,NULL, 0, 0, {0,NULL}, 0, 0, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__QueryResults
@@ -259,10 +379,17 @@ struct  Milvus__Proto__Milvus__QueryResults
   ProtobufCBinaryData collection_name;
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
+  uint64_t session_ts;
+  ProtobufCBinaryData primary_field_name;
+  /*
+   * milvus.proto.milvus.ElementIndices: carried, not read
+   */
+  size_t n_element_indices;
+  ProtobufCBinaryData *element_indices;
 };
 #define MILVUS__PROTO__MILVUS__QUERY_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__query_results__descriptor) \
-    , NULL, 0,NULL, {0,NULL}, 0,NULL }
+    , NULL, 0,NULL, {0,NULL}, 0,NULL, 0, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__SearchRequest
@@ -298,10 +425,46 @@ struct  Milvus__Proto__Milvus__SearchRequest
   int64_t nq;
   int32_t consistency_level;
   protobuf_c_boolean use_default_consistency;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  uint64_t travel_timestamp;
+  protobuf_c_boolean not_return_all_meta;
+  protobuf_c_boolean search_by_primary_keys;
+  /*
+   * milvus.proto.milvus.SubSearchRequest: carried, not read
+   */
+  size_t n_sub_reqs;
+  ProtobufCBinaryData *sub_reqs;
+  /*
+   * milvus.proto.milvus.SearchRequest.ExprTemplateValuesEntry map entry: carried, not read
+   */
+  size_t n_expr_template_values;
+  ProtobufCBinaryData *expr_template_values;
+  /*
+   * milvus.proto.schema.FunctionScore: carried, not read
+   */
+  ProtobufCBinaryData function_score;
+  ProtobufCBinaryData namespace_;
+  /*
+   * milvus.proto.common.Highlighter: carried, not read
+   */
+  ProtobufCBinaryData highlighter;
+  Milvus__Proto__Schema__IDs *ids;
+  /*
+   * milvus.proto.common.SearchAggregationSpec: carried, not read
+   */
+  ProtobufCBinaryData search_aggregation;
+  /*
+   * milvus.proto.schema.FunctionChain: carried, not read
+   */
+  size_t n_function_chains;
+  ProtobufCBinaryData *function_chains;
 };
 #define MILVUS__PROTO__MILVUS__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
+    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0, {0,NULL}, 0, 0, 0, 0,NULL, 0,NULL, {0,NULL}, {0,NULL}, {0,NULL}, NULL, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__SearchResults
@@ -323,20 +486,50 @@ struct  Milvus__Proto__Milvus__FlushRequest
   ProtobufCBinaryData db_name;
   size_t n_collection_names;
   ProtobufCBinaryData *collection_names;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__FLUSH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__flush_request__descriptor) \
-    , {0,NULL}, 0,NULL }
+    , {0,NULL}, 0,NULL, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__FlushResponse
 {
   ProtobufCMessage base;
   Milvus__Proto__Common__Status *status;
+  ProtobufCBinaryData db_name;
+  /*
+   * milvus.proto.milvus.FlushResponse.CollSegIDsEntry map entry: carried, not read
+   */
+  size_t n_coll_segids;
+  ProtobufCBinaryData *coll_segids;
+  /*
+   * milvus.proto.milvus.FlushResponse.FlushCollSegIDsEntry map entry: carried, not read
+   */
+  size_t n_flush_coll_segids;
+  ProtobufCBinaryData *flush_coll_segids;
+  /*
+   * milvus.proto.milvus.FlushResponse.CollSealTimesEntry map entry: carried, not read
+   */
+  size_t n_coll_seal_times;
+  ProtobufCBinaryData *coll_seal_times;
+  /*
+   * milvus.proto.milvus.FlushResponse.CollFlushTsEntry map entry: carried, not read
+   */
+  size_t n_coll_flush_ts;
+  ProtobufCBinaryData *coll_flush_ts;
+  /*
+   * milvus.proto.milvus.FlushResponse.ChannelCpsEntry map entry: carried, not read
+   */
+  size_t n_channel_cps;
+  ProtobufCBinaryData *channel_cps;
 };
 #define MILVUS__PROTO__MILVUS__FLUSH_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__flush_response__descriptor) \
-    , NULL }
+    , NULL, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__CreateIndexRequest
@@ -351,10 +544,14 @@ struct  Milvus__Proto__Milvus__CreateIndexRequest
   size_t n_extra_params;
   Milvus__Proto__Common__KeyValuePair **extra_params;
   ProtobufCBinaryData index_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__CREATE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_index_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DescribeIndexRequest
@@ -364,10 +561,15 @@ struct  Milvus__Proto__Milvus__DescribeIndexRequest
   ProtobufCBinaryData collection_name;
   ProtobufCBinaryData field_name;
   ProtobufCBinaryData index_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  uint64_t timestamp;
 };
 #define MILVUS__PROTO__MILVUS__DESCRIBE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__describe_index_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, 0 }
 
 
 struct  Milvus__Proto__Milvus__DescribeIndexResponse
@@ -397,10 +599,13 @@ struct  Milvus__Proto__Milvus__IndexDescription
    */
   int32_t state;
   ProtobufCBinaryData index_state_fail_reason;
+  int64_t pending_index_rows;
+  int32_t min_index_version;
+  int32_t max_index_version;
 };
 #define MILVUS__PROTO__MILVUS__INDEX_DESCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__index_description__descriptor) \
-    , {0,NULL}, 0, 0,NULL, {0,NULL}, 0, 0, 0, {0,NULL} }
+    , {0,NULL}, 0, 0,NULL, {0,NULL}, 0, 0, 0, {0,NULL}, 0, 0, 0 }
 
 
 struct  Milvus__Proto__Milvus__DropIndexRequest
@@ -410,10 +615,14 @@ struct  Milvus__Proto__Milvus__DropIndexRequest
   ProtobufCBinaryData collection_name;
   ProtobufCBinaryData field_name;
   ProtobufCBinaryData index_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__DROP_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_index_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__LoadCollectionRequest
@@ -422,10 +631,25 @@ struct  Milvus__Proto__Milvus__LoadCollectionRequest
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
   int32_t replica_number;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  size_t n_resource_groups;
+  ProtobufCBinaryData *resource_groups;
+  protobuf_c_boolean refresh;
+  size_t n_load_fields;
+  ProtobufCBinaryData *load_fields;
+  protobuf_c_boolean skip_load_dynamic_field;
+  /*
+   * milvus.proto.milvus.LoadCollectionRequest.LoadParamsEntry map entry: carried, not read
+   */
+  size_t n_load_params;
+  ProtobufCBinaryData *load_params;
 };
 #define MILVUS__PROTO__MILVUS__LOAD_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__load_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0 }
+    , {0,NULL}, {0,NULL}, 0, {0,NULL}, 0,NULL, 0, 0,NULL, 0, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__ReleaseCollectionRequest
@@ -433,10 +657,14 @@ struct  Milvus__Proto__Milvus__ReleaseCollectionRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__RELEASE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__release_collection_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetLoadStateRequest
@@ -446,10 +674,14 @@ struct  Milvus__Proto__Milvus__GetLoadStateRequest
   size_t n_partition_names;
   ProtobufCBinaryData *partition_names;
   ProtobufCBinaryData db_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__GET_LOAD_STATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_load_state_request__descriptor) \
-    , {0,NULL}, 0,NULL, {0,NULL} }
+    , {0,NULL}, 0,NULL, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetLoadStateResponse
@@ -477,10 +709,14 @@ struct  Milvus__Proto__Milvus__GetLoadingProgressRequest
   size_t n_partition_names;
   ProtobufCBinaryData *partition_names;
   ProtobufCBinaryData db_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__GET_LOADING_PROGRESS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_loading_progress_request__descriptor) \
-    , {0,NULL}, 0,NULL, {0,NULL} }
+    , {0,NULL}, 0,NULL, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetLoadingProgressResponse
@@ -504,10 +740,14 @@ struct  Milvus__Proto__Milvus__CreatePartitionRequest
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
   ProtobufCBinaryData partition_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__CREATE_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_partition_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__DropPartitionRequest
@@ -516,10 +756,14 @@ struct  Milvus__Proto__Milvus__DropPartitionRequest
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
   ProtobufCBinaryData partition_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__DROP_PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_partition_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__ShowPartitionsRequest
@@ -527,10 +771,21 @@ struct  Milvus__Proto__Milvus__ShowPartitionsRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  int64_t collectionid;
+  size_t n_partition_names;
+  ProtobufCBinaryData *partition_names;
+  /*
+   * enum milvus.proto.milvus.ShowType
+   */
+  int32_t type;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_PARTITIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_partitions_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0, 0,NULL, 0 }
 
 
 struct  Milvus__Proto__Milvus__ShowPartitionsResponse
@@ -539,10 +794,18 @@ struct  Milvus__Proto__Milvus__ShowPartitionsResponse
   Milvus__Proto__Common__Status *status;
   size_t n_partition_names;
   ProtobufCBinaryData *partition_names;
+  size_t n_partitionids;
+  int64_t *partitionids;
+  size_t n_created_timestamps;
+  uint64_t *created_timestamps;
+  size_t n_created_utc_timestamps;
+  uint64_t *created_utc_timestamps;
+  size_t n_inmemory_percentages;
+  int64_t *inmemory_percentages;
 };
 #define MILVUS__PROTO__MILVUS__SHOW_PARTITIONS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__show_partitions_response__descriptor) \
-    , NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__GetCollectionStatisticsRequest
@@ -550,10 +813,14 @@ struct  Milvus__Proto__Milvus__GetCollectionStatisticsRequest
   ProtobufCMessage base;
   ProtobufCBinaryData db_name;
   ProtobufCBinaryData collection_name;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
 };
 #define MILVUS__PROTO__MILVUS__GET_COLLECTION_STATISTICS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__get_collection_statistics_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Milvus__Proto__Milvus__GetCollectionStatisticsResponse
@@ -587,10 +854,15 @@ struct  Milvus__Proto__Milvus__CheckHealthResponse
   protobuf_c_boolean ishealthy;
   size_t n_reasons;
   ProtobufCBinaryData *reasons;
+  /*
+   * enum milvus.proto.milvus.QuotaState
+   */
+  size_t n_quota_states;
+  int32_t *quota_states;
 };
 #define MILVUS__PROTO__MILVUS__CHECK_HEALTH_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__check_health_response__descriptor) \
-    , NULL, 0, 0,NULL }
+    , NULL, 0, 0,NULL, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__GetVersionRequest

@@ -50,10 +50,30 @@ struct  Milvus__Proto__Schema__CollectionSchema
   size_t n_fields;
   Milvus__Proto__Schema__FieldSchema **fields;
   protobuf_c_boolean enable_dynamic_field;
+  size_t n_properties;
+  Milvus__Proto__Common__KeyValuePair **properties;
+  /*
+   * milvus.proto.schema.FunctionSchema: carried, not read
+   */
+  size_t n_functions;
+  ProtobufCBinaryData *functions;
+  ProtobufCBinaryData dbname;
+  /*
+   * milvus.proto.schema.StructArrayFieldSchema: carried, not read
+   */
+  size_t n_struct_array_fields;
+  ProtobufCBinaryData *struct_array_fields;
+  int32_t version;
+  ProtobufCBinaryData external_source;
+  ProtobufCBinaryData external_spec;
+  protobuf_c_boolean do_physical_backfill;
+  size_t n_file_resource_ids;
+  int64_t *file_resource_ids;
+  protobuf_c_boolean enable_namespace;
 };
 #define MILVUS__PROTO__SCHEMA__COLLECTION_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__collection_schema__descriptor) \
-    , {0,NULL}, {0,NULL}, 0, 0,NULL, 0 }
+    , {0,NULL}, {0,NULL}, 0, 0,NULL, 0, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0, {0,NULL}, {0,NULL}, 0, 0,NULL, 0 }
 
 
 struct  Milvus__Proto__Schema__FieldSchema
@@ -75,10 +95,22 @@ struct  Milvus__Proto__Schema__FieldSchema
   int32_t element_type;
   protobuf_c_boolean is_partition_key;
   protobuf_c_boolean nullable;
+  /*
+   * enum milvus.proto.schema.FieldState
+   */
+  int32_t state;
+  /*
+   * milvus.proto.schema.ValueField: carried, not read
+   */
+  ProtobufCBinaryData default_value;
+  protobuf_c_boolean is_dynamic;
+  protobuf_c_boolean is_clustering_key;
+  protobuf_c_boolean is_function_output;
+  ProtobufCBinaryData external_field;
 };
 #define MILVUS__PROTO__SCHEMA__FIELD_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__field_schema__descriptor) \
-    , 0, {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
+    , 0, {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, {0,NULL}, 0, 0, 0, {0,NULL} }
 
 
 typedef enum {
@@ -100,6 +132,10 @@ struct  Milvus__Proto__Schema__FieldData
   protobuf_c_boolean is_dynamic;
   size_t n_valid_data;
   protobuf_c_boolean *valid_data;
+  /*
+   * milvus.proto.schema.StructArrayField: carried, not read
+   */
+  ProtobufCBinaryData struct_arrays;
   Milvus__Proto__Schema__FieldData__FieldCase field_case;
   union {
     Milvus__Proto__Schema__ScalarField *scalars;
@@ -108,7 +144,7 @@ struct  Milvus__Proto__Schema__FieldData
 };
 #define MILVUS__PROTO__SCHEMA__FIELD_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__field_data__descriptor) \
-    , 0, {0,NULL}, 0, 0, 0,NULL, MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD__NOT_SET, {0} }
+    , 0, {0,NULL}, 0, 0, 0,NULL, {0,NULL}, MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD__NOT_SET, {0} }
 
 
 typedef enum {
@@ -128,6 +164,34 @@ typedef enum {
 struct  Milvus__Proto__Schema__ScalarField
 {
   ProtobufCMessage base;
+  /*
+   * milvus.proto.schema.GeometryArray: carried, not read
+   */
+  ProtobufCBinaryData geometry_data;
+  /*
+   * milvus.proto.schema.TimestamptzArray: carried, not read
+   */
+  ProtobufCBinaryData timestamptz_data;
+  /*
+   * milvus.proto.schema.GeometryWktArray: carried, not read
+   */
+  ProtobufCBinaryData geometry_wkt_data;
+  /*
+   * milvus.proto.schema.MolArray: carried, not read
+   */
+  ProtobufCBinaryData mol_data;
+  /*
+   * milvus.proto.schema.MolSmilesArray: carried, not read
+   */
+  ProtobufCBinaryData mol_smiles_data;
+  /*
+   * milvus.proto.schema.DateArray: carried, not read
+   */
+  ProtobufCBinaryData date_data;
+  /*
+   * milvus.proto.schema.TimeArray: carried, not read
+   */
+  ProtobufCBinaryData time_data;
   Milvus__Proto__Schema__ScalarField__DataCase data_case;
   union {
     Milvus__Proto__Schema__BoolArray *bool_data;
@@ -143,7 +207,7 @@ struct  Milvus__Proto__Schema__ScalarField
 };
 #define MILVUS__PROTO__SCHEMA__SCALAR_FIELD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__scalar_field__descriptor) \
-    , MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA__NOT_SET, {0} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL}, MILVUS__PROTO__SCHEMA__SCALAR_FIELD__DATA__NOT_SET, {0} }
 
 
 typedef enum {
@@ -161,6 +225,10 @@ struct  Milvus__Proto__Schema__VectorField
 {
   ProtobufCMessage base;
   int64_t dim;
+  /*
+   * milvus.proto.schema.VectorArray: carried, not read
+   */
+  ProtobufCBinaryData vector_array;
   Milvus__Proto__Schema__VectorField__DataCase data_case;
   union {
     /*
@@ -176,7 +244,7 @@ struct  Milvus__Proto__Schema__VectorField
 };
 #define MILVUS__PROTO__SCHEMA__VECTOR_FIELD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__vector_field__descriptor) \
-    , 0, MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA__NOT_SET, {0} }
+    , 0, {0,NULL}, MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA__NOT_SET, {0} }
 
 
 typedef enum {
@@ -250,10 +318,17 @@ struct  Milvus__Proto__Schema__SearchResultData
    */
   size_t n_group_by_field_values;
   Milvus__Proto__Schema__FieldData **group_by_field_values;
+  /*
+   * milvus.proto.schema.AggBucket: carried, not read
+   */
+  size_t n_agg_buckets;
+  ProtobufCBinaryData *agg_buckets;
+  size_t n_agg_topks;
+  int64_t *agg_topks;
 };
 #define MILVUS__PROTO__SCHEMA__SEARCH_RESULT_DATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__search_result_data__descriptor) \
-    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, NULL, 0, 0,NULL, NULL, 0,NULL, {0,NULL}, 0,NULL, NULL, 0,NULL }
+    , 0, 0, 0,NULL, 0,NULL, NULL, 0,NULL, 0,NULL, NULL, 0, 0,NULL, NULL, 0,NULL, {0,NULL}, 0,NULL, NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 /*
