@@ -128,6 +128,7 @@ let package = Package(
             dependencies: [
                 "GRPCNGHTTP2",
                 "VDBMProtobuf",
+                "VDBMDomain",
                 "VDBMUtils",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import VDBMDomain
 import VDBMProtobuf
 
 /// The encoded requests of a run, made before the clock starts so that encoding is not measured:
@@ -22,7 +23,7 @@ struct BenchRequests: Sendable {
             // The search vdbm's manager sends.
             let params = MilvusRequest.searchParams(
                 annsField: plan.vectorField, topK: plan.limit,
-                params: Dictionary(plan.params.map { ($0.key, Int($0.value)) }, uniquingKeysWith: { _, last in last }), offset: 0)
+                params: Dictionary(plan.params.map { ($0.key, ParamValue.int(Int($0.value))) }, uniquingKeysWith: { _, last in last }), offset: 0)
             bodies = (0..<calls).map { call in
                 MilvusRequest.search(plan.collection, vectors: group(call), dim: vectors.dimension,
                                      filter: plan.filter, outputFields: [], params: params)

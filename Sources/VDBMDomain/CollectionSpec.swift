@@ -48,16 +48,16 @@ public enum PrimaryKeySpec: Sendable, Hashable {
 /// A vector index: its type (`HNSW`, `IVF_FLAT`, `FLAT`, `AUTOINDEX`, ...) and build parameters.
 public struct IndexSpec: Sendable, Hashable {
     public var type: String
-    public var params: [String: Int]
+    public var params: [String: ParamValue]
 
-    public init(type: String, params: [String: Int] = [:]) {
+    public init(type: String, params: [String: ParamValue] = [:]) {
         self.type = type
         self.params = params
     }
 
     /// HNSW with the usual parameters.
     public static func hnsw(m: Int = 16, efConstruction: Int = 200) -> IndexSpec {
-        IndexSpec(type: "HNSW", params: ["M": m, "efConstruction": efConstruction])
+        IndexSpec(type: "HNSW", params: ["M": .int(m), "efConstruction": .int(efConstruction)])
     }
 }
 

@@ -158,17 +158,21 @@ public struct SearchRequest: Sendable, Hashable {
     public var limit: Int
     public var filter: String
     public var outputFields: [String]
-    /// Search parameters of the index (`ef` for HNSW, `nprobe` for IVF).
-    public var params: [String: Int]
+    /// Search parameters: the index's (`ef` for HNSW, `nprobe` for IVF) and the search's own
+    /// (`radius` and `range_filter` for a range search).
+    public var params: [String: ParamValue]
     public var partitions: [String]
     public var consistency: ConsistencyLevel?
     public var offset: Int
     /// The dimension the caller packed the vectors with; when set, it must be the collection's.
     public var dimension: Int?
+    /// A grouping search: hits grouped by a scalar field's value.
+    public var grouping: SearchGrouping?
 
     public init(collection: String, vectors: [Float], dimension: Int? = nil, limit: Int = 10, filter: String = "", outputFields: [String] = [],
-                params: [String: Int] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
-                offset: Int = 0) {
+                params: [String: ParamValue] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
+                offset: Int = 0, grouping: SearchGrouping? = nil) {
+        self.grouping = grouping
         self.collection = collection
         self.vectors = vectors
         self.limit = limit
@@ -182,6 +186,20 @@ public struct SearchRequest: Sendable, Hashable {
     }
 }
 
+/// How a grouping search groups its hits (Milvus 2.4+): by `field`'s value, `size` hits a group.
+public struct SearchGrouping: Sendable, Hashable {
+    public var field: String
+    public var size: Int
+    /// Only groups with `size` hits.
+    public var strictSize: Bool
+
+    public init(field: String, size: Int = 1, strictSize: Bool = false) {
+        self.field = field
+        self.size = size
+        self.strictSize = strictSize
+    }
+}
+
 /// The hits of one query vector, best first, column by column (as Milvus returns them and as
 /// the API sends them on): keys, distances, and each output field with its own type.
 public struct SearchResults: Sendable, Hashable {
@@ -189,11 +207,14 @@ public struct SearchResults: Sendable, Hashable {
     /// The metric's distance or similarity per hit, as Milvus reports it.
     public var distances: [Float]
     public var fields: [String: FieldValues]
+    /// A grouping search's group value per hit.
+    public var groupValues: FieldValues?
 
-    public init(ids: PrimaryKeys, distances: [Float], fields: [String: FieldValues] = [:]) {
+    public init(ids: PrimaryKeys, distances: [Float], fields: [String: FieldValues] = [:], groupValues: FieldValues? = nil) {
         self.ids = ids
         self.distances = distances
         self.fields = fields
+        self.groupValues = groupValues
     }
 
     public var count: Int { distances.count }

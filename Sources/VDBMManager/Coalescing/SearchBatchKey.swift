@@ -19,11 +19,12 @@ struct SearchBatchKey: Hashable, Sendable {
         let vectorField: String
         let dimension: Int
         let filter: String
-        let params: [String: Int]
+        let params: [String: ParamValue]
         let limit: Int
         let offset: Int
         let outputFields: [String]
         let consistency: ConsistencyLevel?
+        let grouping: SearchGrouping?
         let schema: CollectionSchemaInfo
 
         init(_ request: SearchRequest, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
@@ -37,6 +38,7 @@ struct SearchBatchKey: Hashable, Sendable {
             offset = request.offset
             outputFields = request.outputFields
             consistency = request.consistency
+            grouping = request.grouping
             self.schema = schema
         }
 
@@ -51,6 +53,7 @@ struct SearchBatchKey: Hashable, Sendable {
             hasher.combine(offset)
             hasher.combine(outputFields)
             hasher.combine(consistency)
+            hasher.combine(grouping)
             hasher.combine(schema)
         }
 
@@ -58,7 +61,7 @@ struct SearchBatchKey: Hashable, Sendable {
             collection == other.collection && partitions == other.partitions && vectorField == other.vectorField
                 && dimension == other.dimension && filter == other.filter && params == other.params
                 && limit == other.limit && offset == other.offset && outputFields == other.outputFields
-                && consistency == other.consistency && schema == other.schema
+                && consistency == other.consistency && grouping == other.grouping && schema == other.schema
         }
     }
 

@@ -18,6 +18,7 @@ public actor VectorDBManager {
     private let logger: Logger
     private let schemas = SchemaCache()
     private let loadProbes = LoadStateProbes()
+    private let versions = MilvusVersionCache()
     /// `nil` when coalescing is off: every search goes to Milvus on its own.
     private let coalescer: Coalescer?
     private typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
@@ -279,12 +280,19 @@ public actor VectorDBManager {
                 throw .invalidArgument("query vectors must be a multiple of the dimension \(dimension); got \(request.vectors.count) floats")
             }
             let (_, dynamic, keepMeta) = try SchemaMapping.outputFields(request.outputFields, schema: schema)
+            if let grouping = request.grouping {
+                guard let field = schema.field(grouping.field), field.type != .floatVector else {
+                    throw .invalidArgument("collection '\(request.collection)' has no scalar field '\(grouping.field)' to group by")
+                }
+                try await require("grouping search", since: MilvusVersion(major: 2, minor: 4), deadline: deadline)
+            }
             let milvus = self.milvus
             // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
             // this request's own).
             let search: Coalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
-                let params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
+                var params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
                                                         params: request.params, offset: request.offset)
+                if let grouping = request.grouping { params += MilvusRequest.groupingParams(grouping) }
                 let reply = try await self.explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
                     try await milvus.search(request.collection, vectors: vectors, dim: dimension, filter: request.filter,
                                             outputFields: request.outputFields, partitions: request.partitions,
@@ -327,10 +335,12 @@ public actor VectorDBManager {
         }
         let ids = SchemaMapping.keys(reply.ids)
         let columns = reply.fields.filter(\.isReadable)
+        let groups = reply.groupValues.flatMap { $0.isReadable ? $0.values : nil }
         return ranges.map { range in
             var fields: [String: FieldValues] = [:]
             for column in columns { fields[column.name] = column.values.rows(range) }
-            return SearchResults(ids: ids.rows(range), distances: Array(reply.scores[range]), fields: fields)
+            return SearchResults(ids: ids.rows(range), distances: Array(reply.scores[range]), fields: fields,
+                                 groupValues: groups?.rows(range))
         }
     }
 
@@ -442,6 +452,18 @@ public actor VectorDBManager {
     public func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) {
         for name in collections { try SchemaMapping.validateName(name, kind: "collection") }
         try await milvus.flush(collections, deadline: deadline)
+    }
+
+    // MARK: Capabilities
+
+    /// Refuses a request that needs `feature`, which Milvus has since `minimum`, when the connected
+    /// Milvus is older, before anything is sent.
+    nonisolated private func require(_ feature: String, since minimum: MilvusVersion,
+                                     deadline: Deadline) async throws(VectorDBError) {
+        let milvus = self.milvus
+        let text = await versions.version { try? await milvus.version(deadline: deadline) }
+        guard let text, let version = MilvusVersion(text), version < minimum else { return }
+        throw .failedPrecondition("\(feature) needs Milvus \(minimum.major).\(minimum.minor) or newer; the server is \(text)")
     }
 
     // MARK: Load state

@@ -52,7 +52,7 @@ extension MilvusResponse.Search {
         let hits = starts[queries]
         guard ids.count == hits else { throw MalformedMilvusAnswer("search", "\(ids.count) ids for \(hits) hits") }
         guard scores.count == hits else { throw MalformedMilvusAnswer("search", "\(scores.count) scores for \(hits) hits") }
-        try MilvusFieldData.checkRows(fields, rows: hits, answer: "search")
+        try MilvusFieldData.checkRows(fields + (groupValues.map { [$0] } ?? []), rows: hits, answer: "search")
         return (0..<queries).map { starts[$0]..<starts[$0 + 1] }
     }
 }

@@ -1,4 +1,5 @@
 import CVDBMProtos
+import VDBMDomain
 
 /// Serialized `MilvusService` requests. Each function builds the protobuf-c message in an arena,
 /// packs it and frees it; callers see only bytes.
@@ -237,10 +238,16 @@ public enum MilvusRequest {
     /// The `search_params` of a vector search: the field, top-k, the index's parameters as a JSON
     /// object (keys sorted, so equal searches encode equally) and the offset. No `metric_type`:
     /// Milvus uses the index's own, which is the only one it accepts.
-    public static func searchParams(annsField: String, topK: Int, params: [String: Int], offset: Int) -> [MilvusKeyValue] {
+    public static func searchParams(annsField: String, topK: Int, params: [String: ParamValue], offset: Int) -> [MilvusKeyValue] {
         [MilvusKeyValue("anns_field", annsField), MilvusKeyValue("topk", "\(topK)"),
          MilvusKeyValue("params", MilvusKeyValue.jsonObject(params)), MilvusKeyValue("offset", "\(offset)"),
          MilvusKeyValue("round_decimal", "-1")]
+    }
+
+    /// The search parameters of a grouping search, as pymilvus sends them.
+    public static func groupingParams(_ grouping: SearchGrouping) -> [MilvusKeyValue] {
+        [MilvusKeyValue("group_by_field", grouping.field), MilvusKeyValue("group_size", "\(grouping.size)"),
+         MilvusKeyValue("strict_group_size", grouping.strictSize ? "true" : "false")]
     }
 
     /// `PlaceholderGroup{ "$0", FloatVector, one little-endian float32 blob per query vector }`.

@@ -146,6 +146,8 @@ public enum MilvusResponse {
         public var ids: MilvusIDs
         public var scores: [Float]
         public var fields: [MilvusFieldData]
+        /// A grouping search's group value per hit (`group_by_field_value`, Milvus 2.4+).
+        public var groupValues: MilvusFieldData?
 
         public init(serializedBytes bytes: [UInt8]) throws(ProtobufDecodingError) {
             self = try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.SearchResults",
@@ -158,7 +160,8 @@ public enum MilvusResponse {
                               topks: ProtobufC.array(results.n_topks, results.topks),
                               ids: MilvusIDs.read(results.ids.map { UnsafePointer($0) }),
                               scores: ProtobufC.array(results.n_scores, results.scores),
-                              fields: ProtobufC.messages(results.n_fields_data, results.fields_data, MilvusFieldData.read))
+                              fields: ProtobufC.messages(results.n_fields_data, results.fields_data, MilvusFieldData.read),
+                              groupValues: results.group_by_field_value.map { MilvusFieldData.read(UnsafePointer($0)) })
             }
         }
 
@@ -176,6 +179,7 @@ public enum MilvusResponse {
                     let columns = fields.map { $0.build(in: arena) }
                     data.n_fields_data = columns.count
                     data.fields_data = arena.pointers(columns)
+                    data.group_by_field_value = groupValues?.build(in: arena)
                 }
                 let status = status.build(in: arena)
                 return arena.message(milvus__proto__milvus__search_results__init) { message in
@@ -186,7 +190,8 @@ public enum MilvusResponse {
         }
 
         public init(status: MilvusStatus, numQueries: Int64, topK: Int64, topks: [Int64], ids: MilvusIDs, scores: [Float],
-             fields: [MilvusFieldData]) {
+             fields: [MilvusFieldData], groupValues: MilvusFieldData? = nil) {
+            self.groupValues = groupValues
             self.status = status
             self.numQueries = numQueries
             self.topK = topK

@@ -1,4 +1,5 @@
 import CVDBMProtos
+import VDBMDomain
 
 /// `milvus.proto.common.Status`: the outcome inside every Milvus response.
 public struct MilvusStatus: Sendable, Hashable {
@@ -68,8 +69,8 @@ public struct MilvusKeyValue: Sendable, Hashable {
 
     /// `{"ef": 64}` from integer parameters, keys sorted so equal parameters encode equally (the
     /// form Milvus takes for index and search `params`).
-    public static func jsonObject(_ params: [String: Int]) -> String {
-        "{" + params.keys.sorted().map { "\"\($0)\": \(params[$0]!)" }.joined(separator: ", ") + "}"
+    public static func jsonObject(_ params: [String: ParamValue]) -> String {
+        "{" + params.keys.sorted().map { "\(JSONValue.string($0).text): \(params[$0]!.json)" }.joined(separator: ", ") + "}"
     }
 
     static func build(_ pairs: [MilvusKeyValue], in arena: ProtobufCArena)

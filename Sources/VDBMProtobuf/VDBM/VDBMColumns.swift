@@ -46,7 +46,14 @@ enum VDBMColumns {
     static func readParams(_ count: Int, _ params: UnsafeMutablePointer<UnsafeMutablePointer<Vdbm__V1__Param>?>?,
                            field: String) throws(ProtobufDecodingError) -> [VDBMv1.Param] {
         try ProtobufC.messages(count, params) { param throws(ProtobufDecodingError) in
-            VDBMv1.Param(key: try ProtobufC.string(param.pointee.key, field: field), value: param.pointee.value)
+            let value: ParamValue
+            switch param.pointee.kind_case {
+            case VDBM__V1__PARAM__KIND_NUMBER: value = .double(param.pointee.number)
+            case VDBM__V1__PARAM__KIND_TEXT: value = .string(try ProtobufC.string(param.pointee.text, field: field))
+            // An Int64 that no Int holds cannot exist on our 64-bit targets; unset is the integer 0.
+            default: value = .int(Int(truncatingIfNeeded: param.pointee.value))
+            }
+            return VDBMv1.Param(key: try ProtobufC.string(param.pointee.key, field: field), value: value)
         }
     }
 

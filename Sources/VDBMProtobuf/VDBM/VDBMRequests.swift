@@ -6,7 +6,8 @@ import VDBMDomain
 public enum VDBMv1 {
     public struct Param: Sendable, Hashable {
         public var key: String
-        public var value: Int64
+        /// The integer, number or text sent; no value set reads as the integer 0.
+        public var value: ParamValue
     }
 
     public struct Vectors: Sendable, Hashable {
@@ -108,6 +109,9 @@ public enum VDBMv1 {
         public var partitions: [String]
         public var consistency: Int32
         public var offset: Int
+        public var groupByField: String = ""
+        public var groupSize: Int = 0
+        public var strictGroupSize: Bool = false
     }
 
     public struct CreateIndex: Sendable, Hashable {
@@ -222,7 +226,9 @@ extension VDBMv1 {
                           outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
                           params: try VDBMColumns.readParams(m.n_params, m.params, field: "params.key"),
                           partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
-                          consistency: m.consistency.wireNumber, offset: Int(m.offset))
+                          consistency: m.consistency.wireNumber, offset: Int(m.offset),
+                          groupByField: try ProtobufC.string(m.group_by_field, field: "group_by_field"),
+                          groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0)
         }
     }
 
@@ -269,7 +275,11 @@ extension VDBMv1 {
                 message.filter = arena.string(filter)
                 (message.n_output_fields, message.output_fields) = (outputFields.count, arena.strings(outputFields))
                 let built = params.map { param in
-                    arena.message(vdbm__v1__param__init) { ($0.key, $0.value) = (arena.string(param.key), param.value) }
+                    arena.message(vdbm__v1__param__init) { built in
+                        built.key = arena.string(param.key)
+                        built.kind_case = VDBM__V1__PARAM__KIND_VALUE
+                        built.value = param.value
+                    }
                 }
                 (message.n_params, message.params) = (built.count, arena.pointers(built))
             }

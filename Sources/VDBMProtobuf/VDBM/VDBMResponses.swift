@@ -134,7 +134,8 @@ extension VDBMv1 {
 
     /// One `SearchResults` per query vector: ids, distances, and each output field as a column
     /// (sorted by name).
-    public static func encodeSearch(_ results: [SearchResults]) -> [UInt8] {
+    /// The hits of each query vector; a grouping search's group values named `groupBy`.
+    public static func encodeSearch(_ results: [SearchResults], groupBy: String = "") -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(vdbm__v1__search_response__init) { message in
                 let built = results.map { hits in
@@ -145,6 +146,9 @@ extension VDBMv1 {
                             VDBMColumns.build(name: $0.key, values: $0.value, in: arena)
                         }
                         (result.n_fields, result.fields) = (columns.count, arena.pointers(columns))
+                        if let groups = hits.groupValues {
+                            result.group_values = VDBMColumns.build(name: groupBy, values: groups, in: arena)
+                        }
                     }
                 }
                 (message.n_results, message.results) = (built.count, arena.pointers(built))

@@ -64,11 +64,18 @@ struct RequestValidation {
         return IndexSpec(type: spec.type, params: try params(spec.params, what: "index.params"))
     }
 
-    func params(_ params: [VDBMv1.Param], what: String) throws(GRPCStatus) -> [String: Int] {
-        var result: [String: Int] = [:]
+    func params(_ params: [VDBMv1.Param], what: String) throws(GRPCStatus) -> [String: ParamValue] {
+        var result: [String: ParamValue] = [:]
         for param in params {
             try name(param.key, kind: "\(what) key")
-            guard result.updateValue(Int(param.value), forKey: param.key) == nil else {
+            switch param.value {
+            case .double(let number) where !number.isFinite:
+                throw invalid("\(what) '\(param.key)' is \(number); a number must be finite")
+            case .string(let text):
+                if let problem = Names.nulProblem(in: text, what: "\(what) '\(param.key)'") { throw invalid(problem) }
+            default: break
+            }
+            guard result.updateValue(param.value, forKey: param.key) == nil else {
                 throw invalid("\(what) has '\(param.key)' twice")
             }
         }
@@ -200,7 +207,24 @@ struct RequestValidation {
         return SearchRequest(collection: request.collection, vectors: vectors.values, dimension: vectors.dimension,
                              limit: limit, filter: request.filter, outputFields: request.outputFields,
                              params: try params(request.params, what: "params"), partitions: request.partitions,
-                             consistency: try consistency(request.consistency), offset: request.offset)
+                             consistency: try consistency(request.consistency), offset: request.offset,
+                             grouping: try grouping(request))
+    }
+
+    /// Milvus caps a group at 1024 hits.
+    static let maxGroupSize = 1024
+
+    private func grouping(_ request: VDBMv1.Search) throws(GRPCStatus) -> SearchGrouping? {
+        guard !request.groupByField.isEmpty else {
+            if request.groupSize != 0 || request.strictGroupSize {
+                throw invalid("group_size and strict_group_size need a group_by_field")
+            }
+            return nil
+        }
+        try name(request.groupByField, kind: "group_by_field")
+        let size = request.groupSize == 0 ? 1 : request.groupSize
+        guard size <= Self.maxGroupSize else { throw invalid("group_size is \(size); at most \(Self.maxGroupSize)") }
+        return SearchGrouping(field: request.groupByField, size: size, strictSize: request.strictGroupSize)
     }
 
     func query(_ request: VDBMv1.Query) throws(GRPCStatus) -> (limit: Int?, consistency: ConsistencyLevel?) {

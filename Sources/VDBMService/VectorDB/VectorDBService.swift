@@ -255,7 +255,8 @@ public struct VectorDBService: GRPCService {
             },
             Method("Search", .read, class: .search) { bytes, deadline in
                 let request = try check.search(try VDBMv1.decodeSearch(bytes))
-                return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline))
+                return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline),
+                                           groupBy: request.grouping?.field ?? "")
             },
             Method("CreateIndex", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodeCreateIndex(bytes)

@@ -974,7 +974,7 @@ const ProtobufCMessageDescriptor vdbm__v1__primary_keys__descriptor =
   (ProtobufCMessageInit) vdbm__v1__primary_keys__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__param__field_descriptors[2] =
+static const ProtobufCFieldDescriptor vdbm__v1__param__field_descriptors[4] =
 {
   {
     "key",
@@ -993,22 +993,48 @@ static const ProtobufCFieldDescriptor vdbm__v1__param__field_descriptors[2] =
     2,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_INT64,
-    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__Param, kind_case),
     offsetof(Vdbm__V1__Param, value),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "number",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Vdbm__V1__Param, kind_case),
+    offsetof(Vdbm__V1__Param, number),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__Param, kind_case),
+    offsetof(Vdbm__V1__Param, text),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
 };
 static const unsigned vdbm__v1__param__field_indices_by_name[] = {
   0,   /* field[0] = key */
+  2,   /* field[2] = number */
+  3,   /* field[3] = text */
   1,   /* field[1] = value */
 };
 static const ProtobufCIntRange vdbm__v1__param__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__param__descriptor =
 {
@@ -1018,7 +1044,7 @@ const ProtobufCMessageDescriptor vdbm__v1__param__descriptor =
   "Vdbm__V1__Param",
   "vdbm.v1",
   sizeof(Vdbm__V1__Param),
-  2,
+  4,
   vdbm__v1__param__field_descriptors,
   vdbm__v1__param__field_indices_by_name,
   1,  vdbm__v1__param__number_ranges,

@@ -3076,7 +3076,7 @@ const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__count_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[9] =
+static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[12] =
 {
   {
     "collection",
@@ -3186,22 +3186,61 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "group_by_field",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, group_by_field),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "group_size",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, group_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "strict_group_size",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, strict_group_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   7,   /* field[7] = consistency */
   3,   /* field[3] = filter */
+  9,   /* field[9] = group_by_field */
+  10,   /* field[10] = group_size */
   2,   /* field[2] = limit */
   8,   /* field[8] = offset */
   4,   /* field[4] = output_fields */
   5,   /* field[5] = params */
   6,   /* field[6] = partitions */
+  11,   /* field[11] = strict_group_size */
   1,   /* field[1] = vectors */
 };
 static const ProtobufCIntRange vdbm__v1__search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
 {
@@ -3211,14 +3250,14 @@ const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
   "Vdbm__V1__SearchRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__SearchRequest),
-  9,
+  12,
   vdbm__v1__search_request__field_descriptors,
   vdbm__v1__search_request__field_indices_by_name,
   1,  vdbm__v1__search_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__search_results__field_descriptors[3] =
+static const ProtobufCFieldDescriptor vdbm__v1__search_results__field_descriptors[4] =
 {
   {
     "ids",
@@ -3256,16 +3295,29 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_results__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "group_values",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchResults, group_values),
+    &vdbm__v1__column__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__search_results__field_indices_by_name[] = {
   1,   /* field[1] = distances */
   2,   /* field[2] = fields */
+  3,   /* field[3] = group_values */
   0,   /* field[0] = ids */
 };
 static const ProtobufCIntRange vdbm__v1__search_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__search_results__descriptor =
 {
@@ -3275,7 +3327,7 @@ const ProtobufCMessageDescriptor vdbm__v1__search_results__descriptor =
   "Vdbm__V1__SearchResults",
   "vdbm.v1",
   sizeof(Vdbm__V1__SearchResults),
-  3,
+  4,
   vdbm__v1__search_results__field_descriptors,
   vdbm__v1__search_results__field_indices_by_name,
   1,  vdbm__v1__search_results__number_ranges,

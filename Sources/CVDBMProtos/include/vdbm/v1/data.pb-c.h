@@ -231,18 +231,37 @@ struct  Vdbm__V1__PrimaryKeys
     , 0,NULL, 0,NULL }
 
 
+typedef enum {
+  VDBM__V1__PARAM__KIND__NOT_SET = 0,
+  VDBM__V1__PARAM__KIND_VALUE = 2,
+  VDBM__V1__PARAM__KIND_NUMBER = 3,
+  VDBM__V1__PARAM__KIND_TEXT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__PARAM__KIND__CASE)
+} Vdbm__V1__Param__KindCase;
+
 /*
- * A named integer parameter, e.g. HNSW's {"M", 16} or a search's {"ef", 64}.
+ * A named parameter of an index or a search: an integer (HNSW's {"M", 16}, a search's
+ * {"ef", 64}), a number with a fraction (a range search's {"radius", 0.8} and
+ * {"range_filter", 0.95}, a sparse index's {"drop_ratio_build", 0.2}) or text. A Param with no
+ * value set is the integer 0 (what clients before `number` and `text` send for 0).
  */
 struct  Vdbm__V1__Param
 {
   ProtobufCMessage base;
   ProtobufCBinaryData key;
-  int64_t value;
+  Vdbm__V1__Param__KindCase kind_case;
+  union {
+    int64_t value;
+    /*
+     * Must be finite.
+     */
+    double number;
+    ProtobufCBinaryData text;
+  };
 };
 #define VDBM__V1__PARAM__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__param__descriptor) \
-    , {0,NULL}, 0 }
+    , {0,NULL}, VDBM__V1__PARAM__KIND__NOT_SET, {0} }
 
 
 /*

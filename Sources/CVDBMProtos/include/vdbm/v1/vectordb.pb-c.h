@@ -501,7 +501,8 @@ struct  Vdbm__V1__SearchRequest
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
   /*
-   * Index search parameters, e.g. {"ef", 64} for HNSW or {"nprobe", 16} for IVF.
+   * Search parameters: the index's, e.g. {"ef", 64} for HNSW or {"nprobe", 16} for IVF, and a
+   * range search's {"radius", 0.8} and {"range_filter", 0.95} (numbers: Param.number).
    */
   size_t n_params;
   Vdbm__V1__Param **params;
@@ -512,10 +513,23 @@ struct  Vdbm__V1__SearchRequest
    * Hits to skip per query vector (paging).
    */
   uint32_t offset;
+  /*
+   * Grouping search (Milvus 2.4 or newer; FAILED_PRECONDITION before): at most `limit` groups of
+   * hits that share this scalar field's value, best group first, each hit with its group value.
+   */
+  ProtobufCBinaryData group_by_field;
+  /*
+   * Hits per group, 1 (the default when 0) to 1024.
+   */
+  uint32_t group_size;
+  /*
+   * Only groups with group_size hits.
+   */
+  protobuf_c_boolean strict_group_size;
 };
 #define VDBM__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_request__descriptor) \
-    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0 }
+    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0 }
 
 
 /*
@@ -535,10 +549,14 @@ struct  Vdbm__V1__SearchResults
    */
   size_t n_fields;
   Vdbm__V1__Column **fields;
+  /*
+   * A grouping search's group value of each hit (named after the group_by_field).
+   */
+  Vdbm__V1__Column *group_values;
 };
 #define VDBM__V1__SEARCH_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_results__descriptor) \
-    , NULL, 0,NULL, 0,NULL }
+    , NULL, 0,NULL, 0,NULL, NULL }
 
 
 struct  Vdbm__V1__SearchResponse

@@ -1,0 +1,106 @@
+"""Today's search through vdbm.v1, against the same server called directly with pymilvus:
+- range search (radius / range_filter as Param.number) on Milvus 2.3.5;
+- grouping search (group_by_field, group_size) on Milvus Lite 3.2.2, each hit with its group
+  value; on Milvus 2.3.5 it is FAILED_PRECONDITION, naming the version, before anything is sent."""
+import os
+import random
+import time
+
+import grpc
+import pytest
+from pymilvus import MilvusClient
+
+from conftest import Daemon
+from test_passthrough import direct_client
+from vdbm_api import column_values, data_pb2, int64_column, pb2, pb2_grpc, vectors_column
+
+DIM = 8
+ROWS = 200
+LITE_ADDRESS = os.environ.get("MILVUS_LITE_ADDRESS")
+
+
+def vectors(seed):
+    rng = random.Random(seed)
+    return [[rng.uniform(-1, 1) for _ in range(DIM)] for _ in range(ROWS)]
+
+
+def create(stub, name, data):
+    """A loaded FLAT collection (exact answers) of `data`: id i, doc i % 10."""
+    stub.CreateCollection(pb2.CreateCollectionRequest(
+        collection=name, dimension=DIM, metric=data_pb2.METRIC_L2,
+        scalar_fields=[pb2.ScalarField(name="doc", type=pb2.ScalarField.TYPE_INT64)],
+        index=pb2.IndexSpec(type="FLAT"), load=True, consistency=data_pb2.CONSISTENCY_STRONG), timeout=120)
+    stub.Insert(pb2.WriteRequest(collection=name, columns=[
+        int64_column("id", list(range(ROWS))), int64_column("doc", [i % 10 for i in range(ROWS)]),
+        vectors_column("vector", data, DIM)]), timeout=60)
+
+
+def typed_search(stub, name, query, **fields):
+    return stub.Search(pb2.SearchRequest(collection=name, vectors=data_pb2.FloatVectors(dimension=DIM, values=query),
+                                         consistency=data_pb2.CONSISTENCY_STRONG, **fields), timeout=30).results[0]
+
+
+def test_range_search_with_number_params_gives_what_milvus_gives_directly():
+    daemon = Daemon(env={"VDBM_LOGGING_ACCESS_LOG": "false"})
+    name = f"range_{int(time.time() * 1000)}"
+    data = vectors(31)
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            create(stub, name, data)
+            # L2 distances of the nearest rows to data[0] lie roughly between 0 and 10: keep a band.
+            params = [data_pb2.Param(key="radius", number=6.0), data_pb2.Param(key="range_filter", number=2.0)]
+            hits = typed_search(stub, name, data[0], limit=50, params=params)
+            through = list(zip(hits.ids.int_ids, [round(d, 4) for d in hits.distances]))
+            direct = direct_client().search(name, data=[data[0]], limit=50, consistency_level="Strong",
+                                            search_params={"metric_type": "L2", "params": {"radius": 6.0, "range_filter": 2.0}})
+            expected = [(hit["id"], round(hit["distance"], 4)) for hit in direct[0]]
+            print(f"\nrange search: {len(through)} hits with 2.0 <= distance < 6.0")
+            assert through == expected
+            assert through and all(2.0 <= distance < 6.0 for _, distance in through)
+            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_grouping_search_on_milvus_2_3_is_failed_precondition():
+    daemon = Daemon(env={"VDBM_LOGGING_ACCESS_LOG": "false"})
+    name = f"nogroup_{int(time.time() * 1000)}"
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            create(stub, name, vectors(32))
+            with pytest.raises(grpc.RpcError) as refused:
+                typed_search(stub, name, [0.0] * DIM, limit=3, group_by_field="doc")
+            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert refused.value.details().startswith("grouping search needs Milvus 2.4 or newer; the server is v2.3.5")
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
+
+
+@pytest.mark.skipif(not LITE_ADDRESS, reason="no Milvus Lite (MILVUS_LITE_ADDRESS unset)")
+def test_grouping_search_on_milvus_lite_gives_what_lite_gives_directly():
+    daemon = Daemon(env={"VDBM_MILVUS_ENDPOINTS": LITE_ADDRESS, "VDBM_MILVUS_USER": "", "VDBM_MILVUS_PASSWORD": "",
+                         "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
+    name = f"group_{int(time.time() * 1000)}"
+    data = vectors(33)
+    try:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            create(stub, name, data)
+            direct = MilvusClient(uri=f"http://{LITE_ADDRESS}")
+            for query, size in [(0, 1), (7, 2)]:
+                hits = typed_search(stub, name, data[query], limit=4, group_by_field="doc", group_size=size,
+                                    output_fields=["doc"])
+                through = list(zip(hits.ids.int_ids, [round(d, 4) for d in hits.distances], column_values(hits.group_values)))
+                answer = direct.search(name, data=[data[query]], limit=4, group_by_field="doc", group_size=size,
+                                       output_fields=["doc"], consistency_level="Strong")
+                expected = [(hit["id"], round(hit["distance"], 4), hit["entity"]["doc"]) for hit in answer[0]]
+                assert through == expected, (size, through, expected)
+                assert hits.group_values.name == "doc"
+                assert len({group for _, _, group in through}) == 4  # four groups
+                assert through[0][0] == query
+            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()
