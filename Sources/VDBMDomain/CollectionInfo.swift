@@ -45,9 +45,12 @@ public struct FieldInfo: Sendable, Hashable {
     public var dimension: Int?
     public var maxLength: Int?
     public var nullable: Bool
+    /// A row may leave it out: Milvus fills it (a default value, or a function's output).
+    public var filledByMilvus: Bool = false
 
     public init(name: String, type: FieldType, isPrimaryKey: Bool = false, autoID: Bool = false, dimension: Int? = nil,
-                maxLength: Int? = nil, nullable: Bool = false) {
+                maxLength: Int? = nil, nullable: Bool = false, filledByMilvus: Bool = false) {
+        self.filledByMilvus = filledByMilvus
         self.name = name
         self.type = type
         self.isPrimaryKey = isPrimaryKey

@@ -168,11 +168,14 @@ public struct SearchRequest: Sendable, Hashable {
     public var dimension: Int?
     /// A grouping search: hits grouped by a scalar field's value.
     public var grouping: SearchGrouping?
+    /// The float vector field to search; nil: the collection's only one.
+    public var vectorField: String?
 
     public init(collection: String, vectors: [Float], dimension: Int? = nil, limit: Int = 10, filter: String = "", outputFields: [String] = [],
                 params: [String: ParamValue] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
-                offset: Int = 0, grouping: SearchGrouping? = nil) {
+                offset: Int = 0, grouping: SearchGrouping? = nil, vectorField: String? = nil) {
         self.grouping = grouping
+        self.vectorField = vectorField
         self.collection = collection
         self.vectors = vectors
         self.limit = limit

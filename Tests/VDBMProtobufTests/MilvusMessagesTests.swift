@@ -1,3 +1,4 @@
+import CVDBMProtos
 import Testing
 @testable import VDBMProtobuf
 
@@ -32,5 +33,31 @@ import Testing
         #expect(throws: ProtobufDecodingError(messageType: "milvus.proto.milvus.SearchResults")) {
             try MilvusResponse.Search(serializedBytes: [0x12, 0x7F])
         }
+    }
+}
+
+/// What a described field says about rows that leave it out.
+@Suite struct FieldSchemaFillTests {
+    private func described(_ configure: (UnsafeMutablePointer<Milvus__Proto__Schema__FieldSchema>, ProtobufCArena) -> Void)
+        -> MilvusFieldSchema? {
+        let bytes = ProtobufC.pack { arena in
+            let field = arena.message(milvus__proto__schema__field_schema__init) { field in
+                field.name = arena.string("f")
+                field.data_type = 21
+            }
+            configure(field, arena)
+            let schema = arena.message(milvus__proto__schema__collection_schema__init) { schema in
+                (schema.n_fields, schema.fields) = (1, arena.pointers([field]))
+            }
+            return arena.message(milvus__proto__milvus__describe_collection_response__init) { $0.schema = schema }
+        }
+        return try? MilvusResponse.DescribeCollection(serializedBytes: bytes).schema?.fields.first
+    }
+
+    @Test func aDefaultValueOrAFunctionsOutputIsFilledByMilvus() {
+        #expect(described { _, _ in }?.filledByMilvus == false)
+        // default_value: a ValueField { string_data (6): "en" }, carried as bytes.
+        #expect(described { field, arena in field.pointee.default_value = arena.binary([0x32, 0x02, 0x65, 0x6E]) }?.filledByMilvus == true)
+        #expect(described { field, _ in field.pointee.is_function_output = 1 }?.filledByMilvus == true)
     }
 }

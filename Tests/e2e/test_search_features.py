@@ -104,3 +104,52 @@ def test_grouping_search_on_milvus_lite_gives_what_lite_gives_directly():
             stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+@pytest.mark.skipif(not LITE_ADDRESS, reason="no Milvus Lite (MILVUS_LITE_ADDRESS unset)")
+def test_typed_insert_leaves_out_defaults_and_function_output_and_search_names_its_vector_field():
+    """A collection made by pymilvus the 2.5 way: a text field with an analyzer, a BM25 function
+    filling a sparse field, a field with a default value, and two dense vector fields."""
+    from pymilvus import DataType, Function, FunctionType
+
+    daemon = Daemon(env={"VDBM_MILVUS_ENDPOINTS": LITE_ADDRESS, "VDBM_MILVUS_USER": "", "VDBM_MILVUS_PASSWORD": "",
+                         "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
+    direct = MilvusClient(uri=f"http://{LITE_ADDRESS}")
+    name = f"modern_{int(time.time() * 1000)}"
+    data, other = vectors(34), vectors(35)
+    try:
+        schema = direct.create_schema(auto_id=False)
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=200, enable_analyzer=True)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_field("lang", DataType.VARCHAR, max_length=8, default_value="en")
+        schema.add_field("dense", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_field("other", DataType.FLOAT_VECTOR, dim=DIM)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
+                                     output_field_names=["sparse"]))
+        index = direct.prepare_index_params()
+        index.add_index(field_name="dense", index_type="FLAT", metric_type="L2")
+        index.add_index(field_name="other", index_type="FLAT", metric_type="L2")
+        index.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25")
+        direct.create_collection(name, schema=schema, index_params=index, consistency_level="Strong")
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
+            stub = pb2_grpc.VectorDBStub(channel)
+            reply = stub.Insert(pb2.WriteRequest(collection=name, columns=[
+                int64_column("id", list(range(ROWS))),
+                data_pb2.Column(name="text", strings=data_pb2.StringValues(values=[f"row {i} about topic {i % 7}" for i in range(ROWS)])),
+                vectors_column("dense", data, DIM), vectors_column("other", other, DIM)]), timeout=60)
+            assert reply.count == ROWS
+            with pytest.raises(grpc.RpcError) as ambiguous:
+                typed_search(stub, name, data[3], limit=5)
+            assert ambiguous.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "name one in vector_field" in ambiguous.value.details()
+            for field, rows in [("dense", data), ("other", other)]:
+                hits = typed_search(stub, name, rows[3], limit=5, vector_field=field, output_fields=["lang"])
+                answer = direct.search(name, data=[rows[3]], anns_field=field, limit=5, output_fields=["lang"],
+                                       consistency_level="Strong")
+                assert list(hits.ids.int_ids) == [hit["id"] for hit in answer[0]]
+                assert hits.ids.int_ids[0] == 3
+                assert column_values(hits.fields[0]) == ["en"] * 5  # the default filled in by Milvus
+            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
+    finally:
+        assert daemon.stop() == 0, daemon.log_text()

@@ -59,7 +59,7 @@ enum SchemaMapping {
                       autoID: field.autoID || (field.isPrimaryKey && described.schema?.autoID == true),
                       dimension: field.typeParams.first { $0.key == "dim" }.flatMap { Int($0.value) },
                       maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
-                      nullable: field.nullable)
+                      nullable: field.nullable, filledByMilvus: field.filledByMilvus)
         }
         return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "",
                                     fields: fields.filter { !$0.name.hasPrefix("$") },
@@ -113,7 +113,7 @@ enum SchemaMapping {
         }
         for field in schema.fields where entities.columns[field.name] == nil {
             if field.isPrimaryKey && field.autoID && !upsert { continue }
-            if field.nullable { continue }
+            if field.nullable || field.filledByMilvus { continue }
             throw .invalidArgument("missing field '\(field.name)'")
         }
         return columns

@@ -265,9 +265,7 @@ public actor VectorDBManager {
     nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
-            guard let vectorField = schema.vectorFields.first else {
-                throw .invalidArgument("collection '\(request.collection)' has no float vector field")
-            }
+            let vectorField = try Self.vectorField(request.vectorField, in: schema)
             // Milvus's description, from the wire: a dimension below 1 would divide by zero below.
             guard let dimension = vectorField.dimension, dimension > 0 else {
                 throw .internal(MalformedMilvusAnswer("describe collection", "vector field '\(vectorField.name)' has dimension "
@@ -317,6 +315,23 @@ public actor VectorDBManager {
                 return result
             }
         }
+    }
+
+    /// The float vector field a search names, or the collection's only one.
+    static func vectorField(_ name: String?, in schema: CollectionSchemaInfo) throws(VectorDBError) -> FieldInfo {
+        let vectors = schema.vectorFields
+        if let name {
+            guard let field = vectors.first(where: { $0.name == name }) else {
+                throw .invalidArgument("collection '\(schema.name)' has no float vector field '\(name)'")
+            }
+            return field
+        }
+        guard let only = vectors.first else { throw .invalidArgument("collection '\(schema.name)' has no float vector field") }
+        guard vectors.count == 1 else {
+            throw .invalidArgument("collection '\(schema.name)' has \(vectors.count) float vector fields ("
+                                   + vectors.map(\.name).joined(separator: ", ") + "): name one in vector_field")
+        }
+        return only
     }
 
     /// Searches waiting or in flight in the coalescer, and the query vectors queued (`nil` when

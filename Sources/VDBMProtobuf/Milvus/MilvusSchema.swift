@@ -13,6 +13,9 @@ public struct MilvusFieldSchema: Sendable, Hashable {
     public var autoID: Bool
     public var isPartitionKey: Bool
     public var nullable: Bool
+    /// Milvus fills the field when a row leaves it out: it has a default value (2.4+), or a
+    /// function computes it (a BM25 function's sparse output, 2.5+).
+    public var filledByMilvus: Bool = false
 
     public init(fieldID: Int64 = 0, name: String, isPrimaryKey: Bool = false, description: String = "", dataType: Int32,
                 typeParams: [MilvusKeyValue] = [], autoID: Bool = false, isPartitionKey: Bool = false, nullable: Bool = false) {
@@ -75,13 +78,15 @@ public struct MilvusCollectionSchema: Sendable, Hashable {
 
     static func read(_ schema: UnsafePointer<Milvus__Proto__Schema__CollectionSchema>) -> MilvusCollectionSchema {
         let fields = ProtobufC.messages(schema.pointee.n_fields, schema.pointee.fields) { field in
-            MilvusFieldSchema(
+            var read = MilvusFieldSchema(
                 fieldID: field.pointee.fieldid, name: ProtobufC.text(field.pointee.name),
                 isPrimaryKey: field.pointee.is_primary_key != 0, description: ProtobufC.text(field.pointee.description),
                 dataType: field.pointee.data_type,
                 typeParams: MilvusKeyValue.read(field.pointee.n_type_params, field.pointee.type_params),
                 autoID: field.pointee.autoid != 0, isPartitionKey: field.pointee.is_partition_key != 0,
                 nullable: field.pointee.nullable != 0)
+            read.filledByMilvus = field.pointee.default_value.len > 0 || field.pointee.is_function_output != 0
+            return read
         }
         return MilvusCollectionSchema(name: ProtobufC.text(schema.pointee.name),
                                       description: ProtobufC.text(schema.pointee.description),

@@ -112,6 +112,7 @@ public enum VDBMv1 {
         public var groupByField: String = ""
         public var groupSize: Int = 0
         public var strictGroupSize: Bool = false
+        public var vectorField: String = ""
     }
 
     public struct CreateIndex: Sendable, Hashable {
@@ -228,7 +229,8 @@ extension VDBMv1 {
                           partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
                           consistency: m.consistency.wireNumber, offset: Int(m.offset),
                           groupByField: try ProtobufC.string(m.group_by_field, field: "group_by_field"),
-                          groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0)
+                          groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0,
+                          vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"))
         }
     }
 

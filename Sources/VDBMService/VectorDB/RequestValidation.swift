@@ -204,11 +204,12 @@ struct RequestValidation {
         try filter(request.filter)
         try outputFields(request.outputFields)
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
+        if !request.vectorField.isEmpty { try name(request.vectorField, kind: "vector_field") }
         return SearchRequest(collection: request.collection, vectors: vectors.values, dimension: vectors.dimension,
                              limit: limit, filter: request.filter, outputFields: request.outputFields,
                              params: try params(request.params, what: "params"), partitions: request.partitions,
                              consistency: try consistency(request.consistency), offset: request.offset,
-                             grouping: try grouping(request))
+                             grouping: try grouping(request), vectorField: request.vectorField.isEmpty ? nil : request.vectorField)
     }
 
     /// Milvus caps a group at 1024 hits.

@@ -3076,7 +3076,7 @@ const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__count_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[12] =
+static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[13] =
 {
   {
     "collection",
@@ -3222,6 +3222,18 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "vector_field",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, vector_field),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
@@ -3235,12 +3247,13 @@ static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   5,   /* field[5] = params */
   6,   /* field[6] = partitions */
   11,   /* field[11] = strict_group_size */
+  12,   /* field[12] = vector_field */
   1,   /* field[1] = vectors */
 };
 static const ProtobufCIntRange vdbm__v1__search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
 {
@@ -3250,7 +3263,7 @@ const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
   "Vdbm__V1__SearchRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__SearchRequest),
-  12,
+  13,
   vdbm__v1__search_request__field_descriptors,
   vdbm__v1__search_request__field_indices_by_name,
   1,  vdbm__v1__search_request__number_ranges,

@@ -526,10 +526,15 @@ struct  Vdbm__V1__SearchRequest
    * Only groups with group_size hits.
    */
   protobuf_c_boolean strict_group_size;
+  /*
+   * The float vector field to search; empty: the collection's only one (a collection with
+   * several must name one).
+   */
+  ProtobufCBinaryData vector_field;
 };
 #define VDBM__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_request__descriptor) \
-    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0 }
+    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0, {0,NULL} }
 
 
 /*
