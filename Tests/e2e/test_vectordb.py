@@ -181,6 +181,7 @@ def test_server_info_reports_milvus_and_the_pool(api):
     _, stub = api
     info = stub.GetServerInfo(pb2.GetServerInfoRequest(), metadata=as_("reader"))
     assert info.version and info.milvus_version.startswith("v2.3")
+    assert list(info.milvus_features) == ["range_search"]  # what Milvus 2.3 has of today's search
     assert len(info.milvus_endpoints) == 1 and info.pool.connections == 2 and info.pool.ready_connections >= 1
 
 

@@ -128,11 +128,13 @@ public enum Daemon {
                            endpoints: [MilvusEndpoint]) -> VectorDBService.ServerInfoSource {
         { deadline in
             let snapshot = await pool.snapshot
-            let version = (try? await milvus.version(deadline: deadline)) ?? ""
-            return VDBMv1.ServerInfo(version: VDBMVersion.full, milvusEndpoints: endpoints.map(\.description),
-                                     milvusVersion: version, connections: snapshot.connections,
-                                     readyConnections: snapshot.readyConnections, activeCalls: snapshot.activeCalls,
-                                     waitingCalls: snapshot.waitingCalls)
+            let version = try? await milvus.version(deadline: deadline)
+            var info = VDBMv1.ServerInfo(version: VDBMVersion.full, milvusEndpoints: endpoints.map(\.description),
+                                         milvusVersion: version ?? "", connections: snapshot.connections,
+                                         readyConnections: snapshot.readyConnections, activeCalls: snapshot.activeCalls,
+                                         waitingCalls: snapshot.waitingCalls)
+            info.milvusFeatures = version.map { MilvusFeature.available(version: $0).map(\.rawValue) } ?? []
+            return info
         }
     }
 

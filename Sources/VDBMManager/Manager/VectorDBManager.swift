@@ -282,7 +282,7 @@ public actor VectorDBManager {
                 guard let field = schema.field(grouping.field), field.type != .floatVector else {
                     throw .invalidArgument("collection '\(request.collection)' has no scalar field '\(grouping.field)' to group by")
                 }
-                try await require("grouping search", since: MilvusVersion(major: 2, minor: 4), deadline: deadline)
+                try await require(.groupingSearch, deadline: deadline)
             }
             let milvus = self.milvus
             // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
@@ -471,14 +471,14 @@ public actor VectorDBManager {
 
     // MARK: Capabilities
 
-    /// Refuses a request that needs `feature`, which Milvus has since `minimum`, when the connected
-    /// Milvus is older, before anything is sent.
-    nonisolated private func require(_ feature: String, since minimum: MilvusVersion,
-                                     deadline: Deadline) async throws(VectorDBError) {
+    /// Refuses a request that needs `feature` when the connected Milvus is older than its first
+    /// release, before anything is sent.
+    nonisolated private func require(_ feature: MilvusFeature, deadline: Deadline) async throws(VectorDBError) {
         let milvus = self.milvus
         let text = await versions.version { try? await milvus.version(deadline: deadline) }
-        guard let text, let version = MilvusVersion(text), version < minimum else { return }
-        throw .failedPrecondition("\(feature) needs Milvus \(minimum.major).\(minimum.minor) or newer; the server is \(text)")
+        guard let text, !MilvusFeature.available(version: text).contains(feature) else { return }
+        throw .failedPrecondition("\(feature.title) needs Milvus \(feature.since.major).\(feature.since.minor) or newer; "
+                                  + "the server is \(text)")
     }
 
     // MARK: Load state

@@ -11,6 +11,7 @@ extension VDBMv1 {
         public var readyConnections: Int
         public var activeCalls: Int
         public var waitingCalls: Int
+        public var milvusFeatures: [String] = []
 
         public init(version: String, milvusEndpoints: [String], milvusVersion: String, connections: Int,
                     readyConnections: Int, activeCalls: Int, waitingCalls: Int) {
@@ -162,6 +163,7 @@ extension VDBMv1 {
                 message.version = arena.string(info.version)
                 (message.n_milvus_endpoints, message.milvus_endpoints) = (info.milvusEndpoints.count, arena.strings(info.milvusEndpoints))
                 message.milvus_version = arena.string(info.milvusVersion)
+                (message.n_milvus_features, message.milvus_features) = (info.milvusFeatures.count, arena.strings(info.milvusFeatures))
                 message.pool = arena.message(vdbm__v1__pool_state__init) { pool in
                     pool.connections = UInt32(clamping: info.connections)
                     pool.ready_connections = UInt32(clamping: info.readyConnections)

@@ -3824,7 +3824,7 @@ const ProtobufCMessageDescriptor vdbm__v1__pool_state__descriptor =
   (ProtobufCMessageInit) vdbm__v1__pool_state__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[4] =
+static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[5] =
 {
   {
     "version",
@@ -3874,9 +3874,22 @@ static const ProtobufCFieldDescriptor vdbm__v1__server_info__field_descriptors[4
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "milvus_features",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__ServerInfo, n_milvus_features),
+    offsetof(Vdbm__V1__ServerInfo, milvus_features),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__server_info__field_indices_by_name[] = {
   1,   /* field[1] = milvus_endpoints */
+  4,   /* field[4] = milvus_features */
   2,   /* field[2] = milvus_version */
   3,   /* field[3] = pool */
   0,   /* field[0] = version */
@@ -3884,7 +3897,7 @@ static const unsigned vdbm__v1__server_info__field_indices_by_name[] = {
 static const ProtobufCIntRange vdbm__v1__server_info__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
 {
@@ -3894,7 +3907,7 @@ const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
   "Vdbm__V1__ServerInfo",
   "vdbm.v1",
   sizeof(Vdbm__V1__ServerInfo),
-  4,
+  5,
   vdbm__v1__server_info__field_descriptors,
   vdbm__v1__server_info__field_indices_by_name,
   1,  vdbm__v1__server_info__number_ranges,

@@ -715,10 +715,17 @@ struct  Vdbm__V1__ServerInfo
    */
   ProtobufCBinaryData milvus_version;
   Vdbm__V1__PoolState *pool;
+  /*
+   * What the connected Milvus can do, by its version (range_search, grouping_search,
+   * hybrid_search, sparse_vectors, nullable_fields, default_values, full_text_search); every one
+   * when its version text is not a version (Milvus Lite 3), none when it could not be asked.
+   */
+  size_t n_milvus_features;
+  ProtobufCBinaryData *milvus_features;
 };
 #define VDBM__V1__SERVER_INFO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__server_info__descriptor) \
-    , {0,NULL}, 0,NULL, {0,NULL}, NULL }
+    , {0,NULL}, 0,NULL, {0,NULL}, NULL, 0,NULL }
 
 
 /* Vdbm__V1__Empty methods */
