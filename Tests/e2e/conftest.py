@@ -198,17 +198,25 @@ def scrape(daemon):
 
 def in_threads(count, work):
     """Runs work(i) for i in range(count), each on a thread of its own; returns what they raised."""
-    errors = []
+    return [outcome for outcome in outcomes_in_threads(count, work) if isinstance(outcome, Exception)]
+
+
+def outcomes_in_threads(count, work):
+    """Runs work(i) for i in range(count), each on a thread of its own, all starting together (so
+    that their calls overlap); returns what each returned, or what it raised."""
+    outcomes = [None] * count
+    start = threading.Barrier(count)
 
     def run(index):
+        start.wait()
         try:
-            work(index)
+            outcomes[index] = work(index)
         except Exception as error:  # noqa: BLE001 - returned to the test
-            errors.append(error)
+            outcomes[index] = error
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return errors
+    return outcomes

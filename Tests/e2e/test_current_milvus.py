@@ -7,7 +7,6 @@
 A merge that falls back is counted in vdbm_passthrough_search_fallbacks_total: here, none."""
 import os
 import random
-import threading
 import time
 
 import grpc
@@ -15,7 +14,7 @@ import pytest
 from pymilvus import DataType, MilvusClient
 from pymilvus.grpc_gen import common_pb2, milvus_pb2, milvus_pb2_grpc
 
-from conftest import Daemon, in_threads
+from conftest import Daemon, in_threads, outcomes_in_threads
 from current_milvus_relay import ALL_SEARCH_COUNT, CurrentMilvusRelay
 from scripted_milvus import placeholder_group
 from test_passthrough import DIM, direct_client, totals
@@ -39,6 +38,20 @@ def stable(answer_all):
         previous = current
         time.sleep(0.5)
     raise AssertionError("direct answers never settled")
+
+
+def searched_by_clients(daemon, clients, times, search):
+    """`clients` pymilvus clients through vdbm at once, each calling search(client, i) `times` times;
+    what each got."""
+    found = {}
+
+    def client(index):
+        mine = MilvusClient(uri=f"http://{daemon.tcp_target}")
+        found[index] = [search(mine, index) for _ in range(times)]
+
+    errors = in_threads(clients, client)
+    assert not errors, errors[:3]
+    return found
 
 
 def hits(result):
@@ -68,14 +81,7 @@ def test_pass_through_searches_stay_merged_against_answers_with_all_search_count
         assert all(expected[i][0][0][0] == i for i in range(32))  # each vector finds its own row first
         with relay.lock:
             relay.searches.clear()
-        found = {}
-
-        def client(index):
-            mine = MilvusClient(uri=f"http://{daemon.tcp_target}")
-            found[index] = [search(mine, index) for _ in range(8)]
-
-        errors = in_threads(32, client)
-        assert not errors, errors[:3]
+        found = searched_by_clients(daemon, 32, 8, search)
         with relay.lock:
             searched = list(relay.searches)
         print(f"\n256 pass-through searches with all_search_count in every answer: {len(searched)} Milvus searches "
@@ -96,12 +102,7 @@ def test_pass_through_searches_stay_merged_against_answers_with_all_search_count
             with grpc.insecure_channel(daemon.tcp_target) as channel:
                 return milvus_pb2_grpc.MilvusServiceStub(channel).Search(request, timeout=30)
 
-        replies = [None] * 16
-        threads = [threading.Thread(target=lambda i=i: replies.__setitem__(i, raw(i))) for i in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        replies = outcomes_in_threads(16, raw)
         assert [reply.results.ids.int_id.data[0] for reply in replies] == list(range(16))
         assert {reply.results.all_search_count for reply in replies} == {ALL_SEARCH_COUNT}
     finally:
@@ -137,14 +138,7 @@ def test_grouped_searches_merge_against_milvus_lite_3():
         assert all(expected[i][0][0] == (i, 0.0, i % 8) for i in range(16))
         assert all(len({hit[2] for hit in expected[i][0]}) == 3 for i in range(16))  # one hit per group
         before = totals(daemon, "vdbm_milvus_calls_total", method="Search")
-        found = {}
-
-        def client(index):
-            mine = MilvusClient(uri=f"http://{daemon.tcp_target}")
-            found[index] = [search(mine, index) for _ in range(4)]
-
-        errors = in_threads(16, client)
-        assert not errors, errors[:3]
+        found = searched_by_clients(daemon, 16, 4, search)
         searched = totals(daemon, "vdbm_milvus_calls_total", method="Search") - before
         print(f"\n64 grouped pass-through searches on Milvus Lite: {searched:.0f} Lite searches")
         assert found == {i: [expected[i]] * 4 for i in range(16)}

@@ -2,13 +2,11 @@
 independent testing found): vdbm stays up, vdbm.v1 callers get INTERNAL naming what disagrees,
 pass-through callers get Milvus's own answer relayed untouched, and a good answer afterwards is
 served as before (merged through the pass-through)."""
-import threading
-
 import grpc
 import pytest
 from pymilvus.grpc_gen import milvus_pb2, milvus_pb2_grpc
 
-from conftest import Daemon, health_check
+from conftest import Daemon, health_check, outcomes_in_threads
 from grpc_health.v1 import health_pb2
 from scripted_milvus import COLLECTION, DIM, MALFORMED_SEARCH_MODES, ScriptedMilvus, milvus_search_request, search_answer
 from vdbm_api import data_pb2, int64_column, pb2, pb2_grpc, string_column, vectors_column
@@ -27,26 +25,6 @@ def scripted():
         milvus.stop()
 
 
-def concurrently(work):
-    """`work(i)` for CALLERS callers at once (so that pass-through searches merge); their results."""
-    results = [None] * CALLERS
-    barrier = threading.Barrier(CALLERS)
-
-    def run(index):
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        except grpc.RpcError as error:
-            results[index] = error
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CALLERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def vector(index):
     return [0.1 * index, 1.0 - 0.1 * index]
 
@@ -55,8 +33,8 @@ def searches_through_both_apis(daemon):
     with grpc.insecure_channel(daemon.tcp_target) as channel:
         passthrough = milvus_pb2_grpc.MilvusServiceStub(channel)
         typed = pb2_grpc.VectorDBStub(channel)
-        relayed = concurrently(lambda i: passthrough.Search(milvus_search_request(vector(i)), timeout=10))
-        answered = concurrently(lambda i: typed.Search(pb2.SearchRequest(
+        relayed = outcomes_in_threads(CALLERS, lambda i: passthrough.Search(milvus_search_request(vector(i)), timeout=10))
+        answered = outcomes_in_threads(CALLERS, lambda i: typed.Search(pb2.SearchRequest(
             collection=COLLECTION, vectors=data_pb2.FloatVectors(dimension=DIM, values=vector(i)), limit=2,
             output_fields=["title"]), timeout=10))
     return relayed, answered
