@@ -45,12 +45,15 @@ public struct FieldInfo: Sendable, Hashable {
     public var dimension: Int?
     public var maxLength: Int?
     public var nullable: Bool
-    /// A row may leave it out: Milvus fills it (a default value, or a function's output).
-    public var filledByMilvus: Bool = false
+    /// A row may leave it out and Milvus stores the default.
+    public var hasDefaultValue: Bool = false
+    /// A function computes it (a BM25 function's sparse output): rows leave it out.
+    public var isFunctionOutput: Bool = false
 
     public init(name: String, type: FieldType, isPrimaryKey: Bool = false, autoID: Bool = false, dimension: Int? = nil,
-                maxLength: Int? = nil, nullable: Bool = false, filledByMilvus: Bool = false) {
-        self.filledByMilvus = filledByMilvus
+                maxLength: Int? = nil, nullable: Bool = false, hasDefaultValue: Bool = false, isFunctionOutput: Bool = false) {
+        self.hasDefaultValue = hasDefaultValue
+        self.isFunctionOutput = isFunctionOutput
         self.name = name
         self.type = type
         self.isPrimaryKey = isPrimaryKey

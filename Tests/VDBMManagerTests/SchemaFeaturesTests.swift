@@ -38,14 +38,17 @@ import VDBMUtils
 
     @Test func rowsMayLeaveOutFieldsMilvusFills() async throws {
         var withDefault = MilvusFieldSchema(name: "lang", dataType: 21, typeParams: [MilvusKeyValue("max_length", "8")])
-        withDefault.filledByMilvus = true
+        withDefault.hasDefaultValue = true
         var sparse = MilvusFieldSchema(name: "sparse", dataType: 104)
-        sparse.filledByMilvus = true
+        sparse.isFunctionOutput = true
         let plain = MilvusFieldSchema(name: "n", dataType: 5)
         let (milvus, manager) = manager([key, vector("v"), withDefault, sparse, plain])
         let rows = Entities(["id": .int64s([1]), "v": .floatVectors(dimension: 2, values: [1, 2]), "n": .int64s([7])])
         _ = try await manager.insert("docs", entities: rows, deadline: deadline)
-        #expect(milvus.state.withLock { $0.inserted.last?.fields.map(\.name) } == ["id", "n", "v"])
+        let sent = try #require(milvus.state.withLock { $0.inserted.last?.fields })
+        // The defaulted field goes as a column of nulls (Milvus 2.5 wants it); the function's output not at all.
+        #expect(sent.map(\.name) == ["id", "n", "v", "lang"])
+        #expect(sent[3].validity == [false] && sent[3].values == .strings([]) && sent[3].rowCount == 1)
         var missingPlain = rows
         missingPlain.columns["n"] = nil
         await #expect(throws: VectorDBError.invalidArgument("missing field 'n'")) {

@@ -50,6 +50,22 @@ import VDBMUtils
         #expect(milvus.calls("version") == 1)
     }
 
+    @Test func withoutGroupValuesFromMilvusTheGroupColumnGivesThem() async throws {
+        // Milvus Lite 2.5 groups but sends no group_by_field_value: vdbm asks for the column too.
+        let (milvus, manager) = try await withDocs(version: "v2.5.0")
+        milvus.state.withLock {
+            $0.searchReply = MilvusResponse.Search(
+                status: .success, numQueries: 2, topK: 2, topks: [2, 1], ids: .int64s([5, 6, 9]), scores: [0.1, 0.2, 0.3],
+                fields: [MilvusFieldData(name: "doc", dataType: 5, values: .int64s([50, 60, 90]))])
+        }
+        let results = try await manager.search(grouped(), deadline: deadline)
+        #expect(results.map(\.groupValues) == [.int64s([50, 60]), .int64s([90])])
+        #expect(results.allSatisfy { $0.fields.isEmpty })  // the caller did not ask for the column
+        var asked = grouped()
+        asked.outputFields = ["doc"]
+        #expect(try await manager.search(asked, deadline: deadline).map { $0.fields["doc"] } == [.int64s([50, 60]), .int64s([90])])
+    }
+
     @Test func aServerThatDoesNotSayItsVersionIsNotRefused() async throws {
         let (milvus, manager) = try await withDocs(version: "milvus_lite-3.2.2")
         _ = try await manager.search(grouped(), deadline: deadline)

@@ -24,6 +24,11 @@ if "MILVUS_USER" in os.environ:
     MILVUS_SETTINGS.update(VDBM_MILVUS_USER=os.environ["MILVUS_USER"],
                            VDBM_MILVUS_PASSWORD=os.environ.get("MILVUS_PASSWORD", ""))
 E2E_VDBM_BIN = os.environ.get("E2E_VDBM_BIN", str(ROOT / ".build" / "debug" / "vdbm"))
+# The Milvus Lite servers scripts/test starts beside Milvus 2.3.5 (each a test parameter where set):
+# 3.2.2 (pure Python, newest protocol) and 2.5.1 (Milvus's own engine of the 2.5 line).
+LITE_SERVERS = [pytest.param((name, os.environ.get(variable)), id=name,
+                             marks=pytest.mark.skipif(not os.environ.get(variable), reason=f"{variable} unset"))
+                for name, variable in (("lite-3.2.2", "MILVUS_LITE_ADDRESS"), ("lite-2.5.1", "MILVUS_LITE25_ADDRESS"))]
 
 
 # SIGTERM to vdbm when the test process dies, so a killed test run never leaves a vdbm behind
@@ -31,6 +36,12 @@ E2E_VDBM_BIN = os.environ.get("E2E_VDBM_BIN", str(ROOT / ".build" / "debug" / "v
 # preexec_fn: running Python in the child of a process with threads (grpcio's, pymilvus's) can
 # deadlock between fork and exec, and once did, hanging the suite.
 DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"]
+
+
+def lite_daemon(address):
+    """A vdbm in front of a Milvus Lite (no credentials; it may not say SERVING at once)."""
+    return Daemon(env={"VDBM_MILVUS_ENDPOINTS": address, "VDBM_MILVUS_USER": "", "VDBM_MILVUS_PASSWORD": "",
+                       "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
 
 
 def free_port() -> int:

@@ -2,8 +2,8 @@
 - Milvus 2.3.5 behind a relay that adds all_search_count (field 9, set by Milvus 2.4+ on every
   search): 32 pymilvus clients' searches stay merged (Milvus sees at most a quarter of them),
   each gets what the same search gets directly, and raw callers see the field kept;
-- Milvus Lite 3.2.2, whose grouped searches carry group_by_field_value (field 8): concurrent
-  grouped searches merge and give what Lite gives directly.
+- Milvus Lite 3.2.2 and 2.5.1, whose grouped searches carry group_by_field_value (field 8):
+  concurrent grouped searches merge and give what Lite gives directly.
 A merge that falls back is counted in vdbm_passthrough_search_fallbacks_total: here, none."""
 import os
 import random
@@ -14,12 +14,11 @@ import pytest
 from pymilvus import DataType, MilvusClient
 from pymilvus.grpc_gen import common_pb2, milvus_pb2, milvus_pb2_grpc
 
-from conftest import Daemon, in_threads, outcomes_in_threads
+from conftest import LITE_SERVERS, Daemon, in_threads, lite_daemon, outcomes_in_threads
 from current_milvus_relay import ALL_SEARCH_COUNT, CurrentMilvusRelay
 from scripted_milvus import placeholder_group
 from test_passthrough import DIM, direct_client, totals
 
-LITE_ADDRESS = os.environ.get("MILVUS_LITE_ADDRESS")
 
 
 def vectors(count, seed):
@@ -113,11 +112,11 @@ def test_pass_through_searches_stay_merged_against_answers_with_all_search_count
             relay.stop()
 
 
-@pytest.mark.skipif(not LITE_ADDRESS, reason="no Milvus Lite (MILVUS_LITE_ADDRESS unset)")
-def test_grouped_searches_merge_against_milvus_lite_3():
-    daemon = Daemon(env={"VDBM_MILVUS_ENDPOINTS": LITE_ADDRESS, "VDBM_MILVUS_USER": "", "VDBM_MILVUS_PASSWORD": "",
-                         "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
-    direct = MilvusClient(uri=f"http://{LITE_ADDRESS}")
+@pytest.mark.parametrize("lite", LITE_SERVERS)
+def test_grouped_searches_merge_against_milvus_lite(lite):
+    _, lite = lite
+    daemon = lite_daemon(lite)
+    direct = MilvusClient(uri=f"http://{lite}")
     name = f"grouped_{int(time.time() * 1000)}"
     try:
         schema = direct.create_schema(auto_id=False)

@@ -59,7 +59,7 @@ enum SchemaMapping {
                       autoID: field.autoID || (field.isPrimaryKey && described.schema?.autoID == true),
                       dimension: field.typeParams.first { $0.key == "dim" }.flatMap { Int($0.value) },
                       maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
-                      nullable: field.nullable, filledByMilvus: field.filledByMilvus)
+                      nullable: field.nullable, hasDefaultValue: field.hasDefaultValue, isFunctionOutput: field.isFunctionOutput)
         }
         return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "",
                                     fields: fields.filter { !$0.name.hasPrefix("$") },
@@ -113,7 +113,13 @@ enum SchemaMapping {
         }
         for field in schema.fields where entities.columns[field.name] == nil {
             if field.isPrimaryKey && field.autoID && !upsert { continue }
-            if field.nullable || field.filledByMilvus { continue }
+            if field.isFunctionOutput { continue }
+            // A nullable or defaulted field left out goes as a column of nulls, as pymilvus sends
+            // it: Milvus 2.5 refuses an insert without the column ("Lost field").
+            if field.nullable || field.hasDefaultValue, let nulls = MilvusFieldData.nulls(field.name, type: field.type, rows: rows) {
+                columns.append(nulls)
+                continue
+            }
             throw .invalidArgument("missing field '\(field.name)'")
         }
         return columns

@@ -285,6 +285,10 @@ public actor VectorDBManager {
                 try await require(.groupingSearch, deadline: deadline)
             }
             let milvus = self.milvus
+            // A grouping search also asks for its group field: a Milvus that does not send each
+            // hit's group value (Milvus Lite 2.5) still sends the column.
+            let groupColumn = request.grouping.map(\.field).flatMap { request.outputFields.contains($0) ? nil : $0 }
+            let outputFields = request.outputFields + (groupColumn.map { [$0] } ?? [])
             // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
             // this request's own).
             let search: Coalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
@@ -293,11 +297,13 @@ public actor VectorDBManager {
                 if let grouping = request.grouping { params += MilvusRequest.groupingParams(grouping) }
                 let reply = try await self.explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
                     try await milvus.search(request.collection, vectors: vectors, dim: dimension, filter: request.filter,
-                                            outputFields: request.outputFields, partitions: request.partitions,
+                                            outputFields: outputFields, partitions: request.partitions,
                                             params: params, consistencyLevel: request.consistency?.rawValue,
                                             deadline: deadline)
                 }
-                return try Self.results(reply, queries: queries)
+                let results = try Self.results(reply, queries: queries)
+                guard let grouping = request.grouping else { return results }
+                return Self.groupValues(results, field: grouping.field, dropColumn: groupColumn != nil)
             }
             let queries = request.vectors.count / dimension
             let results: [SearchResults]
@@ -314,6 +320,17 @@ public actor VectorDBManager {
                 result.fields = DynamicFields.unpack(result.fields, names: dynamic, keepMeta: keepMeta)
                 return result
             }
+        }
+    }
+
+    /// Each hit's group value from the group field's column when Milvus sent none of its own; the
+    /// column itself left out when only vdbm asked for it.
+    static func groupValues(_ results: [SearchResults], field: String, dropColumn: Bool) -> [SearchResults] {
+        results.map { result in
+            var result = result
+            if result.groupValues == nil { result.groupValues = result.fields[field] }
+            if dropColumn { result.fields[field] = nil }
+            return result
         }
     }
 

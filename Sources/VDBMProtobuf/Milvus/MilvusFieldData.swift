@@ -13,6 +13,9 @@ public struct MilvusFieldData: Sendable, Hashable {
     /// False for a column of a kind vdbm does not read (sparse vectors, arrays, ...): `values` is
     /// then an empty placeholder, not the column's rows.
     public var isReadable: Bool
+    /// Which rows hold a value (Milvus's `valid_data`, for nullable and defaulted fields); empty:
+    /// every row does. `values` holds only the rows that have one.
+    public var validity: [Bool] = []
 
     public init(name: String, dataType: Int32, values: FieldValues, isDynamic: Bool = false, isReadable: Bool = true) {
         self.name = name
@@ -23,13 +26,32 @@ public struct MilvusFieldData: Sendable, Hashable {
     }
 
     /// Rows in the column.
-    public var rowCount: Int { values.count }
+    public var rowCount: Int { validity.isEmpty ? values.count : validity.count }
+
+    /// A column of `rows` nulls for a field of `type` (nil for a kind vdbm does not write).
+    public static func nulls(_ name: String, type: FieldType, rows: Int) -> MilvusFieldData? {
+        let empty: FieldValues
+        switch type {
+        case .bool: empty = .bools([])
+        case .int8, .int16, .int32: empty = .int32s([])
+        case .int64: empty = .int64s([])
+        case .float: empty = .floats([])
+        case .double: empty = .doubles([])
+        case .varchar: empty = .strings([])
+        case .json: empty = .json([])
+        case .floatVector, .other: return nil
+        }
+        var column = MilvusFieldData(name: name, dataType: type.milvusNumber, values: empty)
+        column.validity = Array(repeating: false, count: rows)
+        return column
+    }
 
     func build(in arena: ProtobufCArena) -> UnsafeMutablePointer<Milvus__Proto__Schema__FieldData> {
         arena.message(milvus__proto__schema__field_data__init) { message in
             message.type = dataType
             message.field_name = arena.string(name)
             message.is_dynamic = isDynamic ? 1 : 0
+            (message.n_valid_data, message.valid_data) = (validity.count, arena.array(validity.map { $0 ? 1 : 0 }))
             if case .floatVectors(let dim, let values) = values {
                 message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS
                 message.vectors = arena.message(milvus__proto__schema__vector_field__init) { vectors in

@@ -13,9 +13,11 @@ public struct MilvusFieldSchema: Sendable, Hashable {
     public var autoID: Bool
     public var isPartitionKey: Bool
     public var nullable: Bool
-    /// Milvus fills the field when a row leaves it out: it has a default value (2.4+), or a
-    /// function computes it (a BM25 function's sparse output, 2.5+).
-    public var filledByMilvus: Bool = false
+    /// The field has a default value (Milvus 2.4+): a row may leave it out (sent as null).
+    public var hasDefaultValue: Bool = false
+    /// A function computes the field (a BM25 function's sparse output, Milvus 2.5+): rows leave
+    /// it out.
+    public var isFunctionOutput: Bool = false
 
     public init(fieldID: Int64 = 0, name: String, isPrimaryKey: Bool = false, description: String = "", dataType: Int32,
                 typeParams: [MilvusKeyValue] = [], autoID: Bool = false, isPartitionKey: Bool = false, nullable: Bool = false) {
@@ -85,7 +87,8 @@ public struct MilvusCollectionSchema: Sendable, Hashable {
                 typeParams: MilvusKeyValue.read(field.pointee.n_type_params, field.pointee.type_params),
                 autoID: field.pointee.autoid != 0, isPartitionKey: field.pointee.is_partition_key != 0,
                 nullable: field.pointee.nullable != 0)
-            read.filledByMilvus = field.pointee.default_value.len > 0 || field.pointee.is_function_output != 0
+            read.hasDefaultValue = field.pointee.default_value.len > 0
+            read.isFunctionOutput = field.pointee.is_function_output != 0
             return read
         }
         return MilvusCollectionSchema(name: ProtobufC.text(schema.pointee.name),
