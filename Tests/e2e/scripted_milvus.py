@@ -3,6 +3,7 @@ answers the few MilvusService calls vdbm makes for one collection, and answers S
 Insert) as the test sets `mode`. Messages are built with pymilvus's own generated classes."""
 import struct
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -108,6 +109,7 @@ class ScriptedMilvus:
     def search(self, request):
         with self.lock:
             self.searches.append(request.nq)
+        time.sleep(0.02)  # a search takes a while, so that concurrent callers pile up and merge
         return search_answer(request.nq, self.mode)
 
     def insert(self, request):
