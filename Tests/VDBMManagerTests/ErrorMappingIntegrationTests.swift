@@ -180,7 +180,7 @@ struct ErrorMappingIntegrationTests {
     @Test func nullableFieldsAreRefusedOnMilvus23() async throws {
         let (manager, pool) = await LiveMilvus.manager(address)
         let name = LiveMilvus.uniqueName("vdbm_errors")
-        await expect({ if case .invalidArgument(let text) = $0 { text.hasPrefix("field 'tag' is nullable, which needs Milvus 2.4 or newer") } else { false } }) {
+        await expect({ if case .failedPrecondition(let text) = $0 { text.hasPrefix("nullable field 'tag' needs Milvus 2.4 or newer; the server is v2.3") } else { false } }) {
             try await manager.createCollection(CollectionSpec(name: name, dimension: 2, scalarFields: [
                 ScalarFieldSpec(name: "tag", type: .int64, nullable: true),
             ]), deadline: deadline)

@@ -379,12 +379,13 @@ import VDBMUtils
         let milvus = MockMilvus()
         let manager = manager(milvus)
         let spec = CollectionSpec(name: "n", dimension: 2, scalarFields: [ScalarFieldSpec(name: "tag", type: .int64, nullable: true)])
-        await #expect(throws: VectorDBError.invalidArgument("field 'tag' is nullable, which needs Milvus 2.4 or newer; this Milvus is v2.3.5")) {
+        await #expect(throws: VectorDBError.failedPrecondition("nullable field 'tag' needs Milvus 2.4 or newer; the server is v2.3.5")) {
             try await manager.createCollection(spec, deadline: deadline)
         }
         #expect(milvus.calls("createCollection") == 0)
+        // A manager of its own: the version is remembered for a minute.
         milvus.state.withLock { $0.version = "v2.4.1" }
-        try await manager.createCollection(spec, deadline: deadline)
+        try await self.manager(milvus).createCollection(spec, deadline: deadline)
         #expect(milvus.calls("createCollection") == 1)
     }
 }

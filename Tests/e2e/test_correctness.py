@@ -208,7 +208,7 @@ def test_each_client_mistake_has_one_code(stub, titles):
         (api.DropPartition, pb2.PartitionRequest(collection=titles, partition="_default"), "INVALID_ARGUMENT"),
         (api.DropPartition, pb2.PartitionRequest(collection=titles, partition="nope_p"), "NOT_FOUND"),
         (api.CreateCollection, pb2.CreateCollectionRequest(collection=unique("e2e_n"), dimension=2, scalar_fields=[
-            pb2.ScalarField(name="tag", type=pb2.ScalarField.TYPE_INT64, nullable=True)]), "INVALID_ARGUMENT"),
+            pb2.ScalarField(name="tag", type=pb2.ScalarField.TYPE_INT64, nullable=True)]), "FAILED_PRECONDITION"),
         (api.CreateCollection, pb2.CreateCollectionRequest(collection=unique("e2e_m"), dimension=2, scalar_fields=[
             pb2.ScalarField(name="tag", type=pb2.ScalarField.TYPE_INT64, max_length=10)]), "INVALID_ARGUMENT"),
     ]

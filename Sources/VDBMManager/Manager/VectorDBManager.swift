@@ -44,11 +44,7 @@ public actor VectorDBManager {
         }
         if let nullable = spec.scalarFields.first(where: \.nullable) {
             // Milvus before 2.4 does not know the flag and would create the field NOT NULL.
-            let version = try await milvus.version(deadline: deadline)
-            guard MilvusVersion(version).map({ $0 >= MilvusVersion(major: 2, minor: 4) }) ?? true else {
-                throw .invalidArgument("field '\(nullable.name)' is nullable, which needs Milvus 2.4 or newer; "
-                                       + "this Milvus is \(version)")
-            }
+            try await require(.nullableFields, subject: "nullable field '\(nullable.name)'", deadline: deadline)
         }
         if try await milvus.hasCollection(spec.name, deadline: deadline) {
             throw .alreadyExists("collection '\(spec.name)' already exists")
@@ -489,13 +485,14 @@ public actor VectorDBManager {
     // MARK: Capabilities
 
     /// Refuses a request that needs `feature` when the connected Milvus is older than its first
-    /// release, before anything is sent.
-    nonisolated private func require(_ feature: MilvusFeature, deadline: Deadline) async throws(VectorDBError) {
+    /// release, before anything is sent; the message names `subject` (the feature by default).
+    nonisolated private func require(_ feature: MilvusFeature, subject: String? = nil,
+                                     deadline: Deadline) async throws(VectorDBError) {
         let milvus = self.milvus
         let text = await versions.version { try? await milvus.version(deadline: deadline) }
         guard let text, !MilvusFeature.available(version: text).contains(feature) else { return }
-        throw .failedPrecondition("\(feature.title) needs Milvus \(feature.since.major).\(feature.since.minor) or newer; "
-                                  + "the server is \(text)")
+        throw .failedPrecondition("\(subject ?? feature.title) needs Milvus \(feature.since.major).\(feature.since.minor) "
+                                  + "or newer; the server is \(text)")
     }
 
     // MARK: Load state
