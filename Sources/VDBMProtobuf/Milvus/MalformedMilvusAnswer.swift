@@ -18,11 +18,11 @@ public struct MalformedMilvusAnswer: Error, Sendable, Hashable, CustomStringConv
 
 /// How a search answer lays out its hits: query vector `i` has `topks[i]` hits, and the ids,
 /// scores and output columns hold them query after query.
-public enum MilvusSearchLayout {
+enum MilvusSearchLayout {
     /// Where each query vector's hits start in the flat arrays, with one more entry at the end (the
     /// number of hits). Checked: `num_queries` and the number of `topks` are the number of query
     /// vectors sent, no `topk` is negative, and their sum fits.
-    public static func rowStarts(numQueries: Int64, topks: [Int64], queries: Int) throws(MalformedMilvusAnswer) -> [Int] {
+    static func rowStarts(numQueries: Int64, topks: [Int64], queries: Int) throws(MalformedMilvusAnswer) -> [Int] {
         func malformed(_ problem: String) -> MalformedMilvusAnswer { MalformedMilvusAnswer("search", problem) }
         guard numQueries == Int64(queries) else {
             throw malformed("num_queries is \(numQueries) for \(queries) query vectors sent")

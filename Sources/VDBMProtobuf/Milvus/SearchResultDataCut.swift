@@ -102,7 +102,7 @@ enum SearchResultDataCut {
         return arena.pointers(cut)
     }
 
-    static func cut(_ field: UnsafeMutablePointer<Milvus__Proto__Schema__FieldData>, rows: Range<Int>, total: Int,
+    private static func cut(_ field: UnsafeMutablePointer<Milvus__Proto__Schema__FieldData>, rows: Range<Int>, total: Int,
                             in arena: ProtobufCArena) throws(MergedSearchFallback) -> UnsafeMutablePointer<Milvus__Proto__Schema__FieldData> {
         guard ProtobufC.understood(field) else { throw MergedSearchFallback.unknownField }
         var data = field.pointee
