@@ -44,6 +44,16 @@ def lite_daemon(address):
                        "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
 
 
+def milvus_client(uri, **options):
+    """A pymilvus MilvusClient with a connection of its own that does not ping while idle.
+    pymilvus pings every 10 s even with no call open, and grpcio shares one connection between
+    all clients of an address; a Milvus Lite that counts such pings as abuse ends that connection
+    with GOAWAY "Too many pings", and the next test to use it failed to connect (CI, 2026-12-04)."""
+    from pymilvus import MilvusClient
+    quiet = {"grpc.keepalive_permit_without_calls": False, "grpc.use_local_subchannel_pool": 1}
+    return MilvusClient(uri=uri, dedicated=True, grpc_options=quiet, **options)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

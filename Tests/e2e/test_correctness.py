@@ -9,7 +9,7 @@ import time
 import grpc
 import pytest
 
-from conftest import E2E_VDBM_BIN, MILVUS_ADDRESS, ROOT, Daemon
+from conftest import E2E_VDBM_BIN, MILVUS_ADDRESS, ROOT, Daemon, milvus_client
 from vdbm_api import columns_by_name, data_pb2, int64_column, pb2, pb2_grpc, string_column, vectors_column
 
 
@@ -97,13 +97,12 @@ def test_a_varchar_value_keeps_every_byte_written_through_vdbm(stub, titles):
 
 def test_a_varchar_written_by_pymilvus_reads_back_identical_through_get_query_and_search(stub):
     """Inserted with pymilvus straight into Milvus, read through vdbm."""
-    from pymilvus import MilvusClient
     _, api = stub
     name = unique("e2e_pymilvus")
     create(api, name, [pb2.ScalarField(name="title", type=pb2.ScalarField.TYPE_STRING, max_length=64)])
     try:
         user, password = os.environ.get("MILVUS_USER"), os.environ.get("MILVUS_PASSWORD", "")
-        client = MilvusClient(uri=f"http://{MILVUS_ADDRESS}", token=f"{user}:{password}" if user else "")
+        client = milvus_client(f"http://{MILVUS_ADDRESS}", token=f"{user}:{password}" if user else "")
         values = {7: "ab\0cd", 8: "naïve 東京 🚀\0", 9: "\0"}
         client.insert(name, [{"id": i, "title": t, "vector": [float(i), 1.0]} for i, t in values.items()])
         client.close()

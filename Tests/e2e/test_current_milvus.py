@@ -11,10 +11,10 @@ import time
 
 import grpc
 import pytest
-from pymilvus import DataType, MilvusClient
+from pymilvus import DataType
 from pymilvus.grpc_gen import common_pb2, milvus_pb2, milvus_pb2_grpc
 
-from conftest import LITE_SERVERS, Daemon, in_threads, lite_daemon, outcomes_in_threads
+from conftest import LITE_SERVERS, Daemon, in_threads, lite_daemon, milvus_client, outcomes_in_threads
 from current_milvus_relay import ALL_SEARCH_COUNT, CurrentMilvusRelay
 from scripted_milvus import placeholder_group
 from test_passthrough import DIM, direct_client, totals
@@ -45,7 +45,7 @@ def searched_by_clients(daemon, clients, times, search):
     found = {}
 
     def client(index):
-        mine = MilvusClient(uri=f"http://{daemon.tcp_target}")
+        mine = milvus_client(f"http://{daemon.tcp_target}")
         found[index] = [search(mine, index) for _ in range(times)]
 
     errors = in_threads(clients, client)
@@ -116,7 +116,7 @@ def test_pass_through_searches_stay_merged_against_answers_with_all_search_count
 def test_grouped_searches_merge_against_milvus_lite(lite):
     _, lite = lite
     daemon = lite_daemon(lite)
-    direct = MilvusClient(uri=f"http://{lite}")
+    direct = milvus_client(f"http://{lite}")
     name = f"grouped_{int(time.time() * 1000)}"
     try:
         schema = direct.create_schema(auto_id=False)

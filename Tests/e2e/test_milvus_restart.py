@@ -17,7 +17,7 @@ import urllib.request
 import grpc
 import pytest
 
-from conftest import ROOT, Daemon, health_check
+from conftest import ROOT, Daemon, health_check, milvus_client
 from grpc_health.v1 import health_pb2
 from vdbm_api import pb2, pb2_grpc
 
@@ -130,12 +130,11 @@ class PassThroughLoad:
     def __init__(self, target):
         import logging
 
-        from pymilvus import MilvusClient
 
         # pymilvus logs every failed call and reconnect while Milvus is down, with its traceback
         # (some 16,000 lines); the test reports the outcomes itself.
         logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
-        self.client = MilvusClient(uri=f"http://{target}", timeout=self.TIMEOUT)
+        self.client = milvus_client(f"http://{target}", timeout=self.TIMEOUT)
         self.calls = []  # (seconds, "ok" or the error's type)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)

@@ -9,13 +9,13 @@ import time
 
 import grpc
 import pytest
-from pymilvus import DataType, MilvusClient, MilvusException
+from pymilvus import DataType, MilvusException
 
 # pymilvus surfaces a gRPC status from vdbm (PERMISSION_DENIED, UNAUTHENTICATED) as the grpc
 # error itself, with vdbm's message; a Milvus status inside an answer would be a MilvusException.
 REFUSED = (grpc.RpcError, MilvusException)
 
-from conftest import MILVUS_ADDRESS, Daemon, in_threads, scrape
+from conftest import MILVUS_ADDRESS, Daemon, in_threads, milvus_client, scrape
 
 DIM = 8
 KEYS = {"admin": "pt-admin-key", "reader": "pt-reader-key", "writer": "pt-writer-key"}
@@ -37,11 +37,11 @@ def vdbm():
 def direct_client():
     user, password = os.environ.get("MILVUS_USER"), os.environ.get("MILVUS_PASSWORD")
     token = f"{user}:{password}" if user else ""
-    return MilvusClient(uri=f"http://{MILVUS_ADDRESS}", token=token)
+    return milvus_client(f"http://{MILVUS_ADDRESS}", token=token)
 
 
 def through(vdbm, role="admin"):
-    return MilvusClient(uri=f"http://{vdbm.tcp_target}", token=KEYS[role])
+    return milvus_client(f"http://{vdbm.tcp_target}", token=KEYS[role])
 
 
 def rows(count, seed=1):
@@ -145,8 +145,8 @@ def test_the_same_scenario_through_vdbm_to_milvus_lite_matches_lite_directly():
                          "VDBM_LOGGING_ACCESS_LOG": "false"}, wait_for_serving=False)
     try:
         stamp = int(time.time() * 1000)
-        direct = normalise(scenario(MilvusClient(uri=f"http://{LITE_ADDRESS}"), f"pt_lite_direct_{stamp}"))
-        proxied = normalise(scenario(MilvusClient(uri=f"http://{daemon.tcp_target}"), f"pt_lite_vdbm_{stamp}"))
+        direct = normalise(scenario(milvus_client(f"http://{LITE_ADDRESS}"), f"pt_lite_direct_{stamp}"))
+        proxied = normalise(scenario(milvus_client(f"http://{daemon.tcp_target}"), f"pt_lite_vdbm_{stamp}"))
         failing = sorted(key for key, value in direct.items() if isinstance(value, tuple) and value[:1] == ("error",))
         print(f"\nMilvus Lite directly fails: {failing or 'nothing'}")
         for key in direct:
@@ -170,13 +170,13 @@ def test_a_read_key_searches_but_cannot_write_or_drop_and_a_wrong_key_is_refused
             assert "API key 'reader' has role read; this call needs" in str(failure.value)
         assert through(vdbm, "writer").insert(name, [{"id": 3, "vector": [0.3] * DIM}])["insert_count"] == 1
         with pytest.raises(REFUSED) as failure:
-            MilvusClient(uri=f"http://{vdbm.tcp_target}", token="not-a-key").list_collections()
+            milvus_client(f"http://{vdbm.tcp_target}", token="not-a-key").list_collections()
         # pymilvus's connect handshake hides the reason ("illegal connection params"), as it does
         # for a wrong password against Milvus itself; vdbm counts why.
         print(f"wrong key refused: {type(failure.value).__name__}: {failure.value}")
         # Milvus's own root password is not a vdbm key either.
         with pytest.raises(REFUSED):
-            MilvusClient(uri=f"http://{vdbm.tcp_target}", token="root:Milvus").list_collections()
+            milvus_client(f"http://{vdbm.tcp_target}", token="root:Milvus").list_collections()
     finally:
         admin.drop_collection(name)
 

@@ -11,9 +11,8 @@ import time
 
 import grpc
 import pytest
-from pymilvus import MilvusClient
 
-from conftest import LITE_SERVERS, Daemon, lite_daemon
+from conftest import LITE_SERVERS, Daemon, lite_daemon, milvus_client
 from test_passthrough import direct_client
 from vdbm_api import column_values, data_pb2, int64_column, pb2, pb2_grpc, vectors_column
 
@@ -91,7 +90,7 @@ def test_grouping_search_on_milvus_lite_gives_what_lite_gives_directly(lite):
         with grpc.insecure_channel(daemon.tcp_target) as channel:
             stub = pb2_grpc.VectorDBStub(channel)
             create(stub, name, data)
-            direct = MilvusClient(uri=f"http://{lite}")
+            direct = milvus_client(f"http://{lite}")
             for query, size in [(0, 1), (7, 2)]:
                 hits = typed_search(stub, name, data[query], limit=4, group_by_field="doc", group_size=size,
                                     output_fields=["doc"])
@@ -119,7 +118,7 @@ def test_typed_insert_leaves_out_defaults_and_function_output_and_search_names_i
     from pymilvus import DataType, Function, FunctionType
 
     daemon = lite_daemon(lite)
-    direct = MilvusClient(uri=f"http://{lite}")
+    direct = milvus_client(f"http://{lite}")
     name = f"modern_{int(time.time() * 1000)}"
     data, other = vectors(34), vectors(35)
     try:
