@@ -80,7 +80,7 @@ let package = Package(
         // The Milvus side: gRPC channel, connection pool, retry policy and budget, typed errors.
         .target(
             name: "MilvusClient",
-            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMProtobuf", .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: ["VDBMUtils", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
         // The VectorDBManager actor: vector-database operations in Swift domain types, over a

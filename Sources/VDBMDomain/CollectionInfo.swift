@@ -1,6 +1,6 @@
 /// A field's type as Milvus reports it.
 public enum FieldType: Sendable, Hashable {
-    case bool, int8, int16, int32, int64, float, double, varchar, json, floatVector
+    case bool, int8, int16, int32, int64, float, double, varchar, json, floatVector, sparseFloatVector
     case other(Int32)
 
     package init(milvus number: Int32) {
@@ -15,6 +15,7 @@ public enum FieldType: Sendable, Hashable {
         case 21: self = .varchar
         case 23: self = .json
         case 101: self = .floatVector
+        case 104: self = .sparseFloatVector
         default: self = .other(number)
         }
     }
@@ -31,6 +32,7 @@ public enum FieldType: Sendable, Hashable {
         case .varchar: 21
         case .json: 23
         case .floatVector: 101
+        case .sparseFloatVector: 104
         case .other(let number): number
         }
     }
@@ -49,6 +51,10 @@ public struct FieldInfo: Sendable, Hashable {
     public var hasDefaultValue: Bool = false
     /// A function computes it (a BM25 function's sparse output): rows leave it out.
     public var isFunctionOutput: Bool = false
+    public var isPartitionKey: Bool = false
+    /// Milvus splits its text into terms (VARCHAR; BM25 input, TEXT_MATCH filters).
+    public var enableAnalyzer: Bool = false
+    public var enableMatch: Bool = false
 
     public init(name: String, type: FieldType, isPrimaryKey: Bool = false, autoID: Bool = false, dimension: Int? = nil,
                 maxLength: Int? = nil, nullable: Bool = false, hasDefaultValue: Bool = false, isFunctionOutput: Bool = false) {
@@ -106,6 +112,8 @@ public struct CollectionSchemaInfo: Sendable, Hashable {
     public var consistency: ConsistencyLevel
     /// Rows may carry fields that are not in the schema (Milvus keeps them in its `$meta` JSON).
     public var dynamicFields: Bool
+    /// The functions that fill fields (BM25).
+    public var functions: [FunctionSpec] = []
 
     public init(name: String, description: String = "", fields: [FieldInfo], consistency: ConsistencyLevel = .session,
                 dynamicFields: Bool = false) {
@@ -118,7 +126,14 @@ public struct CollectionSchemaInfo: Sendable, Hashable {
 
     public var primaryKey: FieldInfo? { fields.first { $0.isPrimaryKey } }
     public var vectorFields: [FieldInfo] { fields.filter { $0.type == .floatVector } }
+    public var sparseVectorFields: [FieldInfo] { fields.filter { $0.type == .sparseFloatVector } }
     public func field(_ name: String) -> FieldInfo? { fields.first { $0.name == name } }
+    /// The sparse fields a BM25 function fills: the ones a search by texts reads. (Milvus Lite 2.5
+    /// describes no functions, only the flag on their output fields.)
+    public var textSearchFields: [FieldInfo] {
+        let outputs = Set(functions.filter { $0.type == .bm25 }.flatMap(\.outputFields))
+        return fields.filter { $0.type == .sparseFloatVector && (outputs.contains($0.name) || $0.isFunctionOutput) }
+    }
 }
 
 /// Everything `describeCollection` reports.

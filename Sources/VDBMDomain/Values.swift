@@ -9,6 +9,8 @@ public enum FieldValues: Sendable, Hashable {
     /// JSON documents, one per row, as text.
     case json([String])
     case floatVectors(dimension: Int, values: [Float])
+    /// Sparse vectors, one per row.
+    case sparseVectors([SparseVector])
 
     public var count: Int {
         switch self {
@@ -20,6 +22,7 @@ public enum FieldValues: Sendable, Hashable {
         case .strings(let values): values.count
         case .json(let values): values.count
         case .floatVectors(let dimension, let values): dimension > 0 ? values.count / dimension : 0
+        case .sparseVectors(let values): values.count
         }
     }
 
@@ -35,6 +38,7 @@ public enum FieldValues: Sendable, Hashable {
         case .json(let values): .json(Array(values[rows]))
         case .floatVectors(let dimension, let values):
             .floatVectors(dimension: dimension, values: Array(values[(rows.lowerBound * dimension)..<(rows.upperBound * dimension)]))
+        case .sparseVectors(let values): .sparseVectors(Array(values[rows]))
         }
     }
 
@@ -50,6 +54,7 @@ public enum FieldValues: Sendable, Hashable {
         case .json(let values): .json(indices.map { values[$0] })
         case .floatVectors(let dimension, let values):
             .floatVectors(dimension: dimension, values: indices.flatMap { values[($0 * dimension)..<(($0 + 1) * dimension)] })
+        case .sparseVectors(let values): .sparseVectors(indices.map { values[$0] })
         }
     }
 
@@ -64,6 +69,7 @@ public enum FieldValues: Sendable, Hashable {
         case .strings(let values): .string(values[row])
         case .json(let values): .json(values[row])
         case .floatVectors(let dimension, let values): .vector(Array(values[(row * dimension)..<((row + 1) * dimension)]))
+        case .sparseVectors(let values): .sparseVector(values[row])
         }
     }
 }
@@ -76,6 +82,78 @@ public enum FieldValue: Sendable, Hashable {
     case string(String)
     case json(String)
     case vector([Float])
+    case sparseVector(SparseVector)
+}
+
+/// A sparse vector: its non-zero components, `values[i]` at dimension `indices[i]`.
+public struct SparseVector: Sendable, Hashable {
+    public var indices: [UInt32]
+    public var values: [Float]
+
+    public init(indices: [UInt32], values: [Float]) {
+        self.indices = indices
+        self.values = values
+    }
+
+    /// The same components by ascending index (Milvus's order), or a reason they are not a
+    /// sparse vector: lists of different lengths, an index twice, the index 2^32 - 1 (Milvus's
+    /// dimension is the largest index plus one), or a value that is not finite.
+    public func sorted() -> Result<SparseVector, SparseVectorProblem> {
+        guard indices.count == values.count else { return .failure(.lengths(indices.count, values.count)) }
+        if let index = indices.first(where: { $0 == .max }) { return .failure(.indexTooLarge(index)) }
+        if let value = values.first(where: { !$0.isFinite }) { return .failure(.notFinite(value)) }
+        let order = indices.indices.sorted { indices[$0] < indices[$1] }
+        let sortedIndices = order.map { indices[$0] }
+        for (previous, next) in zip(sortedIndices, sortedIndices.dropFirst()) where previous == next {
+            return .failure(.duplicate(next))
+        }
+        return .success(SparseVector(indices: sortedIndices, values: order.map { values[$0] }))
+    }
+}
+
+/// Why components are not a sparse vector.
+public enum SparseVectorProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    case lengths(Int, Int)
+    case duplicate(UInt32)
+    case indexTooLarge(UInt32)
+    case notFinite(Float)
+
+    public var description: String {
+        switch self {
+        case .lengths(let indices, let values): "\(indices) indices for \(values) values"
+        case .duplicate(let index): "index \(index) appears twice"
+        case .indexTooLarge(let index): "index \(index) is too large (at most 4294967294)"
+        case .notFinite(let value): "value \(value) is not finite"
+        }
+    }
+}
+
+/// The queries of one search, all of one kind.
+public enum SearchQueries: Sendable, Hashable {
+    /// Float vectors packed row after row, `dimension` floats each (nil: not given by the caller,
+    /// the field's).
+    case floatVectors([Float], dimension: Int?)
+    case sparseVectors([SparseVector])
+    /// Texts for full-text search: a BM25 function's output field is searched with their terms.
+    case texts([String])
+
+    /// Queries given (float vectors need a dimension to be counted).
+    public func count(dimension: Int) -> Int {
+        switch self {
+        case .floatVectors(let values, _): dimension > 0 ? values.count / dimension : 0
+        case .sparseVectors(let rows): rows.count
+        case .texts(let texts): texts.count
+        }
+    }
+
+    /// How a message names the kind.
+    public var kind: String {
+        switch self {
+        case .floatVectors: "float vectors"
+        case .sparseVectors: "sparse vectors"
+        case .texts: "texts"
+        }
+    }
 }
 
 /// Rows to insert or upsert, column by column: every column has the same number of rows.
@@ -168,8 +246,11 @@ public struct SearchRequest: Sendable, Hashable {
     public var dimension: Int?
     /// A grouping search: hits grouped by a scalar field's value.
     public var grouping: SearchGrouping?
-    /// The float vector field to search; nil: the collection's only one.
+    /// The vector field to search; nil: the collection's only one of the queries' kind.
     public var vectorField: String?
+    /// Sparse or text queries instead of `vectors` (which is then empty).
+    public var sparseVectors: [SparseVector] = []
+    public var texts: [String] = []
 
     public init(collection: String, vectors: [Float], dimension: Int? = nil, limit: Int = 10, filter: String = "", outputFields: [String] = [],
                 params: [String: ParamValue] = [:], partitions: [String] = [], consistency: ConsistencyLevel? = nil,
@@ -187,6 +268,67 @@ public struct SearchRequest: Sendable, Hashable {
         self.offset = offset
         self.dimension = dimension
     }
+}
+
+extension SearchRequest {
+    /// The queries, of whichever kind the caller sent.
+    public var queries: SearchQueries {
+        if !sparseVectors.isEmpty { return .sparseVectors(sparseVectors) }
+        if !texts.isEmpty { return .texts(texts) }
+        return .floatVectors(vectors, dimension: dimension)
+    }
+}
+
+/// Several searches of one collection whose hits a ranker fuses into one list per query.
+public struct HybridSearchRequest: Sendable, Hashable {
+    public var collection: String
+    public var searches: [SubSearch]
+    public var ranker: Ranker
+    public var limit: Int
+    public var offset: Int
+    public var outputFields: [String]
+    public var partitions: [String]
+    public var consistency: ConsistencyLevel?
+
+    public init(collection: String, searches: [SubSearch], ranker: Ranker = .reciprocalRankFusion(k: 60), limit: Int = 10,
+                offset: Int = 0, outputFields: [String] = [], partitions: [String] = [], consistency: ConsistencyLevel? = nil) {
+        self.collection = collection
+        self.searches = searches
+        self.ranker = ranker
+        self.limit = limit
+        self.offset = offset
+        self.outputFields = outputFields
+        self.partitions = partitions
+        self.consistency = consistency
+    }
+}
+
+/// One search of a hybrid search.
+public struct SubSearch: Sendable, Hashable {
+    /// nil: the collection's only vector field of the queries' kind.
+    public var vectorField: String?
+    public var queries: SearchQueries
+    /// Candidates per query handed to the ranker; nil: the hybrid search's limit plus offset.
+    public var limit: Int?
+    public var filter: String
+    public var params: [String: ParamValue]
+
+    public init(vectorField: String? = nil, queries: SearchQueries, limit: Int? = nil, filter: String = "",
+                params: [String: ParamValue] = [:]) {
+        self.vectorField = vectorField
+        self.queries = queries
+        self.limit = limit
+        self.filter = filter
+        self.params = params
+    }
+}
+
+/// How a hybrid search fuses the hits of its searches.
+public enum Ranker: Sendable, Hashable {
+    /// Each hit scores the sum over searches of 1 / (k + its rank there).
+    case reciprocalRankFusion(k: Int)
+    /// Each hit scores the weighted sum of its scores, normalized by Milvus unless `rawScores`.
+    case weighted([Float], rawScores: Bool)
 }
 
 /// How a grouping search groups its hits (Milvus 2.4+): by `field`'s value, `size` hits a group.

@@ -20,6 +20,11 @@ final class MockMilvus: MilvusAPI {
             -> MilvusResponse.Search)?
         /// The number of query vectors of each search, in the order they arrived.
         var searchSizes: [Int] = []
+        /// The queries of each search, as sent.
+        var searchQueries: [SearchQueries] = []
+        /// Each hybrid search's sub-searches and rank params.
+        var hybridSearches: [(searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue], outputFields: [String])] = []
+        var createdPartitionCounts: [Int?] = []
         /// When nil, a search finds nothing: Milvus's answer with no hits for each query vector.
         var searchReply: MilvusResponse.Search?
         var queryReply: [MilvusFieldData] = []
@@ -59,10 +64,11 @@ final class MockMilvus: MilvusAPI {
         return true
     }
 
-    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32,
+    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32, partitions: Int?,
                           deadline: Deadline) async throws(VectorDBError) {
         try record("createCollection")
         state.withLock {
+            $0.createdPartitionCounts.append(partitions)
             $0.collections[name] = schema
             $0.createdSchemas.append(schema)
         }
@@ -128,16 +134,29 @@ final class MockMilvus: MilvusAPI {
         }
     }
 
-    func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String], partitions: [String],
+    func search(_ collection: String, queries: SearchQueries, dim: Int, filter: String, outputFields: [String], partitions: [String],
                 params: [MilvusKeyValue], consistencyLevel: Int32?, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
         try record("search")
+        let count = queries.count(dimension: dim)
         let handler = state.withLock { state in
             state.searchParams = params
-            state.searchSizes.append(vectors.count / max(dim, 1))
+            state.searchSizes.append(count)
+            state.searchQueries.append(queries)
             return state.searchHandler
         }
-        if let handler { return try await handler(vectors, dim, filter) }
-        let queries = vectors.count / max(dim, 1)
+        if let handler, case .floatVectors(let vectors, _) = queries { return try await handler(vectors, dim, filter) }
+        return emptyOrScripted(queries: count)
+    }
+
+    func hybridSearch(_ collection: String, searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue],
+                      outputFields: [String], partitions: [String], consistencyLevel: Int32?,
+                      deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
+        try record("hybridSearch")
+        state.withLock { $0.hybridSearches.append((searches, rankParams, outputFields)) }
+        return emptyOrScripted(queries: searches.first.map { $0.queries.count(dimension: $0.dim) } ?? 0)
+    }
+
+    private func emptyOrScripted(queries: Int) -> MilvusResponse.Search {
         return state.withLock { $0.searchReply } ?? MilvusResponse.Search(
             status: .success, numQueries: Int64(queries), topK: 0, topks: Array(repeating: 0, count: queries), ids: .int64s([]),
             scores: [], fields: [])

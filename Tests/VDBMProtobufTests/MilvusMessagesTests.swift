@@ -56,8 +56,9 @@ import Testing
 
     @Test func aDefaultValueAndAFunctionsOutputAreRead() {
         #expect(described { _, _ in }.map { [$0.hasDefaultValue, $0.isFunctionOutput] } == [false, false])
-        // default_value: a ValueField { string_data (6): "en" }, carried as bytes.
-        #expect(described { field, arena in field.pointee.default_value = arena.binary([0x32, 0x02, 0x65, 0x6E]) }?.hasDefaultValue == true)
+        #expect(described { field, arena in
+            field.pointee.default_value = MilvusDefaultValue.string("en").build(in: arena)
+        }?.hasDefaultValue == true)
         #expect(described { field, _ in field.pointee.is_function_output = 1 }?.isFunctionOutput == true)
     }
 }

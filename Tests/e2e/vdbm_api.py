@@ -45,6 +45,8 @@ def column_values(column):
     if kind == "vectors":
         flat, dim = list(column.vectors.values), column.vectors.dimension
         return [flat[i:i + dim] for i in range(0, len(flat), dim)]
+    if kind == "sparse_vectors":
+        return list(column.sparse_vectors.rows)
     return list(getattr(column, kind).values)
 
 

@@ -682,6 +682,51 @@ void   milvus__proto__milvus__search_request__free_unpacked
   assert(message->base.descriptor == &milvus__proto__milvus__search_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__milvus__hybrid_search_request__init
+                     (Milvus__Proto__Milvus__HybridSearchRequest         *message)
+{
+  static const Milvus__Proto__Milvus__HybridSearchRequest init_value = MILVUS__PROTO__MILVUS__HYBRID_SEARCH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__hybrid_search_request__get_packed_size
+                     (const Milvus__Proto__Milvus__HybridSearchRequest *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__hybrid_search_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__hybrid_search_request__pack
+                     (const Milvus__Proto__Milvus__HybridSearchRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__hybrid_search_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__hybrid_search_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__HybridSearchRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__hybrid_search_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__HybridSearchRequest *
+       milvus__proto__milvus__hybrid_search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__HybridSearchRequest *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__hybrid_search_request__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__hybrid_search_request__free_unpacked
+                     (Milvus__Proto__Milvus__HybridSearchRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__hybrid_search_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   milvus__proto__milvus__search_results__init
                      (Milvus__Proto__Milvus__SearchResults         *message)
 {
@@ -3916,6 +3961,226 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descript
   milvus__proto__milvus__search_request__field_indices_by_name,
   1,  milvus__proto__milvus__search_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__search_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__hybrid_search_request__field_descriptors[15] =
+{
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "collection_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, collection_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition_names",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, n_partition_names),
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, partition_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "requests",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, n_requests),
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, requests),
+    &milvus__proto__milvus__search_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "rank_params",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, n_rank_params),
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, rank_params),
+    &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "travel_timestamp",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, travel_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "guarantee_timestamp",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, guarantee_timestamp),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "not_return_all_meta",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, not_return_all_meta),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_fields",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, n_output_fields),
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, output_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consistency_level",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, consistency_level),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "use_default_consistency",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, use_default_consistency),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "function_score",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, function_score),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, namespace_),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "function_chains",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, n_function_chains),
+    offsetof(Milvus__Proto__Milvus__HybridSearchRequest, function_chains),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__hybrid_search_request__field_indices_by_name[] = {
+  2,   /* field[2] = collection_name */
+  10,   /* field[10] = consistency_level */
+  1,   /* field[1] = db_name */
+  14,   /* field[14] = function_chains */
+  12,   /* field[12] = function_score */
+  7,   /* field[7] = guarantee_timestamp */
+  0,   /* field[0] = msg_base */
+  13,   /* field[13] = namespace */
+  8,   /* field[8] = not_return_all_meta */
+  9,   /* field[9] = output_fields */
+  3,   /* field[3] = partition_names */
+  5,   /* field[5] = rank_params */
+  4,   /* field[4] = requests */
+  6,   /* field[6] = travel_timestamp */
+  11,   /* field[11] = use_default_consistency */
+};
+static const ProtobufCIntRange milvus__proto__milvus__hybrid_search_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 15 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__hybrid_search_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.HybridSearchRequest",
+  "HybridSearchRequest",
+  "Milvus__Proto__Milvus__HybridSearchRequest",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__HybridSearchRequest),
+  15,
+  milvus__proto__milvus__hybrid_search_request__field_descriptors,
+  milvus__proto__milvus__hybrid_search_request__field_indices_by_name,
+  1,  milvus__proto__milvus__hybrid_search_request__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__hybrid_search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__field_descriptors[4] =

@@ -52,6 +52,96 @@ void   milvus__proto__schema__collection_schema__free_unpacked
   assert(message->base.descriptor == &milvus__proto__schema__collection_schema__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__schema__function_schema__init
+                     (Milvus__Proto__Schema__FunctionSchema         *message)
+{
+  static const Milvus__Proto__Schema__FunctionSchema init_value = MILVUS__PROTO__SCHEMA__FUNCTION_SCHEMA__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__schema__function_schema__get_packed_size
+                     (const Milvus__Proto__Schema__FunctionSchema *message)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__function_schema__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__schema__function_schema__pack
+                     (const Milvus__Proto__Schema__FunctionSchema *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__function_schema__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__schema__function_schema__pack_to_buffer
+                     (const Milvus__Proto__Schema__FunctionSchema *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__function_schema__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Schema__FunctionSchema *
+       milvus__proto__schema__function_schema__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Schema__FunctionSchema *)
+     protobuf_c_message_unpack (&milvus__proto__schema__function_schema__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__schema__function_schema__free_unpacked
+                     (Milvus__Proto__Schema__FunctionSchema *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__schema__function_schema__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__schema__value_field__init
+                     (Milvus__Proto__Schema__ValueField         *message)
+{
+  static const Milvus__Proto__Schema__ValueField init_value = MILVUS__PROTO__SCHEMA__VALUE_FIELD__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__schema__value_field__get_packed_size
+                     (const Milvus__Proto__Schema__ValueField *message)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__value_field__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__schema__value_field__pack
+                     (const Milvus__Proto__Schema__ValueField *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__value_field__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__schema__value_field__pack_to_buffer
+                     (const Milvus__Proto__Schema__ValueField *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__schema__value_field__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Schema__ValueField *
+       milvus__proto__schema__value_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Schema__ValueField *)
+     protobuf_c_message_unpack (&milvus__proto__schema__value_field__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__schema__value_field__free_unpacked
+                     (Milvus__Proto__Schema__ValueField *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__schema__value_field__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   milvus__proto__schema__field_schema__init
                      (Milvus__Proto__Schema__FieldSchema         *message)
 {
@@ -895,10 +985,10 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__collection_schema__
     "functions",
     7,
     PROTOBUF_C_LABEL_REPEATED,
-    PROTOBUF_C_TYPE_BYTES,
+    PROTOBUF_C_TYPE_MESSAGE,
     offsetof(Milvus__Proto__Schema__CollectionSchema, n_functions),
     offsetof(Milvus__Proto__Schema__CollectionSchema, functions),
-    NULL,
+    &milvus__proto__schema__function_schema__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1037,6 +1127,303 @@ const ProtobufCMessageDescriptor milvus__proto__schema__collection_schema__descr
   (ProtobufCMessageInit) milvus__proto__schema__collection_schema__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor milvus__proto__schema__function_schema__field_descriptors[9] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FunctionSchema, name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FunctionSchema, id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FunctionSchema, description),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Schema__FunctionSchema, type),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "input_field_names",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__FunctionSchema, n_input_field_names),
+    offsetof(Milvus__Proto__Schema__FunctionSchema, input_field_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "input_field_ids",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__FunctionSchema, n_input_field_ids),
+    offsetof(Milvus__Proto__Schema__FunctionSchema, input_field_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_field_names",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__FunctionSchema, n_output_field_names),
+    offsetof(Milvus__Proto__Schema__FunctionSchema, output_field_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_field_ids",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__FunctionSchema, n_output_field_ids),
+    offsetof(Milvus__Proto__Schema__FunctionSchema, output_field_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Schema__FunctionSchema, n_params),
+    offsetof(Milvus__Proto__Schema__FunctionSchema, params),
+    &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__schema__function_schema__field_indices_by_name[] = {
+  2,   /* field[2] = description */
+  1,   /* field[1] = id */
+  5,   /* field[5] = input_field_ids */
+  4,   /* field[4] = input_field_names */
+  0,   /* field[0] = name */
+  7,   /* field[7] = output_field_ids */
+  6,   /* field[6] = output_field_names */
+  8,   /* field[8] = params */
+  3,   /* field[3] = type */
+};
+static const ProtobufCIntRange milvus__proto__schema__function_schema__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor milvus__proto__schema__function_schema__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.schema.FunctionSchema",
+  "FunctionSchema",
+  "Milvus__Proto__Schema__FunctionSchema",
+  "milvus.proto.schema",
+  sizeof(Milvus__Proto__Schema__FunctionSchema),
+  9,
+  milvus__proto__schema__function_schema__field_descriptors,
+  milvus__proto__schema__function_schema__field_indices_by_name,
+  1,  milvus__proto__schema__function_schema__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__schema__function_schema__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__schema__value_field__field_descriptors[10] =
+{
+  {
+    "bool_data",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, bool_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "int_data",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, int_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "long_data",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, long_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "float_data",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, float_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "double_data",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, double_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "string_data",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, string_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes_data",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, bytes_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "timestamptz_data",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, timestamptz_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "date_data",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, date_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_data",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Schema__ValueField, data_case),
+    offsetof(Milvus__Proto__Schema__ValueField, time_data),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__schema__value_field__field_indices_by_name[] = {
+  0,   /* field[0] = bool_data */
+  6,   /* field[6] = bytes_data */
+  8,   /* field[8] = date_data */
+  4,   /* field[4] = double_data */
+  3,   /* field[3] = float_data */
+  1,   /* field[1] = int_data */
+  2,   /* field[2] = long_data */
+  5,   /* field[5] = string_data */
+  9,   /* field[9] = time_data */
+  7,   /* field[7] = timestamptz_data */
+};
+static const ProtobufCIntRange milvus__proto__schema__value_field__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 10 }
+};
+const ProtobufCMessageDescriptor milvus__proto__schema__value_field__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.schema.ValueField",
+  "ValueField",
+  "Milvus__Proto__Schema__ValueField",
+  "milvus.proto.schema",
+  sizeof(Milvus__Proto__Schema__ValueField),
+  10,
+  milvus__proto__schema__value_field__field_descriptors,
+  milvus__proto__schema__value_field__field_indices_by_name,
+  1,  milvus__proto__schema__value_field__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__schema__value_field__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field_descriptors[17] =
 {
   {
@@ -1163,10 +1550,10 @@ static const ProtobufCFieldDescriptor milvus__proto__schema__field_schema__field
     "default_value",
     11,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_BYTES,
+    PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(Milvus__Proto__Schema__FieldSchema, default_value),
-    NULL,
+    &milvus__proto__schema__value_field__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */

@@ -1,3 +1,4 @@
+import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 
@@ -8,7 +9,8 @@ public protocol MilvusAPI: Sendable {
     func version(deadline: Deadline) async throws(VectorDBError) -> String
     func isHealthy(deadline: Deadline) async throws(VectorDBError) -> Bool
 
-    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32,
+    /// `partitions`: how many partitions a partition key spreads rows over (nil: Milvus's default).
+    func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32, partitions: Int?,
                           deadline: Deadline) async throws(VectorDBError)
     func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError)
     func hasCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> Bool
@@ -24,9 +26,13 @@ public protocol MilvusAPI: Sendable {
     func query(_ collection: String, expression: String, outputFields: [String], partitions: [String],
                params: [MilvusKeyValue], consistencyLevel: Int32?, guaranteeTimestamp: UInt64?,
                deadline: Deadline) async throws(VectorDBError) -> [MilvusFieldData]
-    func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+    /// `dim`: the float vectors' dimension (unused for sparse vectors and texts).
+    func search(_ collection: String, queries: SearchQueries, dim: Int, filter: String, outputFields: [String],
                 partitions: [String], params: [MilvusKeyValue], consistencyLevel: Int32?,
                 deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search
+    func hybridSearch(_ collection: String, searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue],
+                      outputFields: [String], partitions: [String], consistencyLevel: Int32?,
+                      deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError)
 
     func createIndex(_ collection: String, field: String, indexName: String, params: [MilvusKeyValue],

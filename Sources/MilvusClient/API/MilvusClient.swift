@@ -1,6 +1,7 @@
 import GRPCNGHTTP2
 import Logging
 import Synchronization
+import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 
@@ -192,11 +193,12 @@ public final class MilvusClient: MilvusAPI {
         }
     }
 
-    public func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32,
+    public func createCollection(_ name: String, schema: MilvusCollectionSchema, consistencyLevel: Int32, partitions: Int?,
                                  deadline: Deadline) async throws(VectorDBError) {
         // Creating twice with the same schema is accepted by Milvus: safe to repeat.
         try await statusOnly("CreateCollection", collection: name,
-                             MilvusRequest.createCollection(name, schema: schema, consistencyLevel: consistencyLevel),
+                             MilvusRequest.createCollection(name, schema: schema, consistencyLevel: consistencyLevel,
+                                                            partitions: partitions),
                              idempotency: .idempotent, deadline: deadline)
     }
 
@@ -273,13 +275,27 @@ public final class MilvusClient: MilvusAPI {
         }
     }
 
-    public func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+    public func search(_ collection: String, queries: SearchQueries, dim: Int, filter: String, outputFields: [String],
                        partitions: [String], params: [MilvusKeyValue], consistencyLevel: Int32?,
                        deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
         try await invoke("Search", collection: collection,
-                         MilvusRequest.search(collection, vectors: vectors, dim: dim, filter: filter,
+                         MilvusRequest.search(collection, queries: queries, dim: dim, filter: filter,
                                               outputFields: outputFields, partitions: partitions, params: params,
                                               consistencyLevel: consistencyLevel),
+                         idempotency: .idempotent, deadline: deadline) { bytes throws(ProtobufDecodingError) in
+            let reply = try MilvusResponse.Search(serializedBytes: bytes)
+            return (reply.status, reply)
+        }
+    }
+
+    public func hybridSearch(_ collection: String, searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue],
+                             outputFields: [String], partitions: [String], consistencyLevel: Int32?,
+                             deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
+        // Milvus answers a hybrid search with the same SearchResults message as a search.
+        try await invoke("HybridSearch", collection: collection,
+                         MilvusRequest.hybridSearch(collection, searches: searches, rankParams: rankParams,
+                                                    outputFields: outputFields, partitions: partitions,
+                                                    consistencyLevel: consistencyLevel),
                          idempotency: .idempotent, deadline: deadline) { bytes throws(ProtobufDecodingError) in
             let reply = try MilvusResponse.Search(serializedBytes: bytes)
             return (reply.status, reply)

@@ -53,7 +53,7 @@ enum DynamicFields {
             } catch {
                 throw .invalidArgument("column '\(column)' row \(row) is not valid JSON: \(error)")
             }
-        case .floatVectors:
+        case .floatVectors, .sparseVectors:
             throw .invalidArgument("column '\(column)' is not in the schema, and a dynamic field cannot hold vectors")
         }
     }

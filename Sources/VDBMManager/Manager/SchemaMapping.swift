@@ -12,12 +12,11 @@ enum SchemaMapping {
     static func schema(for spec: CollectionSpec) throws(VectorDBError) -> MilvusCollectionSchema {
         try validateName(spec.name, kind: "collection")
         try validateName(spec.primaryKeyField, kind: "field")
-        try validateName(spec.vectorField, kind: "field")
-        guard (1...32_768).contains(spec.dimension) else {
-            throw .invalidArgument("dimension \(spec.dimension) is outside 1...32768")
+        var names: Set<String> = [spec.primaryKeyField]
+        func declare(_ name: String) throws(VectorDBError) {
+            try validateName(name, kind: "field")
+            guard names.insert(name).inserted else { throw .invalidArgument("field '\(name)' is declared twice") }
         }
-        var names: Set<String> = [spec.primaryKeyField, spec.vectorField]
-        guard names.count == 2 else { throw .invalidArgument("the key and vector fields need different names") }
         var fields: [MilvusFieldSchema] = []
         switch spec.primaryKey {
         case .int64(let autoID):
@@ -27,44 +26,156 @@ enum SchemaMapping {
             fields.append(MilvusFieldSchema(name: spec.primaryKeyField, isPrimaryKey: true, dataType: 21,
                                             typeParams: [MilvusKeyValue("max_length", "\(maxLength)")]))
         }
-        fields.append(MilvusFieldSchema(name: spec.vectorField, dataType: 101,
-                                        typeParams: [MilvusKeyValue("dim", "\(spec.dimension)")]))
-        for scalar in spec.scalarFields {
-            try validateName(scalar.name, kind: "field")
-            guard names.insert(scalar.name).inserted else { throw .invalidArgument("field '\(scalar.name)' is declared twice") }
-            var params: [MilvusKeyValue] = []
-            let type: Int32
-            switch scalar.type {
-            case .bool: type = 1
-            case .int32: type = 4
-            case .int64: type = 5
-            case .float: type = 10
-            case .double: type = 11
-            case .json: type = 23
-            case .string(let maxLength):
-                guard (1...65_535).contains(maxLength) else { throw .invalidArgument("field '\(scalar.name)' max length is outside 1...65535") }
-                type = 21
-                params = [MilvusKeyValue("max_length", "\(maxLength)")]
-            }
-            fields.append(MilvusFieldSchema(name: scalar.name, dataType: type, typeParams: params, nullable: scalar.nullable))
+        if spec.hasQuickVectorField {
+            try declare(spec.vectorField)
+            fields.append(try floatVectorField(spec.vectorField, dimension: spec.dimension))
         }
-        return MilvusCollectionSchema(name: spec.name, description: spec.description,
-                                      autoID: spec.primaryKey == .int64(autoID: true), fields: fields,
-                                      enableDynamicField: spec.enableDynamicFields)
+        for vector in spec.vectorFields {
+            try declare(vector.name)
+            switch vector.kind {
+            case .float(let dimension): fields.append(try floatVectorField(vector.name, dimension: dimension))
+            case .sparse: fields.append(MilvusFieldSchema(name: vector.name, dataType: FieldType.sparseFloatVector.milvusNumber))
+            }
+        }
+        for scalar in spec.scalarFields {
+            try declare(scalar.name)
+            fields.append(try scalarField(scalar))
+        }
+        if spec.scalarFields.filter(\.isPartitionKey).count > 1 {
+            throw .invalidArgument("a collection has at most one partition key field")
+        }
+        if let count = spec.partitionCount {
+            guard spec.scalarFields.contains(where: \.isPartitionKey) else {
+                throw .invalidArgument("partition_count needs a partition_key field")
+            }
+            guard (1...4096).contains(count) else { throw .invalidArgument("partition_count \(count) is outside 1...4096") }
+        }
+        var schema = MilvusCollectionSchema(name: spec.name, description: spec.description,
+                                            autoID: spec.primaryKey == .int64(autoID: true), fields: fields,
+                                            enableDynamicField: spec.enableDynamicFields)
+        schema.functions = try spec.functions.map { function throws(VectorDBError) in
+            try functionSchema(function, fields: &schema.fields)
+        }
+        return schema
+    }
+
+    private static func floatVectorField(_ name: String, dimension: Int) throws(VectorDBError) -> MilvusFieldSchema {
+        guard (1...32_768).contains(dimension) else {
+            throw .invalidArgument("field '\(name)': dimension \(dimension) is outside 1...32768")
+        }
+        return MilvusFieldSchema(name: name, dataType: 101, typeParams: [MilvusKeyValue("dim", "\(dimension)")])
+    }
+
+    private static func scalarField(_ scalar: ScalarFieldSpec) throws(VectorDBError) -> MilvusFieldSchema {
+        var params: [MilvusKeyValue] = []
+        let type: Int32
+        switch scalar.type {
+        case .bool: type = 1
+        case .int32: type = 4
+        case .int64: type = 5
+        case .float: type = 10
+        case .double: type = 11
+        case .json: type = 23
+        case .string(let maxLength):
+            guard (1...65_535).contains(maxLength) else { throw .invalidArgument("field '\(scalar.name)' max length is outside 1...65535") }
+            type = 21
+            params = [MilvusKeyValue("max_length", "\(maxLength)")]
+        }
+        if scalar.enableAnalyzer || scalar.enableMatch || scalar.analyzerParams != nil {
+            guard type == 21 else { throw .invalidArgument("field '\(scalar.name)': only string fields have an analyzer") }
+            guard scalar.enableAnalyzer else {
+                throw .invalidArgument("field '\(scalar.name)': enable_match and analyzer_params need enable_analyzer")
+            }
+            params.append(MilvusKeyValue("enable_analyzer", "true"))
+            if scalar.enableMatch { params.append(MilvusKeyValue("enable_match", "true")) }
+            if let analyzer = scalar.analyzerParams {
+                guard case .object = try? JSONValue(parsing: analyzer) else {
+                    throw .invalidArgument("field '\(scalar.name)': analyzer_params is not a JSON object")
+                }
+                params.append(MilvusKeyValue("analyzer_params", analyzer))
+            }
+        }
+        if scalar.isPartitionKey && type != 5 && type != 21 {
+            throw .invalidArgument("field '\(scalar.name)': a partition key is an int64 or string field")
+        }
+        var field = MilvusFieldSchema(name: scalar.name, dataType: type, typeParams: params, isPartitionKey: scalar.isPartitionKey,
+                                      nullable: scalar.nullable)
+        if let value = scalar.defaultValue { field.defaultValue = try defaultValue(value, of: scalar) }
+        return field
+    }
+
+    /// A default value as Milvus wants it for the field's type; one of another kind is refused.
+    private static func defaultValue(_ value: ScalarValue, of field: ScalarFieldSpec) throws(VectorDBError) -> MilvusDefaultValue {
+        switch (field.type, value) {
+        case (.bool, .bool(let flag)): return .bool(flag)
+        case (.int32, .int(let integer)):
+            guard let value = Int32(exactly: integer) else {
+                throw .invalidArgument("field '\(field.name)': default \(integer) is outside INT32's range")
+            }
+            return .int32(value)
+        case (.int64, .int(let integer)): return .int64(integer)
+        case (.float, .double(let number)) where number.isFinite && Float(number).isFinite: return .float(Float(number))
+        case (.float, .int(let integer)): return .float(Float(integer))
+        case (.double, .double(let number)) where number.isFinite: return .double(number)
+        case (.double, .int(let integer)): return .double(Double(integer))
+        case (.string(let maxLength), .string(let text)):
+            guard text.utf8.count <= maxLength else {
+                throw .invalidArgument("field '\(field.name)': the default has \(text.utf8.count) bytes, more than max_length \(maxLength)")
+            }
+            return .string(text)
+        default:
+            throw .invalidArgument("field '\(field.name)': default value \(value) does not suit its type")
+        }
+    }
+
+    /// A BM25 function: one analyzed string field in, one sparse field out (marked as the
+    /// function's output, so rows leave it out).
+    private static func functionSchema(_ function: FunctionSpec, fields: inout [MilvusFieldSchema]) throws(VectorDBError)
+        -> MilvusFunctionSchema {
+        try validateName(function.name, kind: "function")
+        guard function.inputFields.count == 1, function.outputFields.count == 1,
+              let input = fields.firstIndex(where: { $0.name == function.inputFields[0] }),
+              let output = fields.firstIndex(where: { $0.name == function.outputFields[0] }) else {
+            throw .invalidArgument("function '\(function.name)': BM25 takes one string field of the collection and fills one sparse vector field")
+        }
+        guard fields[input].dataType == 21, fields[input].typeParams.contains(MilvusKeyValue("enable_analyzer", "true")) else {
+            throw .invalidArgument("function '\(function.name)': input field '\(fields[input].name)' must be a string field with enable_analyzer")
+        }
+        guard fields[output].dataType == FieldType.sparseFloatVector.milvusNumber else {
+            throw .invalidArgument("function '\(function.name)': output field '\(fields[output].name)' must be a sparse vector field")
+        }
+        fields[output].isFunctionOutput = true
+        return MilvusFunctionSchema(name: function.name, type: function.type.rawValue, inputFields: function.inputFields,
+                                    outputFields: function.outputFields)
     }
 
     static func schemaInfo(_ described: MilvusResponse.DescribeCollection, name: String) -> CollectionSchemaInfo {
         let fields = (described.schema?.fields ?? []).map { field in
-            FieldInfo(name: field.name, type: FieldType(milvus: field.dataType), isPrimaryKey: field.isPrimaryKey,
-                      autoID: field.autoID || (field.isPrimaryKey && described.schema?.autoID == true),
-                      dimension: field.typeParams.first { $0.key == "dim" }.flatMap { Int($0.value) },
-                      maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
-                      nullable: field.nullable, hasDefaultValue: field.hasDefaultValue, isFunctionOutput: field.isFunctionOutput)
+            var info = FieldInfo(name: field.name, type: FieldType(milvus: field.dataType), isPrimaryKey: field.isPrimaryKey,
+                                 autoID: field.autoID || (field.isPrimaryKey && described.schema?.autoID == true),
+                                 dimension: field.typeParams.first { $0.key == "dim" }.flatMap { Int($0.value) },
+                                 maxLength: field.typeParams.first { $0.key == "max_length" }.flatMap { Int($0.value) },
+                                 nullable: field.nullable, hasDefaultValue: field.hasDefaultValue,
+                                 isFunctionOutput: field.isFunctionOutput)
+            info.isPartitionKey = field.isPartitionKey
+            info.enableAnalyzer = field.typeParams.contains { $0.key == "enable_analyzer" && $0.value.lowercased() == "true" }
+            info.enableMatch = field.typeParams.contains { $0.key == "enable_match" && $0.value.lowercased() == "true" }
+            return info
         }
-        return CollectionSchemaInfo(name: name, description: described.schema?.description ?? "",
-                                    fields: fields.filter { !$0.name.hasPrefix("$") },
-                                    consistency: ConsistencyLevel(rawValue: described.consistencyLevel) ?? .session,
-                                    dynamicFields: described.schema?.enableDynamicField ?? false)
+        var info = CollectionSchemaInfo(name: name, description: described.schema?.description ?? "",
+                                        fields: fields.filter { !$0.name.hasPrefix("$") },
+                                        consistency: ConsistencyLevel(rawValue: described.consistencyLevel) ?? .session,
+                                        dynamicFields: described.schema?.enableDynamicField ?? false)
+        // Functions vdbm does not know (text embedding, rerank, ...) are not described.
+        info.functions = (described.schema?.functions ?? []).compactMap { function in
+            FunctionSpec.Kind(rawValue: function.type).map {
+                FunctionSpec(name: function.name, type: $0, inputFields: function.inputFields, outputFields: function.outputFields)
+            }
+        }
+        // Milvus Lite 2.5 describes the functions but not the flag on their output fields.
+        let outputs = Set((described.schema?.functions ?? []).flatMap(\.outputFields))
+        for index in info.fields.indices where outputs.contains(info.fields[index].name) { info.fields[index].isFunctionOutput = true }
+        return info
     }
 
     /// The columns Milvus expects for `entities` under `schema`.
@@ -139,6 +250,8 @@ enum SchemaMapping {
                 throw .invalidArgument("field '\(name)' has dimension \(field.dimension ?? 0), vectors have \(dimension)")
             }
             column = values
+        case (.sparseFloatVector, .sparseVectors(let rows)):
+            column = .sparseVectors(try sortedSparse(rows, column: name))
         case (.bool, .bools), (.int32, .int32s), (.int64, .int64s), (.float, .floats), (.double, .doubles):
             column = values
         case (.json, .json(let documents)):
@@ -173,6 +286,20 @@ enum SchemaMapping {
         default: throw mismatch()
         }
         return MilvusFieldData(name: name, dataType: field.type.milvusNumber, values: column)
+    }
+
+    /// Sparse vectors by ascending index, as Milvus wants them; rows that are not sparse vectors
+    /// are refused, naming the row.
+    static func sortedSparse(_ rows: [SparseVector], column: String) throws(VectorDBError) -> [SparseVector] {
+        var sorted: [SparseVector] = []
+        sorted.reserveCapacity(rows.count)
+        for (row, vector) in rows.enumerated() {
+            switch vector.sorted() {
+            case .success(let vector): sorted.append(vector)
+            case .failure(let problem): throw .invalidArgument("\(column) row \(row): \(problem)")
+            }
+        }
+        return sorted
     }
 
     /// Integers bound for an INT8, INT16 or INT32 field must fit it: Milvus would store them cut.
@@ -252,6 +379,7 @@ extension FieldType {
         case .varchar: "VARCHAR"
         case .json: "JSON"
         case .floatVector: "FLOAT_VECTOR"
+        case .sparseFloatVector: "SPARSE_FLOAT_VECTOR"
         case .other(let number): "type \(number)"
         }
     }
@@ -266,6 +394,7 @@ extension FieldType {
         case .varchar: "strings"
         case .json: "json"
         case .floatVector: "vectors (packed, with their dimension)"
+        case .sparseFloatVector: "sparse_vectors"
         case .other: "a kind vdbm cannot write yet"
         }
     }
@@ -282,6 +411,7 @@ extension FieldValues {
         case .strings: "strings"
         case .json: "json"
         case .floatVectors: "vectors"
+        case .sparseVectors: "sparse_vectors"
         }
     }
 }

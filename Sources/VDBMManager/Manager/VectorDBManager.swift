@@ -14,7 +14,7 @@ import VDBMUtils
 /// it only reads the schema cache, which has its own lock (held for a dictionary lookup, never
 /// across I/O), so a search does not queue behind other calls nor hop threads to enter the actor.
 public actor VectorDBManager {
-    private let milvus: any MilvusAPI
+    let milvus: any MilvusAPI
     private let logger: Logger
     private let schemas = SchemaCache()
     private let loadProbes = LoadStateProbes()
@@ -36,30 +36,64 @@ public actor VectorDBManager {
 
     // MARK: Collections
 
-    /// Creates a collection from the quick-setup spec; builds the index and loads it when asked.
+    /// Creates a collection from the quick-setup spec; builds the indexes and loads it when asked.
     public func createCollection(_ spec: CollectionSpec, deadline: Deadline) async throws(VectorDBError) {
         let schema = try SchemaMapping.schema(for: spec)
-        if spec.load && spec.index == nil {
-            throw .invalidArgument("loading a new collection needs an index: give one, or leave load off")
+        let unindexed = (spec.hasQuickVectorField && spec.index == nil ? [spec.vectorField] : [])
+            + spec.vectorFields.filter { $0.index == nil }.map(\.name)
+        if spec.load, let field = unindexed.first {
+            throw .invalidArgument("loading a new collection needs an index on every vector field; '\(field)' has none")
         }
-        if let nullable = spec.scalarFields.first(where: \.nullable) {
-            // Milvus before 2.4 does not know the flag and would create the field NOT NULL.
-            try await require(.nullableFields, subject: "nullable field '\(nullable.name)'", deadline: deadline)
+        for (feature, subject) in Self.features(of: spec) {
+            try await require(feature, subject: subject, deadline: deadline)
         }
         if try await milvus.hasCollection(spec.name, deadline: deadline) {
             throw .alreadyExists("collection '\(spec.name)' already exists")
         }
         try await milvus.createCollection(spec.name, schema: schema, consistencyLevel: spec.consistency.rawValue,
-                                          deadline: deadline)
+                                          partitions: spec.partitionCount, deadline: deadline)
         schemas[spec.name] = nil
-        if let index = spec.index {
-            // Named after its field, as `createIndex` names an index by default.
+        // Each index is named after its field, as `createIndex` names an index by default.
+        if spec.hasQuickVectorField, let index = spec.index {
             try await createIndex(spec.name, field: spec.vectorField, indexName: spec.vectorField,
                                   index: index, metric: spec.metric, deadline: deadline)
+        }
+        let bm25Outputs = Set(spec.functions.filter { $0.type == .bm25 }.flatMap(\.outputFields))
+        for vector in spec.vectorFields {
+            guard let index = vector.index else { continue }
+            let metric = vector.metric ?? {
+                switch vector.kind {
+                case .float: .l2
+                case .sparse: bm25Outputs.contains(vector.name) ? .bm25 : .innerProduct
+                }
+            }()
+            try await createIndex(spec.name, field: vector.name, indexName: vector.name, index: index, metric: metric,
+                                  deadline: deadline)
         }
         if spec.load {
             try await load(spec.name, deadline: deadline)
         }
+    }
+
+    /// What a spec needs of Milvus beyond 2.3, each with how a refusal names it.
+    static func features(of spec: CollectionSpec) -> [(MilvusFeature, String)] {
+        var needs: [(MilvusFeature, String)] = []
+        // Milvus before 2.4 does not know these flags and would create the field without them.
+        if let nullable = spec.scalarFields.first(where: \.nullable) {
+            needs.append((.nullableFields, "nullable field '\(nullable.name)'"))
+        }
+        if let defaulted = spec.scalarFields.first(where: { $0.defaultValue != nil }) {
+            needs.append((.defaultValues, "the default value of field '\(defaulted.name)'"))
+        }
+        if let sparse = spec.vectorFields.first(where: { $0.kind == .sparse }) {
+            needs.append((.sparseVectors, "sparse vector field '\(sparse.name)'"))
+        }
+        if let function = spec.functions.first {
+            needs.append((.fullTextSearch, "BM25 function '\(function.name)'"))
+        } else if let analyzed = spec.scalarFields.first(where: \.enableAnalyzer) {
+            needs.append((.fullTextSearch, "the analyzer of field '\(analyzed.name)'"))
+        }
+        return needs
     }
 
     public func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) {
@@ -256,26 +290,17 @@ public actor VectorDBManager {
         return count
     }
 
-    /// Searches with one or more query vectors; the hits of each, best first. With coalescing on,
-    /// concurrent searches that differ only in their vectors leave as one Milvus search.
+    /// Searches with one or more queries (float vectors, sparse vectors or texts); the hits of
+    /// each, best first. With coalescing on, concurrent float-vector searches that differ only in
+    /// their vectors leave as one Milvus search.
     nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
-            let vectorField = try Self.vectorField(request.vectorField, in: schema)
-            // Milvus's description, from the wire: a dimension below 1 would divide by zero below.
-            guard let dimension = vectorField.dimension, dimension > 0 else {
-                throw .internal(MalformedMilvusAnswer("describe collection", "vector field '\(vectorField.name)' has dimension "
-                                                      + (vectorField.dimension.map { "\($0)" } ?? "none")).description)
-            }
-            if let given = request.dimension, given != dimension {
-                throw .invalidArgument("collection '\(request.collection)' has dimension \(dimension); the query vectors have \(given)")
-            }
-            guard !request.vectors.isEmpty, request.vectors.count % dimension == 0 else {
-                throw .invalidArgument("query vectors must be a multiple of the dimension \(dimension); got \(request.vectors.count) floats")
-            }
+            let target = try SearchTarget(request.queries, field: request.vectorField, in: schema)
+            if let feature = target.feature { try await require(feature, deadline: deadline) }
             let (_, dynamic, keepMeta) = try SchemaMapping.outputFields(request.outputFields, schema: schema)
             if let grouping = request.grouping {
-                guard let field = schema.field(grouping.field), field.type != .floatVector else {
+                guard let field = schema.field(grouping.field), !field.type.isVector else {
                     throw .invalidArgument("collection '\(request.collection)' has no scalar field '\(grouping.field)' to group by")
                 }
                 try await require(.groupingSearch, deadline: deadline)
@@ -285,37 +310,45 @@ public actor VectorDBManager {
             // hit's group value (Milvus Lite 2.5) still sends the column.
             let groupColumn = request.grouping.map(\.field).flatMap { request.outputFields.contains($0) ? nil : $0 }
             let outputFields = request.outputFields + (groupColumn.map { [$0] } ?? [])
-            // One Milvus search for `vectors` under this request's parameters (a batch's vectors, or
-            // this request's own).
-            let search: Coalescer.Search = { vectors, queries, deadline throws(VectorDBError) in
-                var params = MilvusRequest.searchParams(annsField: vectorField.name, topK: request.limit,
+            // One Milvus search for `queries` under this request's parameters (a batch's vectors,
+            // or this request's own queries).
+            let search: @Sendable (SearchQueries, Int, Deadline) async throws(VectorDBError) -> [SearchResults] = {
+                queries, count, deadline throws(VectorDBError) in
+                var params = MilvusRequest.searchParams(annsField: target.field.name, topK: request.limit,
                                                         params: request.params, offset: request.offset)
                 if let grouping = request.grouping { params += MilvusRequest.groupingParams(grouping) }
                 let reply = try await self.explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
-                    try await milvus.search(request.collection, vectors: vectors, dim: dimension, filter: request.filter,
+                    try await milvus.search(request.collection, queries: queries, dim: target.dimension, filter: request.filter,
                                             outputFields: outputFields, partitions: request.partitions,
                                             params: params, consistencyLevel: request.consistency?.rawValue,
                                             deadline: deadline)
                 }
-                let results = try Self.results(reply, queries: queries)
+                let results = try Self.results(reply, queries: count)
                 guard let grouping = request.grouping else { return results }
                 return Self.groupValues(results, field: grouping.field, dropColumn: groupColumn != nil)
             }
-            let queries = request.vectors.count / dimension
             let results: [SearchResults]
-            if let coalescer {
-                let key = SearchBatchKey(request, vectorField: vectorField.name, dimension: dimension, schema: schema)
-                results = try await coalescer.search(key: key, vectors: request.vectors, queries: queries, deadline: deadline,
-                                                     search: search)
+            if let coalescer, case .floatVectors(let vectors, _) = target.queries {
+                let key = SearchBatchKey(request, vectorField: target.field.name, dimension: target.dimension, schema: schema)
+                let dimension = target.dimension
+                results = try await coalescer.search(key: key, vectors: vectors, queries: target.count, deadline: deadline) {
+                    vectors, count, deadline throws(VectorDBError) in
+                    try await search(.floatVectors(vectors, dimension: dimension), count, deadline)
+                }
             } else {
-                results = try await search(request.vectors, queries, deadline)
+                results = try await search(target.queries, target.count, deadline)
             }
-            guard !dynamic.isEmpty || !keepMeta else { return results }
-            return results.map { result in
-                var result = result
-                result.fields = DynamicFields.unpack(result.fields, names: dynamic, keepMeta: keepMeta)
-                return result
-            }
+            return Self.unpackingDynamicFields(results, names: dynamic, keepMeta: keepMeta)
+        }
+    }
+
+    /// Dynamic fields asked for by name, unpacked from `$meta` into columns of their own.
+    static func unpackingDynamicFields(_ results: [SearchResults], names: [String], keepMeta: Bool) -> [SearchResults] {
+        guard !names.isEmpty || !keepMeta else { return results }
+        return results.map { result in
+            var result = result
+            result.fields = DynamicFields.unpack(result.fields, names: names, keepMeta: keepMeta)
+            return result
         }
     }
 
@@ -328,23 +361,6 @@ public actor VectorDBManager {
             if dropColumn { result.fields[field] = nil }
             return result
         }
-    }
-
-    /// The float vector field a search names, or the collection's only one.
-    static func vectorField(_ name: String?, in schema: CollectionSchemaInfo) throws(VectorDBError) -> FieldInfo {
-        let vectors = schema.vectorFields
-        if let name {
-            guard let field = vectors.first(where: { $0.name == name }) else {
-                throw .invalidArgument("collection '\(schema.name)' has no float vector field '\(name)'")
-            }
-            return field
-        }
-        guard let only = vectors.first else { throw .invalidArgument("collection '\(schema.name)' has no float vector field") }
-        guard vectors.count == 1 else {
-            throw .invalidArgument("collection '\(schema.name)' has \(vectors.count) float vector fields ("
-                                   + vectors.map(\.name).joined(separator: ", ") + "): name one in vector_field")
-        }
-        return only
     }
 
     /// Searches waiting or in flight in the coalescer, and the query vectors queued (`nil` when
@@ -486,7 +502,7 @@ public actor VectorDBManager {
 
     /// Refuses a request that needs `feature` when the connected Milvus is older than its first
     /// release, before anything is sent; the message names `subject` (the feature by default).
-    nonisolated private func require(_ feature: MilvusFeature, subject: String? = nil,
+    nonisolated func require(_ feature: MilvusFeature, subject: String? = nil,
                                      deadline: Deadline) async throws(VectorDBError) {
         let milvus = self.milvus
         let text = await versions.version { try? await milvus.version(deadline: deadline) }
@@ -500,7 +516,7 @@ public actor VectorDBManager {
     /// Runs a read; when Milvus refuses it as not loaded, the load state decides what the caller
     /// hears: UNAVAILABLE while Milvus loads the collection (by itself, after a restart), else
     /// FAILED_PRECONDITION "load it first".
-    nonisolated private func explainingNotLoaded<Value>(
+    nonisolated func explainingNotLoaded<Value>(
         _ collection: String, deadline: Deadline, _ read: () async throws(VectorDBError) -> Value
     ) async throws(VectorDBError) -> Value {
         do {
@@ -525,7 +541,7 @@ public actor VectorDBManager {
 
     /// Runs `body` with the cached schema; when Milvus rejects the call in a way that says the
     /// schema changed (the collection was dropped and re-created), describes again and repeats once.
-    nonisolated private func withSchema<Value>(_ collection: String, deadline: Deadline,
+    nonisolated func withSchema<Value>(_ collection: String, deadline: Deadline,
                                    _ body: (CollectionSchemaInfo) async throws(VectorDBError) -> Value) async throws(VectorDBError) -> Value {
         let cached = schemas[collection] != nil
         let schema = try await schema(of: collection, deadline: deadline)

@@ -39,7 +39,7 @@ public struct MilvusFieldData: Sendable, Hashable {
         case .double: empty = .doubles([])
         case .varchar: empty = .strings([])
         case .json: empty = .json([])
-        case .floatVector, .other: return nil
+        case .floatVector, .sparseFloatVector, .other: return nil
         }
         var column = MilvusFieldData(name: name, dataType: type.milvusNumber, values: empty)
         column.validity = Array(repeating: false, count: rows)
@@ -60,6 +60,19 @@ public struct MilvusFieldData: Sendable, Hashable {
                     vectors.float_vector = arena.message(milvus__proto__schema__float_array__init) { array in
                         array.n_data = values.count
                         array.data = arena.array(values)
+                    }
+                }
+                return
+            }
+            if case .sparseVectors(let rows) = values {
+                message.field_case = MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS
+                message.vectors = arena.message(milvus__proto__schema__vector_field__init) { vectors in
+                    vectors.dim = MilvusSparseRows.dimension(rows)
+                    vectors.data_case = MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_SPARSE_FLOAT_VECTOR
+                    vectors.sparse_float_vector = arena.message(milvus__proto__schema__sparse_float_array__init) { array in
+                        array.dim = vectors.dim
+                        array.n_contents = rows.count
+                        array.contents = arena.array(rows.map { arena.binary(MilvusSparseRows.bytes($0)) })
                     }
                 }
                 return
@@ -103,7 +116,7 @@ public struct MilvusFieldData: Sendable, Hashable {
                         array.n_data = values.count
                         array.data = arena.array(values.map { arena.binary(Array($0.utf8)) })
                     }
-                case .floatVectors:
+                case .floatVectors, .sparseVectors:
                     break  // handled above
                 }
             }
@@ -117,6 +130,15 @@ public struct MilvusFieldData: Sendable, Hashable {
         switch field.pointee.field_case {
         case MILVUS__PROTO__SCHEMA__FIELD_DATA__FIELD_VECTORS:
             let vectors = field.pointee.vectors!.pointee
+            if vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_SPARSE_FLOAT_VECTOR {
+                let array = vectors.sparse_float_vector.pointee
+                // A row that is not whole components is left out: checkRows then reports the
+                // column as malformed.
+                column = .sparseVectors(ProtobufC.array(array.n_contents, array.contents).compactMap { row in
+                    MilvusSparseRows.read(UnsafeRawBufferPointer(start: row.data, count: row.len))
+                })
+                break
+            }
             guard vectors.data_case == MILVUS__PROTO__SCHEMA__VECTOR_FIELD__DATA_FLOAT_VECTOR else {
                 return MilvusFieldData(name: name, dataType: field.pointee.type, values: .strings([]), isReadable: false)
             }

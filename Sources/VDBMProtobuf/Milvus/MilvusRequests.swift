@@ -7,8 +7,10 @@ public enum MilvusRequest {
     public static func checkHealth() -> [UInt8] { [] }
     public static func getVersion() -> [UInt8] { [] }
 
+    /// `partitions`: how many partitions a partition key spreads rows over (nil: Milvus's default).
     public static func createCollection(_ name: String, schema: MilvusCollectionSchema, shards: Int32 = 1,
-                                        consistencyLevel: Int32 = 1, properties: [MilvusKeyValue] = []) -> [UInt8] {
+                                        consistencyLevel: Int32 = 1, properties: [MilvusKeyValue] = [],
+                                        partitions: Int? = nil) -> [UInt8] {
         let schemaBytes = schema.serializedBytes()
         return ProtobufC.pack { arena in
             arena.message(milvus__proto__milvus__create_collection_request__init) { message in
@@ -17,6 +19,7 @@ public enum MilvusRequest {
                 message.shards_num = shards
                 message.consistency_level = consistencyLevel
                 (message.n_properties, message.properties) = MilvusKeyValue.build(properties, in: arena)
+                message.num_partitions = Int64(partitions ?? 0)
             }
         }
     }
@@ -207,13 +210,12 @@ public enum MilvusRequest {
         }
     }
 
-    /// A vector search. `vectors` holds `count` query vectors of `dim` floats, row after row;
-    /// `params` carries `anns_field`, `topk`, `metric_type`, `params` (JSON), `offset`, ...
-    public static func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+    /// A search: `queries` of one kind (float vectors of `dim` floats, sparse vectors or texts);
+    /// `params` carries `anns_field`, `topk`, `params` (JSON), `offset`, ...
+    public static func search(_ collection: String, queries: SearchQueries, dim: Int, filter: String, outputFields: [String],
                               partitions: [String] = [], params: [MilvusKeyValue],
                               consistencyLevel: Int32? = nil) -> [UInt8] {
-        let count = dim > 0 ? vectors.count / dim : 0
-        let placeholder = placeholderGroup(vectors: vectors, dim: dim)
+        let placeholder = placeholderGroup(queries, dim: dim)
         // The packed placeholder is referenced, not copied, while the request is packed.
         return placeholder.withUnsafeBytes { placeholderBytes in
             ProtobufC.pack { arena in
@@ -221,18 +223,75 @@ public enum MilvusRequest {
                     message.collection_name = arena.string(collection)
                     message.n_partition_names = partitions.count
                     message.partition_names = arena.strings(partitions)
-                    message.dsl = arena.string(filter)
-                    message.dsl_type = 1  // BoolExprV1
-                    message.placeholder_group = ProtobufC.borrowing(placeholderBytes)
+                    fill(&message, filter: filter, placeholder: ProtobufC.borrowing(placeholderBytes),
+                         nq: queries.count(dimension: dim), params: params, in: arena)
                     message.n_output_fields = outputFields.count
                     message.output_fields = arena.strings(outputFields)
-                    (message.n_search_params, message.search_params) = MilvusKeyValue.build(params, in: arena)
-                    message.nq = Int64(count)
                     message.consistency_level = consistencyLevel ?? 0
                     message.use_default_consistency = consistencyLevel == nil ? 1 : 0
                 }
             }
         }
+    }
+
+    /// A search by float vectors: `vectors` holds query vectors of `dim` floats, row after row.
+    public static func search(_ collection: String, vectors: [Float], dim: Int, filter: String, outputFields: [String],
+                              partitions: [String] = [], params: [MilvusKeyValue],
+                              consistencyLevel: Int32? = nil) -> [UInt8] {
+        search(collection, queries: .floatVectors(vectors, dimension: dim), dim: dim, filter: filter,
+               outputFields: outputFields, partitions: partitions, params: params, consistencyLevel: consistencyLevel)
+    }
+
+    /// One search of a hybrid search: the field, the queries and their dimension (float vectors),
+    /// the filter and the `search_params` (`anns_field`, `topk`, `params`).
+    public struct SubSearch: Sendable {
+        public var queries: SearchQueries
+        public var dim: Int
+        public var filter: String
+        public var params: [MilvusKeyValue]
+
+        public init(queries: SearchQueries, dim: Int, filter: String, params: [MilvusKeyValue]) {
+            self.queries = queries
+            self.dim = dim
+            self.filter = filter
+            self.params = params
+        }
+    }
+
+    /// A hybrid search: `searches`' hits fused by the ranker in `rankParams` (`strategy`,
+    /// `params`, `limit`, `offset`, `round_decimal`).
+    public static func hybridSearch(_ collection: String, searches: [SubSearch], rankParams: [MilvusKeyValue],
+                                    outputFields: [String], partitions: [String] = [],
+                                    consistencyLevel: Int32? = nil) -> [UInt8] {
+        let placeholders = searches.map { placeholderGroup($0.queries, dim: $0.dim) }
+        return ProtobufC.pack { arena in
+            let requests = zip(searches, placeholders).map { search, placeholder in
+                arena.message(milvus__proto__milvus__search_request__init) { message in
+                    message.collection_name = arena.string(collection)
+                    fill(&message, filter: search.filter, placeholder: arena.binary(placeholder),
+                         nq: search.queries.count(dimension: search.dim), params: search.params, in: arena)
+                }
+            }
+            return arena.message(milvus__proto__milvus__hybrid_search_request__init) { message in
+                message.collection_name = arena.string(collection)
+                (message.n_partition_names, message.partition_names) = (partitions.count, arena.strings(partitions))
+                (message.n_requests, message.requests) = (requests.count, arena.pointers(requests))
+                (message.n_rank_params, message.rank_params) = MilvusKeyValue.build(rankParams, in: arena)
+                (message.n_output_fields, message.output_fields) = (outputFields.count, arena.strings(outputFields))
+                message.consistency_level = consistencyLevel ?? 0
+                message.use_default_consistency = consistencyLevel == nil ? 1 : 0
+            }
+        }
+    }
+
+    /// What a search and each search of a hybrid search carry alike.
+    private static func fill(_ message: inout Milvus__Proto__Milvus__SearchRequest, filter: String,
+                             placeholder: ProtobufCBinaryData, nq: Int, params: [MilvusKeyValue], in arena: ProtobufCArena) {
+        message.dsl = arena.string(filter)
+        message.dsl_type = 1  // BoolExprV1
+        message.placeholder_group = placeholder
+        (message.n_search_params, message.search_params) = MilvusKeyValue.build(params, in: arena)
+        message.nq = Int64(nq)
     }
 
     /// The `search_params` of a vector search: the field, top-k, the index's parameters as a JSON
@@ -248,6 +307,29 @@ public enum MilvusRequest {
     public static func groupingParams(_ grouping: SearchGrouping) -> [MilvusKeyValue] {
         [MilvusKeyValue("group_by_field", grouping.field), MilvusKeyValue("group_size", "\(grouping.size)"),
          MilvusKeyValue("strict_group_size", grouping.strictSize ? "true" : "false")]
+    }
+
+    /// `PlaceholderGroup{ "$0", type, one blob per query }`: a sparse vector's components
+    /// (SparseFloatVector), or a text's UTF-8 bytes (VarChar).
+    static func placeholderGroup(_ queries: SearchQueries, dim: Int) -> [UInt8] {
+        let blobs: [[UInt8]]
+        let type: Int32
+        switch queries {
+        case .floatVectors(let vectors, _): return placeholderGroup(vectors: vectors, dim: dim)
+        case .sparseVectors(let rows): (type, blobs) = (104, rows.map(MilvusSparseRows.bytes))
+        case .texts(let texts): (type, blobs) = (21, texts.map { Array($0.utf8) })
+        }
+        return ProtobufC.pack { arena in
+            let value = arena.message(milvus__proto__common__placeholder_value__init) { value in
+                value.tag = arena.string("$0")
+                value.type = type
+                (value.n_values, value.values) = (blobs.count, arena.array(blobs.map { arena.binary($0) }))
+            }
+            return arena.message(milvus__proto__common__placeholder_group__init) { group in
+                group.n_placeholders = 1
+                group.placeholders = arena.pointers([value])
+            }
+        }
     }
 
     /// `PlaceholderGroup{ "$0", FloatVector, one little-endian float32 blob per query vector }`.

@@ -25,6 +25,8 @@ enum VDBMColumns {
         case VDBM__V1__COLUMN__VALUES_VECTORS:
             let vectors = readVectors(c.vectors)
             values = .floatVectors(dimension: vectors.dimension, values: vectors.values)
+        case VDBM__V1__COLUMN__VALUES_SPARSE_VECTORS:
+            values = .sparseVectors(readSparse(c.sparse_vectors))
         default:
             values = nil
         }
@@ -35,6 +37,15 @@ enum VDBMColumns {
         guard let vectors else { return VDBMv1.Vectors(dimension: 0, values: []) }
         return VDBMv1.Vectors(dimension: Int(vectors.pointee.dimension),
                               values: ProtobufC.array(vectors.pointee.n_values, vectors.pointee.values))
+    }
+
+    /// Sparse rows as sent (checked and sorted by the manager).
+    static func readSparse(_ vectors: UnsafeMutablePointer<Vdbm__V1__SparseVectors>?) -> [SparseVector] {
+        guard let vectors else { return [] }
+        return ProtobufC.messages(vectors.pointee.n_rows, vectors.pointee.rows) { row in
+            SparseVector(indices: ProtobufC.array(row.pointee.n_indices, row.pointee.indices),
+                         values: ProtobufC.array(row.pointee.n_values, row.pointee.values))
+        }
     }
 
     static func readKeys(_ keys: UnsafeMutablePointer<Vdbm__V1__PrimaryKeys>?) throws(ProtobufDecodingError) -> VDBMv1.Keys {
@@ -90,8 +101,21 @@ enum VDBMColumns {
                     vectors.dimension = UInt32(clamping: dimension)
                     (vectors.n_values, vectors.values) = (values.count, arena.array(values))
                 }
+            case .sparseVectors(let rows):
+                column.values_case = VDBM__V1__COLUMN__VALUES_SPARSE_VECTORS
+                column.sparse_vectors = buildSparse(rows, in: arena)
             }
         }
+    }
+
+    static func buildSparse(_ rows: [SparseVector], in arena: ProtobufCArena) -> UnsafeMutablePointer<Vdbm__V1__SparseVectors> {
+        let built = rows.map { row in
+            arena.message(vdbm__v1__sparse_vector__init) { vector in
+                (vector.n_indices, vector.indices) = (row.indices.count, arena.array(row.indices))
+                (vector.n_values, vector.values) = (row.values.count, arena.array(row.values))
+            }
+        }
+        return arena.message(vdbm__v1__sparse_vectors__init) { ($0.n_rows, $0.rows) = (built.count, arena.pointers(built)) }
     }
 
     static func build(_ keys: PrimaryKeys, in arena: ProtobufCArena) -> UnsafeMutablePointer<Vdbm__V1__PrimaryKeys> {

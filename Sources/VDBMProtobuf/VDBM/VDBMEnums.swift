@@ -15,6 +15,7 @@ extension VDBMv1 {
         case 1: .value(.l2)
         case 2: .value(.innerProduct)
         case 3: .value(.cosine)
+        case 4: .value(.bm25)
         default: .unknown(number)
         }
     }
@@ -56,6 +57,7 @@ extension VDBMv1 {
         case .varchar: 8
         case .json: 9
         case .floatVector: 10
+        case .sparseFloatVector: 11
         case .other: 0
         }
     }

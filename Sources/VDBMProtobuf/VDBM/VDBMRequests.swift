@@ -32,6 +32,66 @@ public enum VDBMv1 {
         public var type: Int32
         public var maxLength: Int
         public var nullable: Bool
+        public var enableAnalyzer = false
+        public var analyzerParams = ""
+        public var enableMatch = false
+        public var partitionKey = false
+        public var defaultValue: ScalarValue?
+    }
+
+    public struct VectorField: Sendable, Hashable {
+        public var name: String
+        /// 0 float, 1 sparse float.
+        public var type: Int32
+        public var dimension: Int
+        public var metric: Int32
+        public var index: IndexSpec?
+    }
+
+    public struct Function: Sendable, Hashable {
+        public var name: String
+        public var type: Int32
+        public var inputFields: [String]
+        public var outputFields: [String]
+    }
+
+    /// The queries of a search or sub-search, every kind as sent (a valid one fills one kind).
+    public struct Queries: Sendable, Hashable {
+        public var vectors: Vectors
+        /// Components as sent (unsorted, unchecked).
+        public var sparseVectors: [SparseVector] = []
+        public var texts: [String] = []
+
+        public init(vectors: Vectors, sparseVectors: [SparseVector] = [], texts: [String] = []) {
+            self.vectors = vectors
+            self.sparseVectors = sparseVectors
+            self.texts = texts
+        }
+    }
+
+    public struct SubSearch: Sendable, Hashable {
+        public var vectorField: String
+        public var queries: Queries
+        public var limit: Int
+        public var filter: String
+        public var params: [Param]
+    }
+
+    public enum Ranker: Sendable, Hashable {
+        case unset
+        case reciprocalRankFusion(k: Int)
+        case weighted([Float], rawScores: Bool)
+    }
+
+    public struct HybridSearch: Sendable, Hashable {
+        public var collection: String
+        public var searches: [SubSearch]
+        public var ranker: Ranker
+        public var limit: Int
+        public var outputFields: [String]
+        public var partitions: [String]
+        public var consistency: Int32
+        public var offset: Int
     }
 
     public struct IndexSpec: Sendable, Hashable {
@@ -54,6 +114,9 @@ public enum VDBMv1 {
         public var consistency: Int32
         public var index: IndexSpec?
         public var load: Bool
+        public var vectorFields: [VectorField] = []
+        public var functions: [Function] = []
+        public var partitionCount = 0
     }
 
     public struct Write: Sendable, Hashable {
@@ -113,6 +176,8 @@ public enum VDBMv1 {
         public var groupSize: Int = 0
         public var strictGroupSize: Bool = false
         public var vectorField: String = ""
+        public var sparseVectors: [SparseVector] = []
+        public var texts: [String] = []
     }
 
     public struct CreateIndex: Sendable, Hashable {
@@ -153,8 +218,23 @@ extension VDBMv1 {
                              unpack: vdbm__v1__create_collection_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
             let scalars = try ProtobufC.messages(m.n_scalar_fields, m.scalar_fields) { field throws(ProtobufDecodingError) in
-                ScalarField(name: try ProtobufC.string(field.pointee.name, field: "scalar_fields.name"), type: field.pointee.type.wireNumber,
-                            maxLength: Int(field.pointee.max_length), nullable: field.pointee.nullable != 0)
+                let f = field.pointee
+                return ScalarField(name: try ProtobufC.string(f.name, field: "scalar_fields.name"), type: f.type.wireNumber,
+                                   maxLength: Int(f.max_length), nullable: f.nullable != 0, enableAnalyzer: f.enable_analyzer != 0,
+                                   analyzerParams: try ProtobufC.string(f.analyzer_params, field: "scalar_fields.analyzer_params"),
+                                   enableMatch: f.enable_match != 0, partitionKey: f.partition_key != 0,
+                                   defaultValue: try readScalarValue(f.default_value, field: "scalar_fields.default_value"))
+            }
+            let vectors = try ProtobufC.messages(m.n_vector_fields, m.vector_fields) { field throws(ProtobufDecodingError) in
+                let f = field.pointee
+                return VectorField(name: try ProtobufC.string(f.name, field: "vector_fields.name"), type: f.type.wireNumber,
+                                   dimension: Int(f.dimension), metric: f.metric.wireNumber, index: try readIndex(f.index))
+            }
+            let functions = try ProtobufC.messages(m.n_functions, m.functions) { function throws(ProtobufDecodingError) in
+                let f = function.pointee
+                return Function(name: try ProtobufC.string(f.name, field: "functions.name"), type: f.type.wireNumber,
+                                inputFields: try ProtobufC.strings(f.n_input_fields, f.input_fields, field: "functions.input_fields"),
+                                outputFields: try ProtobufC.strings(f.n_output_fields, f.output_fields, field: "functions.output_fields"))
             }
             return CreateCollection(
                 collection: try ProtobufC.string(m.collection, field: "collection"), dimension: Int(m.dimension), metric: m.metric.wireNumber,
@@ -162,7 +242,20 @@ extension VDBMv1 {
                 primaryKeyField: try ProtobufC.string(m.primary_key_field, field: "primary_key_field"), vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
                 scalarFields: scalars, description: try ProtobufC.string(m.description, field: "description"),
                 enableDynamicFields: m.enable_dynamic_fields != 0, consistency: m.consistency.wireNumber,
-                index: try readIndex(m.index), load: m.load != 0)
+                index: try readIndex(m.index), load: m.load != 0, vectorFields: vectors, functions: functions,
+                partitionCount: Int(m.partition_count))
+        }
+    }
+
+    static func readScalarValue(_ value: UnsafeMutablePointer<Vdbm__V1__ScalarValue>?, field: String) throws(ProtobufDecodingError)
+        -> ScalarValue? {
+        guard let value else { return nil }
+        switch value.pointee.kind_case {
+        case VDBM__V1__SCALAR_VALUE__KIND_FLAG: return .bool(value.pointee.flag != 0)
+        case VDBM__V1__SCALAR_VALUE__KIND_INTEGER: return .int(value.pointee.integer)
+        case VDBM__V1__SCALAR_VALUE__KIND_NUMBER: return .double(value.pointee.number)
+        case VDBM__V1__SCALAR_VALUE__KIND_TEXT: return .string(try ProtobufC.string(value.pointee.text, field: field))
+        default: return nil
         }
     }
 
@@ -230,7 +323,36 @@ extension VDBMv1 {
                           consistency: m.consistency.wireNumber, offset: Int(m.offset),
                           groupByField: try ProtobufC.string(m.group_by_field, field: "group_by_field"),
                           groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0,
-                          vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"))
+                          vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
+                          sparseVectors: VDBMColumns.readSparse(m.sparse_vectors),
+                          texts: try ProtobufC.strings(m.n_texts, m.texts, field: "texts"))
+        }
+    }
+
+    public static func decodeHybridSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> HybridSearch {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.HybridSearchRequest", unpack: vdbm__v1__hybrid_search_request__unpack) {
+            message throws(ProtobufDecodingError) in
+            let m = message.pointee
+            let searches = try ProtobufC.messages(m.n_searches, m.searches) { search throws(ProtobufDecodingError) in
+                let s = search.pointee
+                return SubSearch(vectorField: try ProtobufC.string(s.vector_field, field: "searches.vector_field"),
+                                 queries: Queries(vectors: VDBMColumns.readVectors(s.vectors), sparseVectors: VDBMColumns.readSparse(s.sparse_vectors),
+                                                  texts: try ProtobufC.strings(s.n_texts, s.texts, field: "searches.texts")),
+                                 limit: Int(s.limit), filter: try ProtobufC.string(s.filter, field: "searches.filter"),
+                                 params: try VDBMColumns.readParams(s.n_params, s.params, field: "searches.params.key"))
+            }
+            let ranker: Ranker
+            switch m.ranker?.pointee.kind_case {
+            case VDBM__V1__RANKER__KIND_RRF?: ranker = .reciprocalRankFusion(k: Int(m.ranker!.pointee.rrf.pointee.k))
+            case VDBM__V1__RANKER__KIND_WEIGHTED?:
+                let weighted = m.ranker!.pointee.weighted.pointee
+                ranker = .weighted(ProtobufC.array(weighted.n_weights, weighted.weights), rawScores: weighted.raw_scores != 0)
+            default: ranker = .unset
+            }
+            return HybridSearch(collection: try ProtobufC.string(m.collection, field: "collection"), searches: searches, ranker: ranker,
+                                limit: Int(m.limit), outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
+                                partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
+                                consistency: m.consistency.wireNumber, offset: Int(m.offset))
         }
     }
 

@@ -59,8 +59,22 @@ extension VDBMv1 {
                         description.dimension = UInt32(clamping: field.dimension ?? 0)
                         description.max_length = UInt32(clamping: field.maxLength ?? 0)
                         description.nullable = field.nullable ? 1 : 0
+                        description.partition_key = field.isPartitionKey ? 1 : 0
+                        description.has_default_value = field.hasDefaultValue ? 1 : 0
+                        description.function_output = field.isFunctionOutput ? 1 : 0
+                        description.enable_analyzer = field.enableAnalyzer ? 1 : 0
+                        description.enable_match = field.enableMatch ? 1 : 0
                     }
                 }
+                let functions = info.schema.functions.map { function in
+                    arena.message(vdbm__v1__function__init) { built in
+                        built.name = arena.string(function.name)
+                        built.type = Vdbm__V1__Function__Type(rawValue: UInt32(function.type.rawValue))
+                        (built.n_input_fields, built.input_fields) = (function.inputFields.count, arena.strings(function.inputFields))
+                        (built.n_output_fields, built.output_fields) = (function.outputFields.count, arena.strings(function.outputFields))
+                    }
+                }
+                (message.n_functions, message.functions) = (functions.count, arena.pointers(functions))
                 (message.n_fields, message.fields) = (fields.count, arena.pointers(fields))
                 message.consistency = Vdbm__V1__ConsistencyLevel(rawValue: UInt32(number(info.schema.consistency)))
                 message.row_count = info.rowCount

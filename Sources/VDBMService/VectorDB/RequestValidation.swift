@@ -9,7 +9,7 @@ import VDBMProtobuf
 struct RequestValidation {
     let limits: RequestLimits
 
-    private func invalid(_ message: String) -> GRPCStatus { GRPCStatus(.invalidArgument, message) }
+    func invalid(_ message: String) -> GRPCStatus { GRPCStatus(.invalidArgument, message) }
 
     func name(_ name: String, kind: String) throws(GRPCStatus) {
         if let problem = Names.problem(with: name, kind: kind) { throw invalid(problem) }
@@ -104,7 +104,8 @@ struct RequestValidation {
 
     func createCollection(_ request: VDBMv1.CreateCollection) throws(GRPCStatus) -> CollectionSpec {
         try name(request.collection, kind: "collection")
-        guard (1...32_768).contains(request.dimension) else {
+        // 0 with vector_fields: the collection has only those.
+        guard (1...32_768).contains(request.dimension) || (request.dimension == 0 && !request.vectorFields.isEmpty) else {
             throw invalid("dimension \(request.dimension) is outside 1...32768")
         }
         let primaryKey: PrimaryKeySpec
@@ -142,15 +143,24 @@ struct RequestValidation {
                 }
                 type = other
             }
-            scalars.append(ScalarFieldSpec(name: field.name, type: type, nullable: field.nullable))
+            scalars.append(try scalarOptions(field, type: type))
         }
         let index = try request.index.map { (spec) throws(GRPCStatus) in try self.index(spec) }
-        if request.load && index == nil { throw invalid("load needs an index: set index, or leave load off") }
-        return CollectionSpec(name: request.collection, dimension: request.dimension, metric: try metric(request.metric),
-                              primaryKey: primaryKey, primaryKeyField: keyField, vectorField: vectorField,
-                              scalarFields: scalars, description: request.description,
-                              enableDynamicFields: request.enableDynamicFields,
-                              consistency: try consistency(request.consistency) ?? .session, index: index, load: request.load)
+        if request.load && index == nil && request.dimension != 0 { throw invalid("load needs an index: set index, or leave load off") }
+        if request.dimension == 0 && (index != nil || request.metric != 0) {
+            throw invalid("index and metric are for the quick-setup vector field; with dimension 0 there is none "
+                          + "(give each of vector_fields its own)")
+        }
+        var spec = CollectionSpec(name: request.collection, dimension: request.dimension, metric: try metric(request.metric),
+                                  primaryKey: primaryKey, primaryKeyField: keyField, vectorField: vectorField,
+                                  scalarFields: scalars, description: request.description,
+                                  enableDynamicFields: request.enableDynamicFields,
+                                  consistency: try consistency(request.consistency) ?? .session, index: index, load: request.load)
+        spec.vectorFields = try request.vectorFields.map { (field) throws(GRPCStatus) in try self.vectorField(field) }
+        spec.functions = try request.functions.map { (function) throws(GRPCStatus) in try self.function(function) }
+        guard request.partitionCount <= 4096 else { throw invalid("partition_count \(request.partitionCount) is above 4096") }
+        spec.partitionCount = request.partitionCount == 0 ? nil : request.partitionCount
+        return spec
     }
 
     func write(_ request: VDBMv1.Write) throws(GRPCStatus) -> Entities {
@@ -181,51 +191,6 @@ struct RequestValidation {
             throw invalid("\(rows) rows in one call; at most \(limits.maxBatchRows) (split the batch)")
         }
         return Entities(columns)
-    }
-
-    func search(_ request: VDBMv1.Search) throws(GRPCStatus) -> SearchRequest {
-        try name(request.collection, kind: "collection")
-        let vectors = request.vectors
-        guard vectors.dimension > 0, !vectors.values.isEmpty else {
-            throw invalid("vectors is empty: give vectors.dimension and at least one query vector")
-        }
-        guard vectors.values.count % vectors.dimension == 0 else {
-            throw invalid("vectors: \(vectors.values.count) floats is not a whole number of \(vectors.dimension)-dimensional vectors")
-        }
-        let queries = vectors.values.count / vectors.dimension
-        guard queries <= limits.maxSearchVectors else {
-            throw invalid("\(queries) query vectors in one call; at most \(limits.maxSearchVectors)")
-        }
-        try finite(vectors.values, what: "vectors")
-        let limit = request.limit == 0 ? 10 : request.limit
-        guard limit + request.offset <= RequestLimits.maxTopK else {
-            throw invalid("limit + offset is \(limit + request.offset); at most \(RequestLimits.maxTopK)")
-        }
-        try filter(request.filter)
-        try outputFields(request.outputFields)
-        if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
-        if !request.vectorField.isEmpty { try name(request.vectorField, kind: "vector_field") }
-        return SearchRequest(collection: request.collection, vectors: vectors.values, dimension: vectors.dimension,
-                             limit: limit, filter: request.filter, outputFields: request.outputFields,
-                             params: try params(request.params, what: "params"), partitions: request.partitions,
-                             consistency: try consistency(request.consistency), offset: request.offset,
-                             grouping: try grouping(request), vectorField: request.vectorField.isEmpty ? nil : request.vectorField)
-    }
-
-    /// Milvus caps a group at 1024 hits.
-    static let maxGroupSize = 1024
-
-    private func grouping(_ request: VDBMv1.Search) throws(GRPCStatus) -> SearchGrouping? {
-        guard !request.groupByField.isEmpty else {
-            if request.groupSize != 0 || request.strictGroupSize {
-                throw invalid("group_size and strict_group_size need a group_by_field")
-            }
-            return nil
-        }
-        try name(request.groupByField, kind: "group_by_field")
-        let size = request.groupSize == 0 ? 1 : request.groupSize
-        guard size <= Self.maxGroupSize else { throw invalid("group_size is \(size); at most \(Self.maxGroupSize)") }
-        return SearchGrouping(field: request.groupByField, size: size, strictSize: request.strictGroupSize)
     }
 
     func query(_ request: VDBMv1.Query) throws(GRPCStatus) -> (limit: Int?, consistency: ConsistencyLevel?) {

@@ -29,6 +29,7 @@ public protocol VectorDBBackend: Sendable {
         -> (rows: QueryResult, next: ExportCursor?)
     func count(_ collection: String, filter: String, deadline: Deadline) async throws(VectorDBError) -> Int64
     func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
+    func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
 
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
                      deadline: Deadline) async throws(VectorDBError)

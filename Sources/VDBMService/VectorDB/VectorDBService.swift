@@ -258,6 +258,10 @@ public struct VectorDBService: GRPCService {
                 return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline),
                                            groupBy: request.grouping?.field ?? "")
             },
+            Method("HybridSearch", .read, class: .search) { bytes, deadline in
+                let request = try check.hybridSearch(try VDBMv1.decodeHybridSearch(bytes))
+                return VDBMv1.encodeSearch(try await backend.hybridSearch(request, deadline: deadline), groupBy: "")
+            },
             Method("CreateIndex", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodeCreateIndex(bytes)
                 try check.name(request.collection, kind: "collection")

@@ -13,6 +13,7 @@ final class MockBackend: VectorDBBackend {
         var specs: [CollectionSpec] = []
         var entities: [Entities] = []
         var searches: [SearchRequest] = []
+        var hybridSearches: [HybridSearchRequest] = []
         var arguments: [String] = []
         var error: VectorDBError?
         /// Inserts that succeed before every further one fails with `unavailable`.
@@ -123,6 +124,11 @@ final class MockBackend: VectorDBBackend {
             SearchResults(ids: .int64s([Int64(query * 10), Int64(query * 10 + 1)]), distances: [0.25, 0.5],
                           fields: ["title": .strings(["t\(query)", "u"]), "n": .int64s([5, 6]), "m": .int32s([7, 8])])
         }
+    }
+    func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
+        state.withLock { $0.hybridSearches.append(request) }
+        try record("hybridSearch", request.collection)
+        return [SearchResults(ids: .int64s([3, 1]), distances: [0.03, 0.02])]
     }
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
                      deadline: Deadline) async throws(VectorDBError) {

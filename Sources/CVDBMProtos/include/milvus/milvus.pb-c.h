@@ -32,6 +32,7 @@ typedef struct Milvus__Proto__Milvus__MutationResult Milvus__Proto__Milvus__Muta
 typedef struct Milvus__Proto__Milvus__QueryRequest Milvus__Proto__Milvus__QueryRequest;
 typedef struct Milvus__Proto__Milvus__QueryResults Milvus__Proto__Milvus__QueryResults;
 typedef struct Milvus__Proto__Milvus__SearchRequest Milvus__Proto__Milvus__SearchRequest;
+typedef struct Milvus__Proto__Milvus__HybridSearchRequest Milvus__Proto__Milvus__HybridSearchRequest;
 typedef struct Milvus__Proto__Milvus__SearchResults Milvus__Proto__Milvus__SearchResults;
 typedef struct Milvus__Proto__Milvus__FlushRequest Milvus__Proto__Milvus__FlushRequest;
 typedef struct Milvus__Proto__Milvus__FlushResponse Milvus__Proto__Milvus__FlushResponse;
@@ -465,6 +466,53 @@ struct  Milvus__Proto__Milvus__SearchRequest
 #define MILVUS__PROTO__MILVUS__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__search_request__descriptor) \
     , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0, {0,NULL}, 0, 0, 0, 0,NULL, 0,NULL, {0,NULL}, {0,NULL}, {0,NULL}, NULL, {0,NULL}, 0,NULL }
+
+
+/*
+ * Several searches of one collection, their hits fused by a ranker (Milvus 2.4+).
+ */
+struct  Milvus__Proto__Milvus__HybridSearchRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData db_name;
+  ProtobufCBinaryData collection_name;
+  size_t n_partition_names;
+  ProtobufCBinaryData *partition_names;
+  /*
+   * one per vector field searched, each with its own limit
+   */
+  size_t n_requests;
+  Milvus__Proto__Milvus__SearchRequest **requests;
+  /*
+   * strategy, params (JSON), limit, offset, round_decimal
+   */
+  size_t n_rank_params;
+  Milvus__Proto__Common__KeyValuePair **rank_params;
+  uint64_t travel_timestamp;
+  uint64_t guarantee_timestamp;
+  protobuf_c_boolean not_return_all_meta;
+  size_t n_output_fields;
+  ProtobufCBinaryData *output_fields;
+  int32_t consistency_level;
+  protobuf_c_boolean use_default_consistency;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  /*
+   * milvus.proto.schema.FunctionScore: carried, not read
+   */
+  ProtobufCBinaryData function_score;
+  ProtobufCBinaryData namespace_;
+  /*
+   * milvus.proto.schema.FunctionChain: carried, not read
+   */
+  size_t n_function_chains;
+  ProtobufCBinaryData *function_chains;
+};
+#define MILVUS__PROTO__MILVUS__HYBRID_SEARCH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__hybrid_search_request__descriptor) \
+    , {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0, 0,NULL, 0, 0, {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__SearchResults
@@ -1170,6 +1218,25 @@ Milvus__Proto__Milvus__SearchRequest *
 void   milvus__proto__milvus__search_request__free_unpacked
                      (Milvus__Proto__Milvus__SearchRequest *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__HybridSearchRequest methods */
+void   milvus__proto__milvus__hybrid_search_request__init
+                     (Milvus__Proto__Milvus__HybridSearchRequest         *message);
+size_t milvus__proto__milvus__hybrid_search_request__get_packed_size
+                     (const Milvus__Proto__Milvus__HybridSearchRequest   *message);
+size_t milvus__proto__milvus__hybrid_search_request__pack
+                     (const Milvus__Proto__Milvus__HybridSearchRequest   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__hybrid_search_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__HybridSearchRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__HybridSearchRequest *
+       milvus__proto__milvus__hybrid_search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__hybrid_search_request__free_unpacked
+                     (Milvus__Proto__Milvus__HybridSearchRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Milvus__Proto__Milvus__SearchResults methods */
 void   milvus__proto__milvus__search_results__init
                      (Milvus__Proto__Milvus__SearchResults         *message);
@@ -1673,6 +1740,9 @@ typedef void (*Milvus__Proto__Milvus__QueryResults_Closure)
 typedef void (*Milvus__Proto__Milvus__SearchRequest_Closure)
                  (const Milvus__Proto__Milvus__SearchRequest *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Milvus__HybridSearchRequest_Closure)
+                 (const Milvus__Proto__Milvus__HybridSearchRequest *message,
+                  void *closure_data);
 typedef void (*Milvus__Proto__Milvus__SearchResults_Closure)
                  (const Milvus__Proto__Milvus__SearchResults *message,
                   void *closure_data);
@@ -1766,6 +1836,7 @@ extern const ProtobufCMessageDescriptor milvus__proto__milvus__mutation_result__
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__query_results__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__hybrid_search_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__search_results__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__flush_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__flush_response__descriptor;

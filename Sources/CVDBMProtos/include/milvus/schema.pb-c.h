@@ -17,6 +17,8 @@ PROTOBUF_C__BEGIN_DECLS
 #include "milvus/common.pb-c.h"
 
 typedef struct Milvus__Proto__Schema__CollectionSchema Milvus__Proto__Schema__CollectionSchema;
+typedef struct Milvus__Proto__Schema__FunctionSchema Milvus__Proto__Schema__FunctionSchema;
+typedef struct Milvus__Proto__Schema__ValueField Milvus__Proto__Schema__ValueField;
 typedef struct Milvus__Proto__Schema__FieldSchema Milvus__Proto__Schema__FieldSchema;
 typedef struct Milvus__Proto__Schema__FieldData Milvus__Proto__Schema__FieldData;
 typedef struct Milvus__Proto__Schema__ScalarField Milvus__Proto__Schema__ScalarField;
@@ -52,11 +54,8 @@ struct  Milvus__Proto__Schema__CollectionSchema
   protobuf_c_boolean enable_dynamic_field;
   size_t n_properties;
   Milvus__Proto__Common__KeyValuePair **properties;
-  /*
-   * milvus.proto.schema.FunctionSchema: carried, not read
-   */
   size_t n_functions;
-  ProtobufCBinaryData *functions;
+  Milvus__Proto__Schema__FunctionSchema **functions;
   ProtobufCBinaryData dbname;
   /*
    * milvus.proto.schema.StructArrayFieldSchema: carried, not read
@@ -74,6 +73,76 @@ struct  Milvus__Proto__Schema__CollectionSchema
 #define MILVUS__PROTO__SCHEMA__COLLECTION_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__collection_schema__descriptor) \
     , {0,NULL}, {0,NULL}, 0, 0,NULL, 0, 0,NULL, 0,NULL, {0,NULL}, 0,NULL, 0, {0,NULL}, {0,NULL}, 0, 0,NULL, 0 }
+
+
+/*
+ * A function that fills output fields from input fields (Milvus 2.5+): BM25 turns a VARCHAR
+ * field with an analyzer into a sparse vector field.
+ */
+struct  Milvus__Proto__Schema__FunctionSchema
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData name;
+  int64_t id;
+  ProtobufCBinaryData description;
+  /*
+   * enum FunctionType: 0 Unknown, 1 BM25, 2 TextEmbedding, 3 Rerank, ...
+   */
+  int32_t type;
+  size_t n_input_field_names;
+  ProtobufCBinaryData *input_field_names;
+  size_t n_input_field_ids;
+  int64_t *input_field_ids;
+  size_t n_output_field_names;
+  ProtobufCBinaryData *output_field_names;
+  size_t n_output_field_ids;
+  int64_t *output_field_ids;
+  size_t n_params;
+  Milvus__Proto__Common__KeyValuePair **params;
+};
+#define MILVUS__PROTO__SCHEMA__FUNCTION_SCHEMA__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__function_schema__descriptor) \
+    , {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+typedef enum {
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA__NOT_SET = 0,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_BOOL_DATA = 1,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_INT_DATA = 2,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_LONG_DATA = 3,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_FLOAT_DATA = 4,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_DOUBLE_DATA = 5,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_STRING_DATA = 6,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_BYTES_DATA = 7,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_TIMESTAMPTZ_DATA = 8,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_DATE_DATA = 9,
+  MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA_TIME_DATA = 10
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA__CASE)
+} Milvus__Proto__Schema__ValueField__DataCase;
+
+/*
+ * A field's default value (Milvus 2.4+).
+ */
+struct  Milvus__Proto__Schema__ValueField
+{
+  ProtobufCMessage base;
+  Milvus__Proto__Schema__ValueField__DataCase data_case;
+  union {
+    protobuf_c_boolean bool_data;
+    int32_t int_data;
+    int64_t long_data;
+    float float_data;
+    double double_data;
+    ProtobufCBinaryData string_data;
+    ProtobufCBinaryData bytes_data;
+    int64_t timestamptz_data;
+    int32_t date_data;
+    int64_t time_data;
+  };
+};
+#define MILVUS__PROTO__SCHEMA__VALUE_FIELD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__value_field__descriptor) \
+    , MILVUS__PROTO__SCHEMA__VALUE_FIELD__DATA__NOT_SET, {0} }
 
 
 struct  Milvus__Proto__Schema__FieldSchema
@@ -99,10 +168,7 @@ struct  Milvus__Proto__Schema__FieldSchema
    * enum milvus.proto.schema.FieldState
    */
   int32_t state;
-  /*
-   * milvus.proto.schema.ValueField: carried, not read
-   */
-  ProtobufCBinaryData default_value;
+  Milvus__Proto__Schema__ValueField *default_value;
   protobuf_c_boolean is_dynamic;
   protobuf_c_boolean is_clustering_key;
   protobuf_c_boolean is_function_output;
@@ -110,7 +176,7 @@ struct  Milvus__Proto__Schema__FieldSchema
 };
 #define MILVUS__PROTO__SCHEMA__FIELD_SCHEMA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__schema__field_schema__descriptor) \
-    , 0, {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, {0,NULL}, 0, 0, 0, {0,NULL} }
+    , 0, {0,NULL}, 0, {0,NULL}, 0, 0,NULL, 0,NULL, 0, 0, 0, 0, 0, NULL, 0, 0, 0, {0,NULL} }
 
 
 typedef enum {
@@ -482,6 +548,44 @@ Milvus__Proto__Schema__CollectionSchema *
 void   milvus__proto__schema__collection_schema__free_unpacked
                      (Milvus__Proto__Schema__CollectionSchema *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Schema__FunctionSchema methods */
+void   milvus__proto__schema__function_schema__init
+                     (Milvus__Proto__Schema__FunctionSchema         *message);
+size_t milvus__proto__schema__function_schema__get_packed_size
+                     (const Milvus__Proto__Schema__FunctionSchema   *message);
+size_t milvus__proto__schema__function_schema__pack
+                     (const Milvus__Proto__Schema__FunctionSchema   *message,
+                      uint8_t             *out);
+size_t milvus__proto__schema__function_schema__pack_to_buffer
+                     (const Milvus__Proto__Schema__FunctionSchema   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Schema__FunctionSchema *
+       milvus__proto__schema__function_schema__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__schema__function_schema__free_unpacked
+                     (Milvus__Proto__Schema__FunctionSchema *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Schema__ValueField methods */
+void   milvus__proto__schema__value_field__init
+                     (Milvus__Proto__Schema__ValueField         *message);
+size_t milvus__proto__schema__value_field__get_packed_size
+                     (const Milvus__Proto__Schema__ValueField   *message);
+size_t milvus__proto__schema__value_field__pack
+                     (const Milvus__Proto__Schema__ValueField   *message,
+                      uint8_t             *out);
+size_t milvus__proto__schema__value_field__pack_to_buffer
+                     (const Milvus__Proto__Schema__ValueField   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Schema__ValueField *
+       milvus__proto__schema__value_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__schema__value_field__free_unpacked
+                     (Milvus__Proto__Schema__ValueField *message,
+                      ProtobufCAllocator *allocator);
 /* Milvus__Proto__Schema__FieldSchema methods */
 void   milvus__proto__schema__field_schema__init
                      (Milvus__Proto__Schema__FieldSchema         *message);
@@ -810,6 +914,12 @@ void   milvus__proto__schema__sparse_float_array__free_unpacked
 typedef void (*Milvus__Proto__Schema__CollectionSchema_Closure)
                  (const Milvus__Proto__Schema__CollectionSchema *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Schema__FunctionSchema_Closure)
+                 (const Milvus__Proto__Schema__FunctionSchema *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Schema__ValueField_Closure)
+                 (const Milvus__Proto__Schema__ValueField *message,
+                  void *closure_data);
 typedef void (*Milvus__Proto__Schema__FieldSchema_Closure)
                  (const Milvus__Proto__Schema__FieldSchema *message,
                   void *closure_data);
@@ -868,6 +978,8 @@ typedef void (*Milvus__Proto__Schema__SparseFloatArray_Closure)
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor milvus__proto__schema__collection_schema__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__schema__function_schema__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__schema__value_field__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__field_schema__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__field_data__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__schema__scalar_field__descriptor;

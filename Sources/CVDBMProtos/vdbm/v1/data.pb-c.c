@@ -322,6 +322,96 @@ void   vdbm__v1__float_vectors__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__float_vectors__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__sparse_vector__init
+                     (Vdbm__V1__SparseVector         *message)
+{
+  static const Vdbm__V1__SparseVector init_value = VDBM__V1__SPARSE_VECTOR__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__sparse_vector__get_packed_size
+                     (const Vdbm__V1__SparseVector *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vector__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__sparse_vector__pack
+                     (const Vdbm__V1__SparseVector *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vector__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__sparse_vector__pack_to_buffer
+                     (const Vdbm__V1__SparseVector *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vector__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__SparseVector *
+       vdbm__v1__sparse_vector__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__SparseVector *)
+     protobuf_c_message_unpack (&vdbm__v1__sparse_vector__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__sparse_vector__free_unpacked
+                     (Vdbm__V1__SparseVector *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__sparse_vector__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__sparse_vectors__init
+                     (Vdbm__V1__SparseVectors         *message)
+{
+  static const Vdbm__V1__SparseVectors init_value = VDBM__V1__SPARSE_VECTORS__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__sparse_vectors__get_packed_size
+                     (const Vdbm__V1__SparseVectors *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vectors__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__sparse_vectors__pack
+                     (const Vdbm__V1__SparseVectors *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vectors__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__sparse_vectors__pack_to_buffer
+                     (const Vdbm__V1__SparseVectors *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__sparse_vectors__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__SparseVectors *
+       vdbm__v1__sparse_vectors__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__SparseVectors *)
+     protobuf_c_message_unpack (&vdbm__v1__sparse_vectors__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__sparse_vectors__free_unpacked
+                     (Vdbm__V1__SparseVectors *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__sparse_vectors__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__column__init
                      (Vdbm__V1__Column         *message)
 {
@@ -781,7 +871,96 @@ const ProtobufCMessageDescriptor vdbm__v1__float_vectors__descriptor =
   (ProtobufCMessageInit) vdbm__v1__float_vectors__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__column__field_descriptors[9] =
+static const ProtobufCFieldDescriptor vdbm__v1__sparse_vector__field_descriptors[2] =
+{
+  {
+    "indices",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Vdbm__V1__SparseVector, n_indices),
+    offsetof(Vdbm__V1__SparseVector, indices),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "values",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Vdbm__V1__SparseVector, n_values),
+    offsetof(Vdbm__V1__SparseVector, values),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__sparse_vector__field_indices_by_name[] = {
+  0,   /* field[0] = indices */
+  1,   /* field[1] = values */
+};
+static const ProtobufCIntRange vdbm__v1__sparse_vector__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__sparse_vector__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.SparseVector",
+  "SparseVector",
+  "Vdbm__V1__SparseVector",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__SparseVector),
+  2,
+  vdbm__v1__sparse_vector__field_descriptors,
+  vdbm__v1__sparse_vector__field_indices_by_name,
+  1,  vdbm__v1__sparse_vector__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__sparse_vector__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__sparse_vectors__field_descriptors[1] =
+{
+  {
+    "rows",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__SparseVectors, n_rows),
+    offsetof(Vdbm__V1__SparseVectors, rows),
+    &vdbm__v1__sparse_vector__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__sparse_vectors__field_indices_by_name[] = {
+  0,   /* field[0] = rows */
+};
+static const ProtobufCIntRange vdbm__v1__sparse_vectors__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__sparse_vectors__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.SparseVectors",
+  "SparseVectors",
+  "Vdbm__V1__SparseVectors",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__SparseVectors),
+  1,
+  vdbm__v1__sparse_vectors__field_descriptors,
+  vdbm__v1__sparse_vectors__field_indices_by_name,
+  1,  vdbm__v1__sparse_vectors__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__sparse_vectors__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__column__field_descriptors[10] =
 {
   {
     "name",
@@ -891,6 +1070,18 @@ static const ProtobufCFieldDescriptor vdbm__v1__column__field_descriptors[9] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sparse_vectors",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__Column, values_case),
+    offsetof(Vdbm__V1__Column, sparse_vectors),
+    &vdbm__v1__sparse_vectors__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__column__field_indices_by_name[] = {
   1,   /* field[1] = bools */
@@ -900,13 +1091,14 @@ static const unsigned vdbm__v1__column__field_indices_by_name[] = {
   3,   /* field[3] = int64s */
   7,   /* field[7] = json */
   0,   /* field[0] = name */
+  9,   /* field[9] = sparse_vectors */
   6,   /* field[6] = strings */
   8,   /* field[8] = vectors */
 };
 static const ProtobufCIntRange vdbm__v1__column__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__column__descriptor =
 {
@@ -916,7 +1108,7 @@ const ProtobufCMessageDescriptor vdbm__v1__column__descriptor =
   "Vdbm__V1__Column",
   "vdbm.v1",
   sizeof(Vdbm__V1__Column),
-  9,
+  10,
   vdbm__v1__column__field_descriptors,
   vdbm__v1__column__field_indices_by_name,
   1,  vdbm__v1__column__number_ranges,
@@ -1102,18 +1294,20 @@ const ProtobufCMessageDescriptor vdbm__v1__key_value__descriptor =
   (ProtobufCMessageInit) vdbm__v1__key_value__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue vdbm__v1__metric__enum_values_by_number[4] =
+static const ProtobufCEnumValue vdbm__v1__metric__enum_values_by_number[5] =
 {
   { "METRIC_UNSPECIFIED", "VDBM__V1__METRIC__METRIC_UNSPECIFIED", 0 },
   { "METRIC_L2", "VDBM__V1__METRIC__METRIC_L2", 1 },
   { "METRIC_IP", "VDBM__V1__METRIC__METRIC_IP", 2 },
   { "METRIC_COSINE", "VDBM__V1__METRIC__METRIC_COSINE", 3 },
+  { "METRIC_BM25", "VDBM__V1__METRIC__METRIC_BM25", 4 },
 };
 static const ProtobufCIntRange vdbm__v1__metric__value_ranges[] = {
-{0, 0},{0, 4}
+{0, 0},{0, 5}
 };
-static const ProtobufCEnumValueIndex vdbm__v1__metric__enum_values_by_name[4] =
+static const ProtobufCEnumValueIndex vdbm__v1__metric__enum_values_by_name[5] =
 {
+  { "METRIC_BM25", 4 },
   { "METRIC_COSINE", 3 },
   { "METRIC_IP", 2 },
   { "METRIC_L2", 1 },
@@ -1126,9 +1320,9 @@ const ProtobufCEnumDescriptor vdbm__v1__metric__descriptor =
   "Metric",
   "Vdbm__V1__Metric",
   "vdbm.v1",
-  4,
+  5,
   vdbm__v1__metric__enum_values_by_number,
-  4,
+  5,
   vdbm__v1__metric__enum_values_by_name,
   1,
   vdbm__v1__metric__value_ranges,
@@ -1168,7 +1362,7 @@ const ProtobufCEnumDescriptor vdbm__v1__consistency_level__descriptor =
   vdbm__v1__consistency_level__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue vdbm__v1__field_type__enum_values_by_number[11] =
+static const ProtobufCEnumValue vdbm__v1__field_type__enum_values_by_number[12] =
 {
   { "FIELD_TYPE_UNSPECIFIED", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED", 0 },
   { "FIELD_TYPE_BOOL", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_BOOL", 1 },
@@ -1181,11 +1375,12 @@ static const ProtobufCEnumValue vdbm__v1__field_type__enum_values_by_number[11] 
   { "FIELD_TYPE_STRING", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_STRING", 8 },
   { "FIELD_TYPE_JSON", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_JSON", 9 },
   { "FIELD_TYPE_FLOAT_VECTOR", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_FLOAT_VECTOR", 10 },
+  { "FIELD_TYPE_SPARSE_FLOAT_VECTOR", "VDBM__V1__FIELD_TYPE__FIELD_TYPE_SPARSE_FLOAT_VECTOR", 11 },
 };
 static const ProtobufCIntRange vdbm__v1__field_type__value_ranges[] = {
-{0, 0},{0, 11}
+{0, 0},{0, 12}
 };
-static const ProtobufCEnumValueIndex vdbm__v1__field_type__enum_values_by_name[11] =
+static const ProtobufCEnumValueIndex vdbm__v1__field_type__enum_values_by_name[12] =
 {
   { "FIELD_TYPE_BOOL", 1 },
   { "FIELD_TYPE_DOUBLE", 7 },
@@ -1196,6 +1391,7 @@ static const ProtobufCEnumValueIndex vdbm__v1__field_type__enum_values_by_name[1
   { "FIELD_TYPE_INT64", 5 },
   { "FIELD_TYPE_INT8", 2 },
   { "FIELD_TYPE_JSON", 9 },
+  { "FIELD_TYPE_SPARSE_FLOAT_VECTOR", 11 },
   { "FIELD_TYPE_STRING", 8 },
   { "FIELD_TYPE_UNSPECIFIED", 0 },
 };
@@ -1206,9 +1402,9 @@ const ProtobufCEnumDescriptor vdbm__v1__field_type__descriptor =
   "FieldType",
   "Vdbm__V1__FieldType",
   "vdbm.v1",
-  11,
+  12,
   vdbm__v1__field_type__enum_values_by_number,
-  11,
+  12,
   vdbm__v1__field_type__enum_values_by_name,
   1,
   vdbm__v1__field_type__value_ranges,

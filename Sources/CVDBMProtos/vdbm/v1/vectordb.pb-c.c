@@ -142,6 +142,141 @@ void   vdbm__v1__scalar_field__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__scalar_field__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__scalar_value__init
+                     (Vdbm__V1__ScalarValue         *message)
+{
+  static const Vdbm__V1__ScalarValue init_value = VDBM__V1__SCALAR_VALUE__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__scalar_value__get_packed_size
+                     (const Vdbm__V1__ScalarValue *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__scalar_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__scalar_value__pack
+                     (const Vdbm__V1__ScalarValue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__scalar_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__scalar_value__pack_to_buffer
+                     (const Vdbm__V1__ScalarValue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__scalar_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ScalarValue *
+       vdbm__v1__scalar_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ScalarValue *)
+     protobuf_c_message_unpack (&vdbm__v1__scalar_value__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__scalar_value__free_unpacked
+                     (Vdbm__V1__ScalarValue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__scalar_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__vector_field__init
+                     (Vdbm__V1__VectorField         *message)
+{
+  static const Vdbm__V1__VectorField init_value = VDBM__V1__VECTOR_FIELD__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__vector_field__get_packed_size
+                     (const Vdbm__V1__VectorField *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__vector_field__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__vector_field__pack
+                     (const Vdbm__V1__VectorField *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__vector_field__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__vector_field__pack_to_buffer
+                     (const Vdbm__V1__VectorField *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__vector_field__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__VectorField *
+       vdbm__v1__vector_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__VectorField *)
+     protobuf_c_message_unpack (&vdbm__v1__vector_field__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__vector_field__free_unpacked
+                     (Vdbm__V1__VectorField *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__vector_field__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__function__init
+                     (Vdbm__V1__Function         *message)
+{
+  static const Vdbm__V1__Function init_value = VDBM__V1__FUNCTION__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__function__get_packed_size
+                     (const Vdbm__V1__Function *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__function__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__function__pack
+                     (const Vdbm__V1__Function *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__function__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__function__pack_to_buffer
+                     (const Vdbm__V1__Function *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__function__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__Function *
+       vdbm__v1__function__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__Function *)
+     protobuf_c_message_unpack (&vdbm__v1__function__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__function__free_unpacked
+                     (Vdbm__V1__Function *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__function__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__index_spec__init
                      (Vdbm__V1__IndexSpec         *message)
 {
@@ -997,6 +1132,231 @@ void   vdbm__v1__search_request__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__search_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__sub_search__init
+                     (Vdbm__V1__SubSearch         *message)
+{
+  static const Vdbm__V1__SubSearch init_value = VDBM__V1__SUB_SEARCH__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__sub_search__get_packed_size
+                     (const Vdbm__V1__SubSearch *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__sub_search__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__sub_search__pack
+                     (const Vdbm__V1__SubSearch *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__sub_search__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__sub_search__pack_to_buffer
+                     (const Vdbm__V1__SubSearch *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__sub_search__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__SubSearch *
+       vdbm__v1__sub_search__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__SubSearch *)
+     protobuf_c_message_unpack (&vdbm__v1__sub_search__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__sub_search__free_unpacked
+                     (Vdbm__V1__SubSearch *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__sub_search__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__ranker__init
+                     (Vdbm__V1__Ranker         *message)
+{
+  static const Vdbm__V1__Ranker init_value = VDBM__V1__RANKER__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__ranker__get_packed_size
+                     (const Vdbm__V1__Ranker *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__ranker__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__ranker__pack
+                     (const Vdbm__V1__Ranker *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__ranker__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__ranker__pack_to_buffer
+                     (const Vdbm__V1__Ranker *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__ranker__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__Ranker *
+       vdbm__v1__ranker__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__Ranker *)
+     protobuf_c_message_unpack (&vdbm__v1__ranker__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__ranker__free_unpacked
+                     (Vdbm__V1__Ranker *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__ranker__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__reciprocal_rank_fusion__init
+                     (Vdbm__V1__ReciprocalRankFusion         *message)
+{
+  static const Vdbm__V1__ReciprocalRankFusion init_value = VDBM__V1__RECIPROCAL_RANK_FUSION__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__reciprocal_rank_fusion__get_packed_size
+                     (const Vdbm__V1__ReciprocalRankFusion *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__reciprocal_rank_fusion__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__reciprocal_rank_fusion__pack
+                     (const Vdbm__V1__ReciprocalRankFusion *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__reciprocal_rank_fusion__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__reciprocal_rank_fusion__pack_to_buffer
+                     (const Vdbm__V1__ReciprocalRankFusion *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__reciprocal_rank_fusion__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ReciprocalRankFusion *
+       vdbm__v1__reciprocal_rank_fusion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ReciprocalRankFusion *)
+     protobuf_c_message_unpack (&vdbm__v1__reciprocal_rank_fusion__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__reciprocal_rank_fusion__free_unpacked
+                     (Vdbm__V1__ReciprocalRankFusion *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__reciprocal_rank_fusion__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__weighted_scores__init
+                     (Vdbm__V1__WeightedScores         *message)
+{
+  static const Vdbm__V1__WeightedScores init_value = VDBM__V1__WEIGHTED_SCORES__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__weighted_scores__get_packed_size
+                     (const Vdbm__V1__WeightedScores *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__weighted_scores__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__weighted_scores__pack
+                     (const Vdbm__V1__WeightedScores *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__weighted_scores__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__weighted_scores__pack_to_buffer
+                     (const Vdbm__V1__WeightedScores *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__weighted_scores__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__WeightedScores *
+       vdbm__v1__weighted_scores__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__WeightedScores *)
+     protobuf_c_message_unpack (&vdbm__v1__weighted_scores__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__weighted_scores__free_unpacked
+                     (Vdbm__V1__WeightedScores *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__weighted_scores__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__hybrid_search_request__init
+                     (Vdbm__V1__HybridSearchRequest         *message)
+{
+  static const Vdbm__V1__HybridSearchRequest init_value = VDBM__V1__HYBRID_SEARCH_REQUEST__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__hybrid_search_request__get_packed_size
+                     (const Vdbm__V1__HybridSearchRequest *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__hybrid_search_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__hybrid_search_request__pack
+                     (const Vdbm__V1__HybridSearchRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__hybrid_search_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__hybrid_search_request__pack_to_buffer
+                     (const Vdbm__V1__HybridSearchRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__hybrid_search_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__HybridSearchRequest *
+       vdbm__v1__hybrid_search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__HybridSearchRequest *)
+     protobuf_c_message_unpack (&vdbm__v1__hybrid_search_request__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__hybrid_search_request__free_unpacked
+                     (Vdbm__V1__HybridSearchRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__hybrid_search_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__search_results__init
                      (Vdbm__V1__SearchResults         *message)
 {
@@ -1633,7 +1993,7 @@ const ProtobufCEnumDescriptor vdbm__v1__scalar_field__type__descriptor =
   vdbm__v1__scalar_field__type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__scalar_field__field_descriptors[4] =
+static const ProtobufCFieldDescriptor vdbm__v1__scalar_field__field_descriptors[9] =
 {
   {
     "name",
@@ -1683,17 +2043,82 @@ static const ProtobufCFieldDescriptor vdbm__v1__scalar_field__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "enable_analyzer",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ScalarField, enable_analyzer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "analyzer_params",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ScalarField, analyzer_params),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enable_match",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ScalarField, enable_match),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition_key",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ScalarField, partition_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "default_value",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ScalarField, default_value),
+    &vdbm__v1__scalar_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__scalar_field__field_indices_by_name[] = {
+  5,   /* field[5] = analyzer_params */
+  8,   /* field[8] = default_value */
+  4,   /* field[4] = enable_analyzer */
+  6,   /* field[6] = enable_match */
   2,   /* field[2] = max_length */
   0,   /* field[0] = name */
   3,   /* field[3] = nullable */
+  7,   /* field[7] = partition_key */
   1,   /* field[1] = type */
 };
 static const ProtobufCIntRange vdbm__v1__scalar_field__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__scalar_field__descriptor =
 {
@@ -1703,11 +2128,311 @@ const ProtobufCMessageDescriptor vdbm__v1__scalar_field__descriptor =
   "Vdbm__V1__ScalarField",
   "vdbm.v1",
   sizeof(Vdbm__V1__ScalarField),
-  4,
+  9,
   vdbm__v1__scalar_field__field_descriptors,
   vdbm__v1__scalar_field__field_indices_by_name,
   1,  vdbm__v1__scalar_field__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__scalar_field__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__scalar_value__field_descriptors[4] =
+{
+  {
+    "flag",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Vdbm__V1__ScalarValue, kind_case),
+    offsetof(Vdbm__V1__ScalarValue, flag),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "integer",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Vdbm__V1__ScalarValue, kind_case),
+    offsetof(Vdbm__V1__ScalarValue, integer),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "number",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Vdbm__V1__ScalarValue, kind_case),
+    offsetof(Vdbm__V1__ScalarValue, number),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "text",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__ScalarValue, kind_case),
+    offsetof(Vdbm__V1__ScalarValue, text),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__scalar_value__field_indices_by_name[] = {
+  0,   /* field[0] = flag */
+  1,   /* field[1] = integer */
+  2,   /* field[2] = number */
+  3,   /* field[3] = text */
+};
+static const ProtobufCIntRange vdbm__v1__scalar_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__scalar_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ScalarValue",
+  "ScalarValue",
+  "Vdbm__V1__ScalarValue",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ScalarValue),
+  4,
+  vdbm__v1__scalar_value__field_descriptors,
+  vdbm__v1__scalar_value__field_indices_by_name,
+  1,  vdbm__v1__scalar_value__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__scalar_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue vdbm__v1__vector_field__type__enum_values_by_number[2] =
+{
+  { "TYPE_FLOAT", "VDBM__V1__VECTOR_FIELD__TYPE__TYPE_FLOAT", 0 },
+  { "TYPE_SPARSE_FLOAT", "VDBM__V1__VECTOR_FIELD__TYPE__TYPE_SPARSE_FLOAT", 1 },
+};
+static const ProtobufCIntRange vdbm__v1__vector_field__type__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex vdbm__v1__vector_field__type__enum_values_by_name[2] =
+{
+  { "TYPE_FLOAT", 0 },
+  { "TYPE_SPARSE_FLOAT", 1 },
+};
+const ProtobufCEnumDescriptor vdbm__v1__vector_field__type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "vdbm.v1.VectorField.Type",
+  "Type",
+  "Vdbm__V1__VectorField__Type",
+  "vdbm.v1",
+  2,
+  vdbm__v1__vector_field__type__enum_values_by_number,
+  2,
+  vdbm__v1__vector_field__type__enum_values_by_name,
+  1,
+  vdbm__v1__vector_field__type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__vector_field__field_descriptors[5] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__VectorField, name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__VectorField, type),
+    &vdbm__v1__vector_field__type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "dimension",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__VectorField, dimension),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metric",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__VectorField, metric),
+    &vdbm__v1__metric__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "index",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__VectorField, index),
+    &vdbm__v1__index_spec__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__vector_field__field_indices_by_name[] = {
+  2,   /* field[2] = dimension */
+  4,   /* field[4] = index */
+  3,   /* field[3] = metric */
+  0,   /* field[0] = name */
+  1,   /* field[1] = type */
+};
+static const ProtobufCIntRange vdbm__v1__vector_field__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__vector_field__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.VectorField",
+  "VectorField",
+  "Vdbm__V1__VectorField",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__VectorField),
+  5,
+  vdbm__v1__vector_field__field_descriptors,
+  vdbm__v1__vector_field__field_indices_by_name,
+  1,  vdbm__v1__vector_field__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__vector_field__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue vdbm__v1__function__type__enum_values_by_number[2] =
+{
+  { "TYPE_UNSPECIFIED", "VDBM__V1__FUNCTION__TYPE__TYPE_UNSPECIFIED", 0 },
+  { "TYPE_BM25", "VDBM__V1__FUNCTION__TYPE__TYPE_BM25", 1 },
+};
+static const ProtobufCIntRange vdbm__v1__function__type__value_ranges[] = {
+{0, 0},{0, 2}
+};
+static const ProtobufCEnumValueIndex vdbm__v1__function__type__enum_values_by_name[2] =
+{
+  { "TYPE_BM25", 1 },
+  { "TYPE_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor vdbm__v1__function__type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "vdbm.v1.Function.Type",
+  "Type",
+  "Vdbm__V1__Function__Type",
+  "vdbm.v1",
+  2,
+  vdbm__v1__function__type__enum_values_by_number,
+  2,
+  vdbm__v1__function__type__enum_values_by_name,
+  1,
+  vdbm__v1__function__type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__function__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__Function, name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "type",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__Function, type),
+    &vdbm__v1__function__type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "input_fields",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__Function, n_input_fields),
+    offsetof(Vdbm__V1__Function, input_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_fields",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__Function, n_output_fields),
+    offsetof(Vdbm__V1__Function, output_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__function__field_indices_by_name[] = {
+  2,   /* field[2] = input_fields */
+  0,   /* field[0] = name */
+  3,   /* field[3] = output_fields */
+  1,   /* field[1] = type */
+};
+static const ProtobufCIntRange vdbm__v1__function__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__function__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.Function",
+  "Function",
+  "Vdbm__V1__Function",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__Function),
+  4,
+  vdbm__v1__function__field_descriptors,
+  vdbm__v1__function__field_indices_by_name,
+  1,  vdbm__v1__function__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__function__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor vdbm__v1__index_spec__field_descriptors[2] =
@@ -1761,7 +2486,7 @@ const ProtobufCMessageDescriptor vdbm__v1__index_spec__descriptor =
   (ProtobufCMessageInit) vdbm__v1__index_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field_descriptors[14] =
+static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field_descriptors[17] =
 {
   {
     "collection",
@@ -1931,6 +2656,42 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "vector_fields",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__CreateCollectionRequest, n_vector_fields),
+    offsetof(Vdbm__V1__CreateCollectionRequest, vector_fields),
+    &vdbm__v1__vector_field__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "functions",
+    16,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__CreateCollectionRequest, n_functions),
+    offsetof(Vdbm__V1__CreateCollectionRequest, functions),
+    &vdbm__v1__function__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partition_count",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__CreateCollectionRequest, partition_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__create_collection_request__field_indices_by_name[] = {
   4,   /* field[4] = auto_id */
@@ -1939,19 +2700,22 @@ static const unsigned vdbm__v1__create_collection_request__field_indices_by_name
   9,   /* field[9] = description */
   1,   /* field[1] = dimension */
   10,   /* field[10] = enable_dynamic_fields */
+  15,   /* field[15] = functions */
   12,   /* field[12] = index */
   13,   /* field[13] = load */
   5,   /* field[5] = max_key_length */
   2,   /* field[2] = metric */
+  16,   /* field[16] = partition_count */
   6,   /* field[6] = primary_key_field */
   8,   /* field[8] = scalar_fields */
   3,   /* field[3] = string_primary_key */
   7,   /* field[7] = vector_field */
+  14,   /* field[14] = vector_fields */
 };
 static const ProtobufCIntRange vdbm__v1__create_collection_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__create_collection_request__descriptor =
 {
@@ -1961,7 +2725,7 @@ const ProtobufCMessageDescriptor vdbm__v1__create_collection_request__descriptor
   "Vdbm__V1__CreateCollectionRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__CreateCollectionRequest),
-  14,
+  17,
   vdbm__v1__create_collection_request__field_descriptors,
   vdbm__v1__create_collection_request__field_indices_by_name,
   1,  vdbm__v1__create_collection_request__number_ranges,
@@ -2062,7 +2826,7 @@ const ProtobufCMessageDescriptor vdbm__v1__list_collections_response__descriptor
   (ProtobufCMessageInit) vdbm__v1__list_collections_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__field_description__field_descriptors[8] =
+static const ProtobufCFieldDescriptor vdbm__v1__field_description__field_descriptors[13] =
 {
   {
     "name",
@@ -2160,21 +2924,86 @@ static const ProtobufCFieldDescriptor vdbm__v1__field_description__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "partition_key",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FieldDescription, partition_key),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_default_value",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FieldDescription, has_default_value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "function_output",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FieldDescription, function_output),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enable_analyzer",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FieldDescription, enable_analyzer),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enable_match",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FieldDescription, enable_match),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__field_description__field_indices_by_name[] = {
   4,   /* field[4] = auto_id */
   5,   /* field[5] = dimension */
+  11,   /* field[11] = enable_analyzer */
+  12,   /* field[12] = enable_match */
+  10,   /* field[10] = function_output */
+  9,   /* field[9] = has_default_value */
   6,   /* field[6] = max_length */
   2,   /* field[2] = milvus_type */
   0,   /* field[0] = name */
   7,   /* field[7] = nullable */
+  8,   /* field[8] = partition_key */
   3,   /* field[3] = primary_key */
   1,   /* field[1] = type */
 };
 static const ProtobufCIntRange vdbm__v1__field_description__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__field_description__descriptor =
 {
@@ -2184,7 +3013,7 @@ const ProtobufCMessageDescriptor vdbm__v1__field_description__descriptor =
   "Vdbm__V1__FieldDescription",
   "vdbm.v1",
   sizeof(Vdbm__V1__FieldDescription),
-  8,
+  13,
   vdbm__v1__field_description__field_descriptors,
   vdbm__v1__field_description__field_indices_by_name,
   1,  vdbm__v1__field_description__number_ranges,
@@ -2294,7 +3123,7 @@ const ProtobufCMessageDescriptor vdbm__v1__index_description__descriptor =
   (ProtobufCMessageInit) vdbm__v1__index_description__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__describe_collection_response__field_descriptors[7] =
+static const ProtobufCFieldDescriptor vdbm__v1__describe_collection_response__field_descriptors[8] =
 {
   {
     "collection",
@@ -2380,12 +3209,25 @@ static const ProtobufCFieldDescriptor vdbm__v1__describe_collection_response__fi
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "functions",
+    8,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__DescribeCollectionResponse, n_functions),
+    offsetof(Vdbm__V1__DescribeCollectionResponse, functions),
+    &vdbm__v1__function__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__describe_collection_response__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   3,   /* field[3] = consistency */
   1,   /* field[1] = description */
   2,   /* field[2] = fields */
+  7,   /* field[7] = functions */
   6,   /* field[6] = indexes */
   5,   /* field[5] = load_state */
   4,   /* field[4] = row_count */
@@ -2393,7 +3235,7 @@ static const unsigned vdbm__v1__describe_collection_response__field_indices_by_n
 static const ProtobufCIntRange vdbm__v1__describe_collection_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__describe_collection_response__descriptor =
 {
@@ -2403,7 +3245,7 @@ const ProtobufCMessageDescriptor vdbm__v1__describe_collection_response__descrip
   "Vdbm__V1__DescribeCollectionResponse",
   "vdbm.v1",
   sizeof(Vdbm__V1__DescribeCollectionResponse),
-  7,
+  8,
   vdbm__v1__describe_collection_response__field_descriptors,
   vdbm__v1__describe_collection_response__field_indices_by_name,
   1,  vdbm__v1__describe_collection_response__number_ranges,
@@ -3076,7 +3918,7 @@ const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__count_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[13] =
+static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[15] =
 {
   {
     "collection",
@@ -3234,6 +4076,30 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sparse_vectors",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, sparse_vectors),
+    &vdbm__v1__sparse_vectors__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__SearchRequest, n_texts),
+    offsetof(Vdbm__V1__SearchRequest, texts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
@@ -3246,14 +4112,16 @@ static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   4,   /* field[4] = output_fields */
   5,   /* field[5] = params */
   6,   /* field[6] = partitions */
+  13,   /* field[13] = sparse_vectors */
   11,   /* field[11] = strict_group_size */
+  14,   /* field[14] = texts */
   12,   /* field[12] = vector_field */
   1,   /* field[1] = vectors */
 };
 static const ProtobufCIntRange vdbm__v1__search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
 {
@@ -3263,11 +4131,396 @@ const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
   "Vdbm__V1__SearchRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__SearchRequest),
-  13,
+  15,
   vdbm__v1__search_request__field_descriptors,
   vdbm__v1__search_request__field_indices_by_name,
   1,  vdbm__v1__search_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__search_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__sub_search__field_descriptors[7] =
+{
+  {
+    "vector_field",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SubSearch, vector_field),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "vectors",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SubSearch, vectors),
+    &vdbm__v1__float_vectors__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sparse_vectors",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SubSearch, sparse_vectors),
+    &vdbm__v1__sparse_vectors__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "texts",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__SubSearch, n_texts),
+    offsetof(Vdbm__V1__SubSearch, texts),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SubSearch, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "filter",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SubSearch, filter),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__SubSearch, n_params),
+    offsetof(Vdbm__V1__SubSearch, params),
+    &vdbm__v1__param__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__sub_search__field_indices_by_name[] = {
+  5,   /* field[5] = filter */
+  4,   /* field[4] = limit */
+  6,   /* field[6] = params */
+  2,   /* field[2] = sparse_vectors */
+  3,   /* field[3] = texts */
+  0,   /* field[0] = vector_field */
+  1,   /* field[1] = vectors */
+};
+static const ProtobufCIntRange vdbm__v1__sub_search__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__sub_search__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.SubSearch",
+  "SubSearch",
+  "Vdbm__V1__SubSearch",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__SubSearch),
+  7,
+  vdbm__v1__sub_search__field_descriptors,
+  vdbm__v1__sub_search__field_indices_by_name,
+  1,  vdbm__v1__sub_search__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__sub_search__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__ranker__field_descriptors[2] =
+{
+  {
+    "rrf",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__Ranker, kind_case),
+    offsetof(Vdbm__V1__Ranker, rrf),
+    &vdbm__v1__reciprocal_rank_fusion__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "weighted",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__Ranker, kind_case),
+    offsetof(Vdbm__V1__Ranker, weighted),
+    &vdbm__v1__weighted_scores__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__ranker__field_indices_by_name[] = {
+  0,   /* field[0] = rrf */
+  1,   /* field[1] = weighted */
+};
+static const ProtobufCIntRange vdbm__v1__ranker__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__ranker__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.Ranker",
+  "Ranker",
+  "Vdbm__V1__Ranker",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__Ranker),
+  2,
+  vdbm__v1__ranker__field_descriptors,
+  vdbm__v1__ranker__field_indices_by_name,
+  1,  vdbm__v1__ranker__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__ranker__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__reciprocal_rank_fusion__field_descriptors[1] =
+{
+  {
+    "k",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ReciprocalRankFusion, k),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__reciprocal_rank_fusion__field_indices_by_name[] = {
+  0,   /* field[0] = k */
+};
+static const ProtobufCIntRange vdbm__v1__reciprocal_rank_fusion__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__reciprocal_rank_fusion__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ReciprocalRankFusion",
+  "ReciprocalRankFusion",
+  "Vdbm__V1__ReciprocalRankFusion",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ReciprocalRankFusion),
+  1,
+  vdbm__v1__reciprocal_rank_fusion__field_descriptors,
+  vdbm__v1__reciprocal_rank_fusion__field_indices_by_name,
+  1,  vdbm__v1__reciprocal_rank_fusion__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__reciprocal_rank_fusion__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__weighted_scores__field_descriptors[2] =
+{
+  {
+    "weights",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_FLOAT,
+    offsetof(Vdbm__V1__WeightedScores, n_weights),
+    offsetof(Vdbm__V1__WeightedScores, weights),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "raw_scores",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__WeightedScores, raw_scores),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__weighted_scores__field_indices_by_name[] = {
+  1,   /* field[1] = raw_scores */
+  0,   /* field[0] = weights */
+};
+static const ProtobufCIntRange vdbm__v1__weighted_scores__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__weighted_scores__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.WeightedScores",
+  "WeightedScores",
+  "Vdbm__V1__WeightedScores",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__WeightedScores),
+  2,
+  vdbm__v1__weighted_scores__field_descriptors,
+  vdbm__v1__weighted_scores__field_indices_by_name,
+  1,  vdbm__v1__weighted_scores__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__weighted_scores__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__hybrid_search_request__field_descriptors[8] =
+{
+  {
+    "collection",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, collection),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "searches",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Vdbm__V1__HybridSearchRequest, n_searches),
+    offsetof(Vdbm__V1__HybridSearchRequest, searches),
+    &vdbm__v1__sub_search__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ranker",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, ranker),
+    &vdbm__v1__ranker__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "output_fields",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__HybridSearchRequest, n_output_fields),
+    offsetof(Vdbm__V1__HybridSearchRequest, output_fields),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "partitions",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__HybridSearchRequest, n_partitions),
+    offsetof(Vdbm__V1__HybridSearchRequest, partitions),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "consistency",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, consistency),
+    &vdbm__v1__consistency_level__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "offset",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, offset),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__hybrid_search_request__field_indices_by_name[] = {
+  0,   /* field[0] = collection */
+  6,   /* field[6] = consistency */
+  3,   /* field[3] = limit */
+  7,   /* field[7] = offset */
+  4,   /* field[4] = output_fields */
+  5,   /* field[5] = partitions */
+  2,   /* field[2] = ranker */
+  1,   /* field[1] = searches */
+};
+static const ProtobufCIntRange vdbm__v1__hybrid_search_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 8 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__hybrid_search_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.HybridSearchRequest",
+  "HybridSearchRequest",
+  "Vdbm__V1__HybridSearchRequest",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__HybridSearchRequest),
+  8,
+  vdbm__v1__hybrid_search_request__field_descriptors,
+  vdbm__v1__hybrid_search_request__field_indices_by_name,
+  1,  vdbm__v1__hybrid_search_request__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__hybrid_search_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor vdbm__v1__search_results__field_descriptors[4] =
@@ -3914,7 +5167,7 @@ const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
   (ProtobufCMessageInit) vdbm__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[25] =
+static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[26] =
 {
   { "CreateCollection", &vdbm__v1__create_collection_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DropCollection", &vdbm__v1__collection_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -3930,6 +5183,7 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
   { "ImportRows", &vdbm__v1__write_request__descriptor, &vdbm__v1__import_summary__descriptor },
   { "Count", &vdbm__v1__count_request__descriptor, &vdbm__v1__count_response__descriptor },
   { "Search", &vdbm__v1__search_request__descriptor, &vdbm__v1__search_response__descriptor },
+  { "HybridSearch", &vdbm__v1__hybrid_search_request__descriptor, &vdbm__v1__search_response__descriptor },
   { "CreateIndex", &vdbm__v1__create_index_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DescribeIndexes", &vdbm__v1__collection_request__descriptor, &vdbm__v1__describe_indexes_response__descriptor },
   { "DropIndex", &vdbm__v1__drop_index_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -3945,27 +5199,28 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
 const unsigned vdbm__v1__vector_db__method_indices_by_name[] = {
   12,        /* Count */
   0,        /* CreateCollection */
-  14,        /* CreateIndex */
-  20,        /* CreatePartition */
+  15,        /* CreateIndex */
+  21,        /* CreatePartition */
   7,        /* Delete */
   4,        /* DescribeCollection */
-  15,        /* DescribeIndexes */
+  16,        /* DescribeIndexes */
   1,        /* DropCollection */
-  16,        /* DropIndex */
-  21,        /* DropPartition */
+  17,        /* DropIndex */
+  22,        /* DropPartition */
   10,        /* Export */
-  23,        /* Flush */
+  24,        /* Flush */
   8,        /* Get */
-  19,        /* GetLoadState */
-  24,        /* GetServerInfo */
+  20,        /* GetLoadState */
+  25,        /* GetServerInfo */
   2,        /* HasCollection */
+  14,        /* HybridSearch */
   11,        /* ImportRows */
   5,        /* Insert */
   3,        /* ListCollections */
-  22,        /* ListPartitions */
-  17,        /* LoadCollection */
+  23,        /* ListPartitions */
+  18,        /* LoadCollection */
   9,        /* Query */
-  18,        /* ReleaseCollection */
+  19,        /* ReleaseCollection */
   13,        /* Search */
   6         /* Upsert */
 };
@@ -3976,7 +5231,7 @@ const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
   "VectorDB",
   "Vdbm__V1__VectorDB",
   "vdbm.v1",
-  25,
+  26,
   vdbm__v1__vector_db__method_descriptors,
   vdbm__v1__vector_db__method_indices_by_name
 };
@@ -4092,13 +5347,21 @@ void vdbm__v1__vector_db__search(ProtobufCService *service,
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
   service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void vdbm__v1__vector_db__hybrid_search(ProtobufCService *service,
+                                        const Vdbm__V1__HybridSearchRequest *input,
+                                        Vdbm__V1__SearchResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        const Vdbm__V1__CreateIndexRequest *input,
                                        Vdbm__V1__Empty_Closure closure,
                                        void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            const Vdbm__V1__CollectionRequest *input,
@@ -4106,7 +5369,7 @@ void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      const Vdbm__V1__DropIndexRequest *input,
@@ -4114,7 +5377,7 @@ void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -4122,7 +5385,7 @@ void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              const Vdbm__V1__CollectionRequest *input,
@@ -4130,7 +5393,7 @@ void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          const Vdbm__V1__CollectionRequest *input,
@@ -4138,7 +5401,7 @@ void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            const Vdbm__V1__PartitionRequest *input,
@@ -4146,7 +5409,7 @@ void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          const Vdbm__V1__PartitionRequest *input,
@@ -4154,7 +5417,7 @@ void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -4162,7 +5425,7 @@ void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 const Vdbm__V1__FlushRequest *input,
@@ -4170,7 +5433,7 @@ void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           const Vdbm__V1__GetServerInfoRequest *input,
@@ -4178,7 +5441,7 @@ void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
                                 Vdbm__V1__VectorDB_ServiceDestroy destroy)

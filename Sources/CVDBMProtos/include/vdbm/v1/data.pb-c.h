@@ -22,6 +22,8 @@ typedef struct Vdbm__V1__FloatValues Vdbm__V1__FloatValues;
 typedef struct Vdbm__V1__DoubleValues Vdbm__V1__DoubleValues;
 typedef struct Vdbm__V1__StringValues Vdbm__V1__StringValues;
 typedef struct Vdbm__V1__FloatVectors Vdbm__V1__FloatVectors;
+typedef struct Vdbm__V1__SparseVector Vdbm__V1__SparseVector;
+typedef struct Vdbm__V1__SparseVectors Vdbm__V1__SparseVectors;
 typedef struct Vdbm__V1__Column Vdbm__V1__Column;
 typedef struct Vdbm__V1__PrimaryKeys Vdbm__V1__PrimaryKeys;
 typedef struct Vdbm__V1__Param Vdbm__V1__Param;
@@ -40,7 +42,11 @@ typedef enum _Vdbm__V1__Metric {
   VDBM__V1__METRIC__METRIC_UNSPECIFIED = 0,
   VDBM__V1__METRIC__METRIC_L2 = 1,
   VDBM__V1__METRIC__METRIC_IP = 2,
-  VDBM__V1__METRIC__METRIC_COSINE = 3
+  VDBM__V1__METRIC__METRIC_COSINE = 3,
+  /*
+   * Full-text relevance of a BM25 function's sparse field (larger is closer).
+   */
+  VDBM__V1__METRIC__METRIC_BM25 = 4
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__METRIC)
 } Vdbm__V1__Metric;
 /*
@@ -77,7 +83,8 @@ typedef enum _Vdbm__V1__FieldType {
    */
   VDBM__V1__FIELD_TYPE__FIELD_TYPE_STRING = 8,
   VDBM__V1__FIELD_TYPE__FIELD_TYPE_JSON = 9,
-  VDBM__V1__FIELD_TYPE__FIELD_TYPE_FLOAT_VECTOR = 10
+  VDBM__V1__FIELD_TYPE__FIELD_TYPE_FLOAT_VECTOR = 10,
+  VDBM__V1__FIELD_TYPE__FIELD_TYPE_SPARSE_FLOAT_VECTOR = 11
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__FIELD_TYPE)
 } Vdbm__V1__FieldType;
 /*
@@ -174,6 +181,37 @@ struct  Vdbm__V1__FloatVectors
     , 0, 0,NULL }
 
 
+/*
+ * One sparse vector: its non-zero components, `indices[i]` holding `values[i]`. Indices are
+ * below 2^32 - 1, each at most once; the order does not matter (vdbm sorts them).
+ */
+struct  Vdbm__V1__SparseVector
+{
+  ProtobufCMessage base;
+  size_t n_indices;
+  uint32_t *indices;
+  size_t n_values;
+  float *values;
+};
+#define VDBM__V1__SPARSE_VECTOR__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__sparse_vector__descriptor) \
+    , 0,NULL, 0,NULL }
+
+
+/*
+ * Sparse vectors, one per row.
+ */
+struct  Vdbm__V1__SparseVectors
+{
+  ProtobufCMessage base;
+  size_t n_rows;
+  Vdbm__V1__SparseVector **rows;
+};
+#define VDBM__V1__SPARSE_VECTORS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__sparse_vectors__descriptor) \
+    , 0,NULL }
+
+
 typedef enum {
   VDBM__V1__COLUMN__VALUES__NOT_SET = 0,
   VDBM__V1__COLUMN__VALUES_BOOLS = 2,
@@ -183,7 +221,8 @@ typedef enum {
   VDBM__V1__COLUMN__VALUES_DOUBLES = 6,
   VDBM__V1__COLUMN__VALUES_STRINGS = 7,
   VDBM__V1__COLUMN__VALUES_JSON = 8,
-  VDBM__V1__COLUMN__VALUES_VECTORS = 9
+  VDBM__V1__COLUMN__VALUES_VECTORS = 9,
+  VDBM__V1__COLUMN__VALUES_SPARSE_VECTORS = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__COLUMN__VALUES__CASE)
 } Vdbm__V1__Column__ValuesCase;
 
@@ -207,6 +246,7 @@ struct  Vdbm__V1__Column
     Vdbm__V1__StringValues *strings;
     Vdbm__V1__StringValues *json;
     Vdbm__V1__FloatVectors *vectors;
+    Vdbm__V1__SparseVectors *sparse_vectors;
   };
 };
 #define VDBM__V1__COLUMN__INIT \
@@ -411,6 +451,44 @@ Vdbm__V1__FloatVectors *
 void   vdbm__v1__float_vectors__free_unpacked
                      (Vdbm__V1__FloatVectors *message,
                       ProtobufCAllocator *allocator);
+/* Vdbm__V1__SparseVector methods */
+void   vdbm__v1__sparse_vector__init
+                     (Vdbm__V1__SparseVector         *message);
+size_t vdbm__v1__sparse_vector__get_packed_size
+                     (const Vdbm__V1__SparseVector   *message);
+size_t vdbm__v1__sparse_vector__pack
+                     (const Vdbm__V1__SparseVector   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__sparse_vector__pack_to_buffer
+                     (const Vdbm__V1__SparseVector   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__SparseVector *
+       vdbm__v1__sparse_vector__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__sparse_vector__free_unpacked
+                     (Vdbm__V1__SparseVector *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__SparseVectors methods */
+void   vdbm__v1__sparse_vectors__init
+                     (Vdbm__V1__SparseVectors         *message);
+size_t vdbm__v1__sparse_vectors__get_packed_size
+                     (const Vdbm__V1__SparseVectors   *message);
+size_t vdbm__v1__sparse_vectors__pack
+                     (const Vdbm__V1__SparseVectors   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__sparse_vectors__pack_to_buffer
+                     (const Vdbm__V1__SparseVectors   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__SparseVectors *
+       vdbm__v1__sparse_vectors__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__sparse_vectors__free_unpacked
+                     (Vdbm__V1__SparseVectors *message,
+                      ProtobufCAllocator *allocator);
 /* Vdbm__V1__Column methods */
 void   vdbm__v1__column__init
                      (Vdbm__V1__Column         *message);
@@ -510,6 +588,12 @@ typedef void (*Vdbm__V1__StringValues_Closure)
 typedef void (*Vdbm__V1__FloatVectors_Closure)
                  (const Vdbm__V1__FloatVectors *message,
                   void *closure_data);
+typedef void (*Vdbm__V1__SparseVector_Closure)
+                 (const Vdbm__V1__SparseVector *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__SparseVectors_Closure)
+                 (const Vdbm__V1__SparseVectors *message,
+                  void *closure_data);
 typedef void (*Vdbm__V1__Column_Closure)
                  (const Vdbm__V1__Column *message,
                   void *closure_data);
@@ -539,6 +623,8 @@ extern const ProtobufCMessageDescriptor vdbm__v1__float_values__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__double_values__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__string_values__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__float_vectors__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__sparse_vector__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__sparse_vectors__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__column__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__primary_keys__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__param__descriptor;

@@ -19,6 +19,9 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Vdbm__V1__Empty Vdbm__V1__Empty;
 typedef struct Vdbm__V1__CollectionRequest Vdbm__V1__CollectionRequest;
 typedef struct Vdbm__V1__ScalarField Vdbm__V1__ScalarField;
+typedef struct Vdbm__V1__ScalarValue Vdbm__V1__ScalarValue;
+typedef struct Vdbm__V1__VectorField Vdbm__V1__VectorField;
+typedef struct Vdbm__V1__Function Vdbm__V1__Function;
 typedef struct Vdbm__V1__IndexSpec Vdbm__V1__IndexSpec;
 typedef struct Vdbm__V1__CreateCollectionRequest Vdbm__V1__CreateCollectionRequest;
 typedef struct Vdbm__V1__HasCollectionResponse Vdbm__V1__HasCollectionResponse;
@@ -38,6 +41,11 @@ typedef struct Vdbm__V1__ImportSummary Vdbm__V1__ImportSummary;
 typedef struct Vdbm__V1__CountRequest Vdbm__V1__CountRequest;
 typedef struct Vdbm__V1__CountResponse Vdbm__V1__CountResponse;
 typedef struct Vdbm__V1__SearchRequest Vdbm__V1__SearchRequest;
+typedef struct Vdbm__V1__SubSearch Vdbm__V1__SubSearch;
+typedef struct Vdbm__V1__Ranker Vdbm__V1__Ranker;
+typedef struct Vdbm__V1__ReciprocalRankFusion Vdbm__V1__ReciprocalRankFusion;
+typedef struct Vdbm__V1__WeightedScores Vdbm__V1__WeightedScores;
+typedef struct Vdbm__V1__HybridSearchRequest Vdbm__V1__HybridSearchRequest;
 typedef struct Vdbm__V1__SearchResults Vdbm__V1__SearchResults;
 typedef struct Vdbm__V1__SearchResponse Vdbm__V1__SearchResponse;
 typedef struct Vdbm__V1__CreateIndexRequest Vdbm__V1__CreateIndexRequest;
@@ -71,6 +79,27 @@ typedef enum _Vdbm__V1__ScalarField__Type {
   VDBM__V1__SCALAR_FIELD__TYPE__TYPE_JSON = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__SCALAR_FIELD__TYPE)
 } Vdbm__V1__ScalarField__Type;
+typedef enum _Vdbm__V1__VectorField__Type {
+  VDBM__V1__VECTOR_FIELD__TYPE__TYPE_FLOAT = 0,
+  /*
+   * Sparse float vectors (Milvus 2.4 or newer): no dimension; metric IP, or BM25 for a BM25
+   * function's output.
+   */
+  VDBM__V1__VECTOR_FIELD__TYPE__TYPE_SPARSE_FLOAT = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__VECTOR_FIELD__TYPE)
+} Vdbm__V1__VectorField__Type;
+typedef enum _Vdbm__V1__Function__Type {
+  /*
+   * invalid
+   */
+  VDBM__V1__FUNCTION__TYPE__TYPE_UNSPECIFIED = 0,
+  /*
+   * Full-text search: turns one analyzed TYPE_STRING field into one sparse vector field, which
+   * rows leave out and a search by texts reads.
+   */
+  VDBM__V1__FUNCTION__TYPE__TYPE_BM25 = 1
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__FUNCTION__TYPE)
+} Vdbm__V1__Function__Type;
 
 /* --- messages --- */
 
@@ -115,10 +144,111 @@ struct  Vdbm__V1__ScalarField
    * Rows may leave the field empty (Milvus versions that support nullable fields only).
    */
   protobuf_c_boolean nullable;
+  /*
+   * TYPE_STRING: Milvus splits the text into terms (needed by a BM25 function and by
+   * TEXT_MATCH filters). Milvus 2.5 or newer.
+   */
+  protobuf_c_boolean enable_analyzer;
+  /*
+   * The analyzer's settings as a JSON object, e.g. {"type": "english"}; empty: Milvus's standard
+   * analyzer.
+   */
+  ProtobufCBinaryData analyzer_params;
+  /*
+   * With enable_analyzer: Milvus keeps an index of the terms, so filters can use
+   * TEXT_MATCH(field, 'some words') (rows holding any of the words).
+   */
+  protobuf_c_boolean enable_match;
+  /*
+   * Milvus spreads rows over the collection's partitions by this field's value (TYPE_INT64 or
+   * TYPE_STRING, at most one field; not with partitions named by hand). Filters on it read only
+   * the matching partition: one partition key per tenant is the usual design.
+   */
+  protobuf_c_boolean partition_key;
+  /*
+   * What Milvus stores when a row leaves the field out (Milvus 2.4 or newer). Its kind must suit
+   * the type: flag for TYPE_BOOL, integer for the integer types, number (or integer) for
+   * TYPE_FLOAT and TYPE_DOUBLE, text for TYPE_STRING. Not for TYPE_JSON.
+   */
+  Vdbm__V1__ScalarValue *default_value;
 };
 #define VDBM__V1__SCALAR_FIELD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__scalar_field__descriptor) \
-    , {0,NULL}, VDBM__V1__SCALAR_FIELD__TYPE__TYPE_UNSPECIFIED, 0, 0 }
+    , {0,NULL}, VDBM__V1__SCALAR_FIELD__TYPE__TYPE_UNSPECIFIED, 0, 0, 0, {0,NULL}, 0, 0, NULL }
+
+
+typedef enum {
+  VDBM__V1__SCALAR_VALUE__KIND__NOT_SET = 0,
+  VDBM__V1__SCALAR_VALUE__KIND_FLAG = 1,
+  VDBM__V1__SCALAR_VALUE__KIND_INTEGER = 2,
+  VDBM__V1__SCALAR_VALUE__KIND_NUMBER = 3,
+  VDBM__V1__SCALAR_VALUE__KIND_TEXT = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__SCALAR_VALUE__KIND__CASE)
+} Vdbm__V1__ScalarValue__KindCase;
+
+/*
+ * One scalar value of a field's type.
+ */
+struct  Vdbm__V1__ScalarValue
+{
+  ProtobufCMessage base;
+  Vdbm__V1__ScalarValue__KindCase kind_case;
+  union {
+    protobuf_c_boolean flag;
+    int64_t integer;
+    double number;
+    ProtobufCBinaryData text;
+  };
+};
+#define VDBM__V1__SCALAR_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__scalar_value__descriptor) \
+    , VDBM__V1__SCALAR_VALUE__KIND__NOT_SET, {0} }
+
+
+/*
+ * A vector field of a new collection, beside (or instead of) the quick-setup one.
+ */
+struct  Vdbm__V1__VectorField
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData name;
+  Vdbm__V1__VectorField__Type type;
+  /*
+   * TYPE_FLOAT: 1 to 32768.
+   */
+  uint32_t dimension;
+  /*
+   * Used by its index: unspecified is L2 for TYPE_FLOAT, IP for TYPE_SPARSE_FLOAT (BM25 when a
+   * BM25 function fills the field).
+   */
+  Vdbm__V1__Metric metric;
+  /*
+   * When set, builds this index on the field after creating the collection (e.g.
+   * SPARSE_INVERTED_INDEX for a sparse field). Loading needs every vector field indexed.
+   */
+  Vdbm__V1__IndexSpec *index;
+};
+#define VDBM__V1__VECTOR_FIELD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__vector_field__descriptor) \
+    , {0,NULL}, VDBM__V1__VECTOR_FIELD__TYPE__TYPE_FLOAT, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, NULL }
+
+
+/*
+ * A function Milvus runs on inserted rows (Milvus 2.5 or newer).
+ */
+struct  Vdbm__V1__Function
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData name;
+  Vdbm__V1__Function__Type type;
+  size_t n_input_fields;
+  ProtobufCBinaryData *input_fields;
+  size_t n_output_fields;
+  ProtobufCBinaryData *output_fields;
+};
+#define VDBM__V1__FUNCTION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__function__descriptor) \
+    , {0,NULL}, VDBM__V1__FUNCTION__TYPE__TYPE_UNSPECIFIED, 0,NULL, 0,NULL }
 
 
 /*
@@ -150,7 +280,7 @@ struct  Vdbm__V1__CreateCollectionRequest
    */
   ProtobufCBinaryData collection;
   /*
-   * Vector dimension, 1 to 32768.
+   * Vector dimension, 1 to 32768; 0 with vector_fields: no quick-setup vector field.
    */
   uint32_t dimension;
   Vdbm__V1__Metric metric;
@@ -189,10 +319,25 @@ struct  Vdbm__V1__CreateCollectionRequest
    * With an index: loads the collection, so it can be searched at once.
    */
   protobuf_c_boolean load;
+  /*
+   * More vector fields (dense or sparse).
+   */
+  size_t n_vector_fields;
+  Vdbm__V1__VectorField **vector_fields;
+  /*
+   * Functions that fill fields from others (a BM25 function for full-text search).
+   */
+  size_t n_functions;
+  Vdbm__V1__Function **functions;
+  /*
+   * With a partition_key field: how many partitions Milvus spreads rows over (0: Milvus's
+   * default, 16 in Milvus 2.3 to 2.6), at most 4096.
+   */
+  uint32_t partition_count;
 };
 #define VDBM__V1__CREATE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__create_collection_request__descriptor) \
-    , {0,NULL}, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0 }
+    , {0,NULL}, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0, 0,NULL, 0,NULL, 0 }
 
 
 struct  Vdbm__V1__HasCollectionResponse
@@ -248,10 +393,21 @@ struct  Vdbm__V1__FieldDescription
    */
   uint32_t max_length;
   protobuf_c_boolean nullable;
+  protobuf_c_boolean partition_key;
+  /*
+   * Rows may leave it out: Milvus stores the default.
+   */
+  protobuf_c_boolean has_default_value;
+  /*
+   * A function fills it (rows leave it out).
+   */
+  protobuf_c_boolean function_output;
+  protobuf_c_boolean enable_analyzer;
+  protobuf_c_boolean enable_match;
 };
 #define VDBM__V1__FIELD_DESCRIPTION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__field_description__descriptor) \
-    , {0,NULL}, VDBM__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, 0, 0, 0, 0, 0, 0 }
+    , {0,NULL}, VDBM__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 
 /*
@@ -291,10 +447,12 @@ struct  Vdbm__V1__DescribeCollectionResponse
   Vdbm__V1__LoadState load_state;
   size_t n_indexes;
   Vdbm__V1__IndexDescription **indexes;
+  size_t n_functions;
+  Vdbm__V1__Function **functions;
 };
 #define VDBM__V1__DESCRIBE_COLLECTION_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__describe_collection_response__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, VDBM__V1__LOAD_STATE__LOAD_STATE_NOT_EXIST, 0,NULL }
+    , {0,NULL}, {0,NULL}, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, VDBM__V1__LOAD_STATE__LOAD_STATE_NOT_EXIST, 0,NULL, 0,NULL }
 
 
 /*
@@ -479,12 +637,17 @@ struct  Vdbm__V1__CountResponse
     , 0 }
 
 
+/*
+ * Queries are one of: float vectors (`vectors`), sparse vectors (`sparse_vectors`, Milvus 2.4 or
+ * newer) or texts for full-text search (`texts`, Milvus 2.5 or newer: a BM25 function's output
+ * field is searched with the texts' terms).
+ */
 struct  Vdbm__V1__SearchRequest
 {
   ProtobufCMessage base;
   ProtobufCBinaryData collection;
   /*
-   * One or many query vectors, packed; dimension must be the collection's.
+   * One or many query vectors, packed; dimension must be the field's.
    */
   Vdbm__V1__FloatVectors *vectors;
   /*
@@ -527,14 +690,139 @@ struct  Vdbm__V1__SearchRequest
    */
   protobuf_c_boolean strict_group_size;
   /*
-   * The float vector field to search; empty: the collection's only one (a collection with
-   * several must name one).
+   * The vector field to search; empty: the collection's only one of the queries' kind (a float
+   * vector field for vectors, a sparse one for sparse_vectors, a BM25 function's output for
+   * texts); a collection with several must name one.
    */
   ProtobufCBinaryData vector_field;
+  Vdbm__V1__SparseVectors *sparse_vectors;
+  size_t n_texts;
+  ProtobufCBinaryData *texts;
 };
 #define VDBM__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_request__descriptor) \
-    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0, {0,NULL} }
+    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0, {0,NULL}, NULL, 0,NULL }
+
+
+/*
+ * One search of a hybrid search.
+ */
+struct  Vdbm__V1__SubSearch
+{
+  ProtobufCMessage base;
+  /*
+   * As SearchRequest's: the field to search, empty for the collection's only one of the kind.
+   */
+  ProtobufCBinaryData vector_field;
+  /*
+   * Exactly one kind of queries; every sub-search has the same number of queries.
+   */
+  Vdbm__V1__FloatVectors *vectors;
+  Vdbm__V1__SparseVectors *sparse_vectors;
+  size_t n_texts;
+  ProtobufCBinaryData *texts;
+  /*
+   * Candidates per query this search hands to the ranker, 1 to 16384; 0: the request's limit
+   * plus offset.
+   */
+  uint32_t limit;
+  ProtobufCBinaryData filter;
+  size_t n_params;
+  Vdbm__V1__Param **params;
+};
+#define VDBM__V1__SUB_SEARCH__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__sub_search__descriptor) \
+    , {0,NULL}, NULL, NULL, 0,NULL, 0, {0,NULL}, 0,NULL }
+
+
+typedef enum {
+  VDBM__V1__RANKER__KIND__NOT_SET = 0,
+  VDBM__V1__RANKER__KIND_RRF = 1,
+  VDBM__V1__RANKER__KIND_WEIGHTED = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(VDBM__V1__RANKER__KIND__CASE)
+} Vdbm__V1__Ranker__KindCase;
+
+/*
+ * How a hybrid search fuses its searches' hits.
+ */
+struct  Vdbm__V1__Ranker
+{
+  ProtobufCMessage base;
+  Vdbm__V1__Ranker__KindCase kind_case;
+  union {
+    Vdbm__V1__ReciprocalRankFusion *rrf;
+    Vdbm__V1__WeightedScores *weighted;
+  };
+};
+#define VDBM__V1__RANKER__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__ranker__descriptor) \
+    , VDBM__V1__RANKER__KIND__NOT_SET, {0} }
+
+
+/*
+ * Each hit scores the sum over searches of 1 / (k + its rank there).
+ */
+struct  Vdbm__V1__ReciprocalRankFusion
+{
+  ProtobufCMessage base;
+  /*
+   * 1 to 16383; 0 means 60.
+   */
+  uint32_t k;
+};
+#define VDBM__V1__RECIPROCAL_RANK_FUSION__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__reciprocal_rank_fusion__descriptor) \
+    , 0 }
+
+
+/*
+ * Each hit scores the weighted sum of its searches' scores.
+ */
+struct  Vdbm__V1__WeightedScores
+{
+  ProtobufCMessage base;
+  /*
+   * One weight per sub-search, in order, each 0 to 1.
+   */
+  size_t n_weights;
+  float *weights;
+  /*
+   * Add the raw scores instead of Milvus's normalized ones (Milvus 2.5 or newer).
+   */
+  protobuf_c_boolean raw_scores;
+};
+#define VDBM__V1__WEIGHTED_SCORES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__weighted_scores__descriptor) \
+    , 0,NULL, 0 }
+
+
+struct  Vdbm__V1__HybridSearchRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData collection;
+  /*
+   * 1 to 1024 searches.
+   */
+  size_t n_searches;
+  Vdbm__V1__SubSearch **searches;
+  /*
+   * Unset: reciprocal rank fusion with k = 60.
+   */
+  Vdbm__V1__Ranker *ranker;
+  /*
+   * Hits per query after fusion, 1 to 16384 (limit + offset at most 16384); 0 means 10.
+   */
+  uint32_t limit;
+  size_t n_output_fields;
+  ProtobufCBinaryData *output_fields;
+  size_t n_partitions;
+  ProtobufCBinaryData *partitions;
+  Vdbm__V1__ConsistencyLevel consistency;
+  uint32_t offset;
+};
+#define VDBM__V1__HYBRID_SEARCH_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__hybrid_search_request__descriptor) \
+    , {0,NULL}, 0,NULL, NULL, 0, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0 }
 
 
 /*
@@ -545,7 +833,8 @@ struct  Vdbm__V1__SearchResults
   ProtobufCMessage base;
   Vdbm__V1__PrimaryKeys *ids;
   /*
-   * The metric's distance (L2) or similarity (IP, COSINE), one per hit.
+   * The metric's distance (L2) or similarity (IP, COSINE, BM25), or a hybrid search's fused
+   * score, one per hit.
    */
   size_t n_distances;
   float *distances;
@@ -784,6 +1073,63 @@ Vdbm__V1__ScalarField *
                       const uint8_t       *data);
 void   vdbm__v1__scalar_field__free_unpacked
                      (Vdbm__V1__ScalarField *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__ScalarValue methods */
+void   vdbm__v1__scalar_value__init
+                     (Vdbm__V1__ScalarValue         *message);
+size_t vdbm__v1__scalar_value__get_packed_size
+                     (const Vdbm__V1__ScalarValue   *message);
+size_t vdbm__v1__scalar_value__pack
+                     (const Vdbm__V1__ScalarValue   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__scalar_value__pack_to_buffer
+                     (const Vdbm__V1__ScalarValue   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ScalarValue *
+       vdbm__v1__scalar_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__scalar_value__free_unpacked
+                     (Vdbm__V1__ScalarValue *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__VectorField methods */
+void   vdbm__v1__vector_field__init
+                     (Vdbm__V1__VectorField         *message);
+size_t vdbm__v1__vector_field__get_packed_size
+                     (const Vdbm__V1__VectorField   *message);
+size_t vdbm__v1__vector_field__pack
+                     (const Vdbm__V1__VectorField   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__vector_field__pack_to_buffer
+                     (const Vdbm__V1__VectorField   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__VectorField *
+       vdbm__v1__vector_field__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__vector_field__free_unpacked
+                     (Vdbm__V1__VectorField *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__Function methods */
+void   vdbm__v1__function__init
+                     (Vdbm__V1__Function         *message);
+size_t vdbm__v1__function__get_packed_size
+                     (const Vdbm__V1__Function   *message);
+size_t vdbm__v1__function__pack
+                     (const Vdbm__V1__Function   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__function__pack_to_buffer
+                     (const Vdbm__V1__Function   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__Function *
+       vdbm__v1__function__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__function__free_unpacked
+                     (Vdbm__V1__Function *message,
                       ProtobufCAllocator *allocator);
 /* Vdbm__V1__IndexSpec methods */
 void   vdbm__v1__index_spec__init
@@ -1146,6 +1492,101 @@ Vdbm__V1__SearchRequest *
 void   vdbm__v1__search_request__free_unpacked
                      (Vdbm__V1__SearchRequest *message,
                       ProtobufCAllocator *allocator);
+/* Vdbm__V1__SubSearch methods */
+void   vdbm__v1__sub_search__init
+                     (Vdbm__V1__SubSearch         *message);
+size_t vdbm__v1__sub_search__get_packed_size
+                     (const Vdbm__V1__SubSearch   *message);
+size_t vdbm__v1__sub_search__pack
+                     (const Vdbm__V1__SubSearch   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__sub_search__pack_to_buffer
+                     (const Vdbm__V1__SubSearch   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__SubSearch *
+       vdbm__v1__sub_search__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__sub_search__free_unpacked
+                     (Vdbm__V1__SubSearch *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__Ranker methods */
+void   vdbm__v1__ranker__init
+                     (Vdbm__V1__Ranker         *message);
+size_t vdbm__v1__ranker__get_packed_size
+                     (const Vdbm__V1__Ranker   *message);
+size_t vdbm__v1__ranker__pack
+                     (const Vdbm__V1__Ranker   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__ranker__pack_to_buffer
+                     (const Vdbm__V1__Ranker   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__Ranker *
+       vdbm__v1__ranker__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__ranker__free_unpacked
+                     (Vdbm__V1__Ranker *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__ReciprocalRankFusion methods */
+void   vdbm__v1__reciprocal_rank_fusion__init
+                     (Vdbm__V1__ReciprocalRankFusion         *message);
+size_t vdbm__v1__reciprocal_rank_fusion__get_packed_size
+                     (const Vdbm__V1__ReciprocalRankFusion   *message);
+size_t vdbm__v1__reciprocal_rank_fusion__pack
+                     (const Vdbm__V1__ReciprocalRankFusion   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__reciprocal_rank_fusion__pack_to_buffer
+                     (const Vdbm__V1__ReciprocalRankFusion   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ReciprocalRankFusion *
+       vdbm__v1__reciprocal_rank_fusion__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__reciprocal_rank_fusion__free_unpacked
+                     (Vdbm__V1__ReciprocalRankFusion *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__WeightedScores methods */
+void   vdbm__v1__weighted_scores__init
+                     (Vdbm__V1__WeightedScores         *message);
+size_t vdbm__v1__weighted_scores__get_packed_size
+                     (const Vdbm__V1__WeightedScores   *message);
+size_t vdbm__v1__weighted_scores__pack
+                     (const Vdbm__V1__WeightedScores   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__weighted_scores__pack_to_buffer
+                     (const Vdbm__V1__WeightedScores   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__WeightedScores *
+       vdbm__v1__weighted_scores__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__weighted_scores__free_unpacked
+                     (Vdbm__V1__WeightedScores *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__HybridSearchRequest methods */
+void   vdbm__v1__hybrid_search_request__init
+                     (Vdbm__V1__HybridSearchRequest         *message);
+size_t vdbm__v1__hybrid_search_request__get_packed_size
+                     (const Vdbm__V1__HybridSearchRequest   *message);
+size_t vdbm__v1__hybrid_search_request__pack
+                     (const Vdbm__V1__HybridSearchRequest   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__hybrid_search_request__pack_to_buffer
+                     (const Vdbm__V1__HybridSearchRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__HybridSearchRequest *
+       vdbm__v1__hybrid_search_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__hybrid_search_request__free_unpacked
+                     (Vdbm__V1__HybridSearchRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Vdbm__V1__SearchResults methods */
 void   vdbm__v1__search_results__init
                      (Vdbm__V1__SearchResults         *message);
@@ -1385,6 +1826,15 @@ typedef void (*Vdbm__V1__CollectionRequest_Closure)
 typedef void (*Vdbm__V1__ScalarField_Closure)
                  (const Vdbm__V1__ScalarField *message,
                   void *closure_data);
+typedef void (*Vdbm__V1__ScalarValue_Closure)
+                 (const Vdbm__V1__ScalarValue *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__VectorField_Closure)
+                 (const Vdbm__V1__VectorField *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__Function_Closure)
+                 (const Vdbm__V1__Function *message,
+                  void *closure_data);
 typedef void (*Vdbm__V1__IndexSpec_Closure)
                  (const Vdbm__V1__IndexSpec *message,
                   void *closure_data);
@@ -1441,6 +1891,21 @@ typedef void (*Vdbm__V1__CountResponse_Closure)
                   void *closure_data);
 typedef void (*Vdbm__V1__SearchRequest_Closure)
                  (const Vdbm__V1__SearchRequest *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__SubSearch_Closure)
+                 (const Vdbm__V1__SubSearch *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__Ranker_Closure)
+                 (const Vdbm__V1__Ranker *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__ReciprocalRankFusion_Closure)
+                 (const Vdbm__V1__ReciprocalRankFusion *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__WeightedScores_Closure)
+                 (const Vdbm__V1__WeightedScores *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__HybridSearchRequest_Closure)
+                 (const Vdbm__V1__HybridSearchRequest *message,
                   void *closure_data);
 typedef void (*Vdbm__V1__SearchResults_Closure)
                  (const Vdbm__V1__SearchResults *message,
@@ -1541,6 +2006,10 @@ struct Vdbm__V1__VectorDB_Service
                  const Vdbm__V1__SearchRequest *input,
                  Vdbm__V1__SearchResponse_Closure closure,
                  void *closure_data);
+  void (*hybrid_search)(Vdbm__V1__VectorDB_Service *service,
+                        const Vdbm__V1__HybridSearchRequest *input,
+                        Vdbm__V1__SearchResponse_Closure closure,
+                        void *closure_data);
   void (*create_index)(Vdbm__V1__VectorDB_Service *service,
                        const Vdbm__V1__CreateIndexRequest *input,
                        Vdbm__V1__Empty_Closure closure,
@@ -1607,6 +2076,7 @@ void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
       function_prefix__ ## import_rows,\
       function_prefix__ ## count,\
       function_prefix__ ## search,\
+      function_prefix__ ## hybrid_search,\
       function_prefix__ ## create_index,\
       function_prefix__ ## describe_indexes,\
       function_prefix__ ## drop_index,\
@@ -1674,6 +2144,10 @@ void vdbm__v1__vector_db__search(ProtobufCService *service,
                                  const Vdbm__V1__SearchRequest *input,
                                  Vdbm__V1__SearchResponse_Closure closure,
                                  void *closure_data);
+void vdbm__v1__vector_db__hybrid_search(ProtobufCService *service,
+                                        const Vdbm__V1__HybridSearchRequest *input,
+                                        Vdbm__V1__SearchResponse_Closure closure,
+                                        void *closure_data);
 void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        const Vdbm__V1__CreateIndexRequest *input,
                                        Vdbm__V1__Empty_Closure closure,
@@ -1725,6 +2199,11 @@ extern const ProtobufCMessageDescriptor vdbm__v1__empty__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__collection_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__scalar_field__descriptor;
 extern const ProtobufCEnumDescriptor    vdbm__v1__scalar_field__type__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__scalar_value__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__vector_field__descriptor;
+extern const ProtobufCEnumDescriptor    vdbm__v1__vector_field__type__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__function__descriptor;
+extern const ProtobufCEnumDescriptor    vdbm__v1__function__type__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__index_spec__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__create_collection_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__has_collection_response__descriptor;
@@ -1744,6 +2223,11 @@ extern const ProtobufCMessageDescriptor vdbm__v1__import_summary__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__count_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__sub_search__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__ranker__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__reciprocal_rank_fusion__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__weighted_scores__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__hybrid_search_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_results__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_response__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__create_index_request__descriptor;
