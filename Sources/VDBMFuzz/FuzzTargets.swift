@@ -61,7 +61,7 @@ enum FuzzTarget: String, CaseIterable {
         let body = Array(bytes.dropFirst())
         let check = RequestValidation(limits: RequestLimits())
         do {
-            switch selector % 12 {
+            switch selector % 13 {
             case 0: _ = try check.createCollection(try VDBMv1.decodeCreateCollection(body))
             case 1: _ = try check.write(try VDBMv1.decodeWrite(body))
             case 2: _ = try check.search(try VDBMv1.decodeSearch(body))
@@ -78,14 +78,15 @@ enum FuzzTarget: String, CaseIterable {
                 let request = try VDBMv1.decodeCreateIndex(body)
                 if let index = request.index { _ = try check.index(index) }
                 _ = try check.metric(request.metric)
-            case 7: try check.names(try VDBMv1.decodeFlush(body), kind: "collection")
-            case 8: try check.name(try VDBMv1.decodeCollection(body), kind: "collection")
+            case 7: try check.names(try VDBMv1.decodeFlush(body).collections, kind: "collection")
+            case 8: try check.name(try VDBMv1.decodeCollection(body).collection, kind: "collection")
             case 9:
                 let request = try VDBMv1.decodeCount(body)
                 try check.filter(request.filter)
             case 10:
                 let request = try VDBMv1.decodePartition(body)
                 try check.name(request.partition, kind: "partition")
+            case 11: _ = try check.hybridSearch(try VDBMv1.decodeHybridSearch(body))
             default:
                 let request = try VDBMv1.decodeDropIndex(body)
                 try check.name(request.indexName, kind: "index")

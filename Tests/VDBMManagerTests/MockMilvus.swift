@@ -25,6 +25,9 @@ final class MockMilvus: MilvusAPI {
         /// Each hybrid search's sub-searches and rank params.
         var hybridSearches: [(searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue], outputFields: [String])] = []
         var createdPartitionCounts: [Int?] = []
+        /// The database each call acted in (nil: the default one), in the order of `calls`.
+        var callDatabases: [String?] = []
+        var databases: [String] = ["default"]
         /// When nil, a search finds nothing: Milvus's answer with no hits for each query vector.
         var searchReply: MilvusResponse.Search?
         var queryReply: [MilvusFieldData] = []
@@ -43,6 +46,7 @@ final class MockMilvus: MilvusAPI {
     private func record(_ call: String) throws(VectorDBError) {
         let failure: VectorDBError? = state.withLock { state in
             state.calls.append(call)
+            state.callDatabases.append(MilvusCallContext.database)
             guard var queue = state.failures[call], !queue.isEmpty else { return nil }
             let first = queue.removeFirst()
             state.failures[call] = queue
@@ -163,6 +167,21 @@ final class MockMilvus: MilvusAPI {
     }
 
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) { try record("flush") }
+
+    func listDatabases(deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try record("listDatabases")
+        return state.withLock { $0.databases }
+    }
+
+    func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("createDatabase")
+        state.withLock { $0.databases.append(name) }
+    }
+
+    func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        try record("dropDatabase")
+        state.withLock { $0.databases.removeAll { $0 == name } }
+    }
 
     func createIndex(_ collection: String, field: String, indexName: String, params: [MilvusKeyValue],
                      deadline: Deadline) async throws(VectorDBError) {

@@ -18,7 +18,7 @@ import CVDBMProtos
     @Test func aNameWithAnEmbeddedNULIsReadWhole() throws {
         // CollectionRequest.collection = 1
         let name = "victim\u{0}other"
-        #expect(try VDBMv1.decodeCollection(field(1, name)) == name)
+        #expect(try VDBMv1.decodeCollection(field(1, name)).collection == name)
     }
 
     @Test func aFilterWithAnEmbeddedNULIsReadWhole() throws {

@@ -727,6 +727,186 @@ void   milvus__proto__milvus__hybrid_search_request__free_unpacked
   assert(message->base.descriptor == &milvus__proto__milvus__hybrid_search_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   milvus__proto__milvus__create_database_request__init
+                     (Milvus__Proto__Milvus__CreateDatabaseRequest         *message)
+{
+  static const Milvus__Proto__Milvus__CreateDatabaseRequest init_value = MILVUS__PROTO__MILVUS__CREATE_DATABASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__create_database_request__get_packed_size
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__create_database_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__create_database_request__pack
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__create_database_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__create_database_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__create_database_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__CreateDatabaseRequest *
+       milvus__proto__milvus__create_database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__CreateDatabaseRequest *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__create_database_request__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__create_database_request__free_unpacked
+                     (Milvus__Proto__Milvus__CreateDatabaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__create_database_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__milvus__drop_database_request__init
+                     (Milvus__Proto__Milvus__DropDatabaseRequest         *message)
+{
+  static const Milvus__Proto__Milvus__DropDatabaseRequest init_value = MILVUS__PROTO__MILVUS__DROP_DATABASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__drop_database_request__get_packed_size
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__drop_database_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__drop_database_request__pack
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__drop_database_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__drop_database_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__drop_database_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__DropDatabaseRequest *
+       milvus__proto__milvus__drop_database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__DropDatabaseRequest *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__drop_database_request__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__drop_database_request__free_unpacked
+                     (Milvus__Proto__Milvus__DropDatabaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__drop_database_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__milvus__list_databases_request__init
+                     (Milvus__Proto__Milvus__ListDatabasesRequest         *message)
+{
+  static const Milvus__Proto__Milvus__ListDatabasesRequest init_value = MILVUS__PROTO__MILVUS__LIST_DATABASES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__list_databases_request__get_packed_size
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__list_databases_request__pack
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__list_databases_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__ListDatabasesRequest *
+       milvus__proto__milvus__list_databases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__ListDatabasesRequest *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__list_databases_request__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__list_databases_request__free_unpacked
+                     (Milvus__Proto__Milvus__ListDatabasesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   milvus__proto__milvus__list_databases_response__init
+                     (Milvus__Proto__Milvus__ListDatabasesResponse         *message)
+{
+  static const Milvus__Proto__Milvus__ListDatabasesResponse init_value = MILVUS__PROTO__MILVUS__LIST_DATABASES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t milvus__proto__milvus__list_databases_response__get_packed_size
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse *message)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t milvus__proto__milvus__list_databases_response__pack
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t milvus__proto__milvus__list_databases_response__pack_to_buffer
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Milvus__Proto__Milvus__ListDatabasesResponse *
+       milvus__proto__milvus__list_databases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Milvus__Proto__Milvus__ListDatabasesResponse *)
+     protobuf_c_message_unpack (&milvus__proto__milvus__list_databases_response__descriptor,
+                                allocator, len, data);
+}
+void   milvus__proto__milvus__list_databases_response__free_unpacked
+                     (Milvus__Proto__Milvus__ListDatabasesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &milvus__proto__milvus__list_databases_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   milvus__proto__milvus__search_results__init
                      (Milvus__Proto__Milvus__SearchResults         *message)
 {
@@ -4181,6 +4361,236 @@ const ProtobufCMessageDescriptor milvus__proto__milvus__hybrid_search_request__d
   milvus__proto__milvus__hybrid_search_request__field_indices_by_name,
   1,  milvus__proto__milvus__hybrid_search_request__number_ranges,
   (ProtobufCMessageInit) milvus__proto__milvus__hybrid_search_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__create_database_request__field_descriptors[3] =
+{
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreateDatabaseRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__CreateDatabaseRequest, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "properties",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Milvus__Proto__Milvus__CreateDatabaseRequest, n_properties),
+    offsetof(Milvus__Proto__Milvus__CreateDatabaseRequest, properties),
+    &milvus__proto__common__key_value_pair__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__create_database_request__field_indices_by_name[] = {
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+  2,   /* field[2] = properties */
+};
+static const ProtobufCIntRange milvus__proto__milvus__create_database_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__create_database_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.CreateDatabaseRequest",
+  "CreateDatabaseRequest",
+  "Milvus__Proto__Milvus__CreateDatabaseRequest",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__CreateDatabaseRequest),
+  3,
+  milvus__proto__milvus__create_database_request__field_descriptors,
+  milvus__proto__milvus__create_database_request__field_indices_by_name,
+  1,  milvus__proto__milvus__create_database_request__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__create_database_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__drop_database_request__field_descriptors[2] =
+{
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DropDatabaseRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__DropDatabaseRequest, db_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__drop_database_request__field_indices_by_name[] = {
+  1,   /* field[1] = db_name */
+  0,   /* field[0] = msg_base */
+};
+static const ProtobufCIntRange milvus__proto__milvus__drop_database_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__drop_database_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.DropDatabaseRequest",
+  "DropDatabaseRequest",
+  "Milvus__Proto__Milvus__DropDatabaseRequest",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__DropDatabaseRequest),
+  2,
+  milvus__proto__milvus__drop_database_request__field_descriptors,
+  milvus__proto__milvus__drop_database_request__field_indices_by_name,
+  1,  milvus__proto__milvus__drop_database_request__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__drop_database_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__list_databases_request__field_descriptors[1] =
+{
+  {
+    "msg_base",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ListDatabasesRequest, msg_base),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__list_databases_request__field_indices_by_name[] = {
+  0,   /* field[0] = msg_base */
+};
+static const ProtobufCIntRange milvus__proto__milvus__list_databases_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__list_databases_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.ListDatabasesRequest",
+  "ListDatabasesRequest",
+  "Milvus__Proto__Milvus__ListDatabasesRequest",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__ListDatabasesRequest),
+  1,
+  milvus__proto__milvus__list_databases_request__field_descriptors,
+  milvus__proto__milvus__list_databases_request__field_indices_by_name,
+  1,  milvus__proto__milvus__list_databases_request__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__list_databases_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor milvus__proto__milvus__list_databases_response__field_descriptors[4] =
+{
+  {
+    "status",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, status),
+    &milvus__proto__common__status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_names",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, n_db_names),
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, db_names),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_timestamp",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_UINT64,
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, n_created_timestamp),
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, created_timestamp),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "db_ids",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, n_db_ids),
+    offsetof(Milvus__Proto__Milvus__ListDatabasesResponse, db_ids),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned milvus__proto__milvus__list_databases_response__field_indices_by_name[] = {
+  2,   /* field[2] = created_timestamp */
+  3,   /* field[3] = db_ids */
+  1,   /* field[1] = db_names */
+  0,   /* field[0] = status */
+};
+static const ProtobufCIntRange milvus__proto__milvus__list_databases_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor milvus__proto__milvus__list_databases_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "milvus.proto.milvus.ListDatabasesResponse",
+  "ListDatabasesResponse",
+  "Milvus__Proto__Milvus__ListDatabasesResponse",
+  "milvus.proto.milvus",
+  sizeof(Milvus__Proto__Milvus__ListDatabasesResponse),
+  4,
+  milvus__proto__milvus__list_databases_response__field_descriptors,
+  milvus__proto__milvus__list_databases_response__field_indices_by_name,
+  1,  milvus__proto__milvus__list_databases_response__number_ranges,
+  (ProtobufCMessageInit) milvus__proto__milvus__list_databases_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor milvus__proto__milvus__search_results__field_descriptors[4] =

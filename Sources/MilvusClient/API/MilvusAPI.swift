@@ -17,6 +17,9 @@ public protocol MilvusAPI: Sendable {
     func describeCollection(_ name: String, deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.DescribeCollection
     func listCollections(deadline: Deadline) async throws(VectorDBError) -> [String]
     func statistics(_ name: String, deadline: Deadline) async throws(VectorDBError) -> [MilvusKeyValue]
+    func listDatabases(deadline: Deadline) async throws(VectorDBError) -> [String]
+    func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
+    func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
 
     func insert(_ collection: String, partition: String, fields: [MilvusFieldData], upsert: Bool,
                 deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Mutation

@@ -81,8 +81,10 @@ public final class MilvusClient: MilvusAPI {
                 endpoint = connection.target
                 let bytes: [UInt8]
                 do {
+                    // The pass-through relays its caller's own metadata (dbname included) untouched.
+                    let database = relayingStatuses ? nil : MilvusCallContext.database
                     let channel = MilvusChannel(connection: connection, credentials: credentialsHeader ?? credentials,
-                                                extra: extraMetadata)
+                                                extra: database.map { extraMetadata + [("dbname", $0)] } ?? extraMetadata)
                     bytes = try await channel.call(method, request, deadline: deadline, relayingStatuses: relayingStatuses)
                 } catch {
                     switch error {
@@ -230,6 +232,23 @@ public final class MilvusClient: MilvusAPI {
             let reply = try MilvusResponse.Names.collections(bytes)
             return (reply.status, reply.names)
         }
+    }
+
+    public func listDatabases(deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try await invoke("ListDatabases", MilvusRequest.listDatabases(), idempotency: .idempotent,
+                         deadline: deadline) { bytes throws(ProtobufDecodingError) in
+            let reply = try MilvusResponse.Names.databases(bytes)
+            return (reply.status, reply.names)
+        }
+    }
+
+    public func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        // A second create of the same database is refused, never doubled: safe to repeat.
+        try await statusOnly("CreateDatabase", collection: nil, MilvusRequest.createDatabase(name), idempotency: .idempotent, deadline: deadline)
+    }
+
+    public func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) {
+        try await statusOnly("DropDatabase", collection: nil, MilvusRequest.dropDatabase(name), idempotency: .idempotent, deadline: deadline)
     }
 
     public func statistics(_ name: String, deadline: Deadline) async throws(VectorDBError) -> [MilvusKeyValue] {

@@ -67,6 +67,7 @@ public struct MilvusChannel: Sendable {
         case .resourceExhausted: .retriable(code: 8, reason: status.message)
         case .unauthenticated: .unauthenticated(status.message)
         case .permissionDenied: .permissionDenied(status.message)
+        case .unimplemented: .unimplemented(status.message)
         default: .permanent("\(status)")
         }
     }

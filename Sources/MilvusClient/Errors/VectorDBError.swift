@@ -63,6 +63,8 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .cancelled: .cancelled("the call was cancelled")
         case .unauthenticated(let reason): .unauthenticated(reason)
         case .permissionDenied(let reason): .permissionDenied(reason)
+        case .unimplemented(let reason):
+            .failedPrecondition("the Milvus server does not implement this call" + (reason.isEmpty ? "" : " (\(reason))"))
         case .permanent(let reason): .internal(reason)
         case .answered(let code, let message): .relayed(code: code, message: message)
         }

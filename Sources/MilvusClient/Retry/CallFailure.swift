@@ -15,6 +15,8 @@ public enum CallFailure: Error, Sendable, Hashable {
     case unauthenticated(String)
     /// The credentials are valid but lack the privilege.
     case permissionDenied(String)
+    /// Milvus does not have the method (an older Milvus, Milvus Lite): repeating it cannot help.
+    case unimplemented(String)
     /// Anything else (bad request, not found, ...): repeating it cannot help.
     case permanent(String)
     /// Milvus answered a pass-through call with this gRPC status (UNIMPLEMENTED from an older

@@ -20,7 +20,7 @@ public struct RetryPolicy: Sendable, Hashable {
         switch failure {
         case .notProcessed, .retriable: true
         case .unavailable: idempotency == .idempotent
-        case .deadlineExceeded, .cancelled, .permanent, .unauthenticated, .permissionDenied, .answered: false
+        case .deadlineExceeded, .cancelled, .permanent, .unimplemented, .unauthenticated, .permissionDenied, .answered: false
         }
     }
 }

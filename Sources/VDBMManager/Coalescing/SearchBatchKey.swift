@@ -1,6 +1,6 @@
 import VDBMDomain
 
-/// Everything about a search except its query vectors: searches with equal keys may leave as one
+/// Everything about a search except its query vectors (the database included): searches with equal keys may leave as one
 /// Milvus search and each get exactly the answer they would get alone. Anything that differs (a
 /// filter, a limit, an output field, a partition, the schema the request was checked against)
 /// makes another key.
@@ -14,6 +14,7 @@ struct SearchBatchKey: Hashable, Sendable {
 
     /// The fields that make the key.
     private final class Parts: Sendable {
+        let database: String?
         let collection: String
         let partitions: [String]
         let vectorField: String
@@ -27,7 +28,8 @@ struct SearchBatchKey: Hashable, Sendable {
         let grouping: SearchGrouping?
         let schema: CollectionSchemaInfo
 
-        init(_ request: SearchRequest, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
+        init(_ request: SearchRequest, database: String?, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
+            self.database = database
             collection = request.collection
             partitions = request.partitions
             self.vectorField = vectorField
@@ -43,6 +45,7 @@ struct SearchBatchKey: Hashable, Sendable {
         }
 
         func hash(into hasher: inout Hasher) {
+            hasher.combine(database)
             hasher.combine(collection)
             hasher.combine(partitions)
             hasher.combine(vectorField)
@@ -58,15 +61,16 @@ struct SearchBatchKey: Hashable, Sendable {
         }
 
         func sameFields(as other: Parts) -> Bool {
-            collection == other.collection && partitions == other.partitions && vectorField == other.vectorField
+            database == other.database && collection == other.collection && partitions == other.partitions && vectorField == other.vectorField
                 && dimension == other.dimension && filter == other.filter && params == other.params
                 && limit == other.limit && offset == other.offset && outputFields == other.outputFields
                 && consistency == other.consistency && grouping == other.grouping && schema == other.schema
         }
     }
 
-    init(_ request: SearchRequest, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
-        parts = Parts(request, vectorField: vectorField, dimension: dimension, schema: schema)
+    /// `database`: the Milvus database the search acts in (nil: the default one).
+    init(_ request: SearchRequest, database: String? = nil, vectorField: String, dimension: Int, schema: CollectionSchemaInfo) {
+        parts = Parts(request, database: database, vectorField: vectorField, dimension: dimension, schema: schema)
         var hasher = Hasher()
         parts.hash(into: &hasher)
         hash = hasher.finalize()

@@ -29,11 +29,12 @@ final class LoadStateProbes: Sendable {
     /// (nil when Milvus could not say).
     func reading(of collection: String, now: ContinuousClock.Instant = .now,
                  read: @escaping @Sendable () async -> Reading?) async -> Reading? {
+        let key = MilvusCallContext.qualified(collection)  // the same name in two databases is two collections
         let task = probes.withLock { probes in
-            if let probe = probes[collection], probe.started.duration(to: now) < Self.lifetime { return probe.task }
+            if let probe = probes[key], probe.started.duration(to: now) < Self.lifetime { return probe.task }
             probes = probes.filter { $0.value.started.duration(to: now) < Self.lifetime }
-            let task = Task { await read() }
-            probes[collection] = Probe(task: task, started: now)
+            let task = Task { await read() }  // inherits the call's database
+            probes[key] = Probe(task: task, started: now)
             return task
         }
         return await task.value

@@ -19,6 +19,7 @@ public actor VectorDBManager {
     private let schemas = SchemaCache()
     private let loadProbes = LoadStateProbes()
     private let versions = MilvusVersionCache()
+    let databases = DatabaseDirectory()
     /// `nil` when coalescing is off: every search goes to Milvus on its own.
     private let coalescer: Coalescer?
     private typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
@@ -329,11 +330,17 @@ public actor VectorDBManager {
             }
             let results: [SearchResults]
             if let coalescer, case .floatVectors(let vectors, _) = target.queries {
-                let key = SearchBatchKey(request, vectorField: target.field.name, dimension: target.dimension, schema: schema)
+                let database = MilvusCallContext.database
+                let key = SearchBatchKey(request, database: database, vectorField: target.field.name,
+                                         dimension: target.dimension, schema: schema)
                 let dimension = target.dimension
                 results = try await coalescer.search(key: key, vectors: vectors, queries: target.count, deadline: deadline) {
                     vectors, count, deadline throws(VectorDBError) in
-                    try await search(.floatVectors(vectors, dimension: dimension), count, deadline)
+                    // The batch may run on another caller's task: every member of a batch has this
+                    // database (it is part of the key).
+                    try await Self.inDatabase(database) { () throws(VectorDBError) in
+                        try await search(.floatVectors(vectors, dimension: dimension), count, deadline)
+                    }
                 }
             } else {
                 results = try await search(target.queries, target.count, deadline)

@@ -24,6 +24,20 @@ public enum MilvusRequest {
         }
     }
 
+    public static func listDatabases() -> [UInt8] { [] }
+
+    public static func createDatabase(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__create_database_request__init) { $0.db_name = arena.string(name) }
+        }
+    }
+
+    public static func dropDatabase(_ name: String) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(milvus__proto__milvus__drop_database_request__init) { $0.db_name = arena.string(name) }
+        }
+    }
+
     public static func dropCollection(_ name: String) -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(milvus__proto__milvus__drop_collection_request__init) { $0.collection_name = arena.string(name) }

@@ -64,6 +64,14 @@ public enum MilvusResponse {
             }
         }
 
+        public static func databases(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Names {
+            try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ListDatabasesResponse",
+                                 unpack: milvus__proto__milvus__list_databases_response__unpack) { message in
+                Names(status: MilvusStatus.read(message.pointee.status),
+                      names: ProtobufC.texts(message.pointee.n_db_names, message.pointee.db_names))
+            }
+        }
+
         public static func partitions(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Names {
             try ProtobufC.decode(bytes, messageType: "milvus.proto.milvus.ShowPartitionsResponse",
                                  unpack: milvus__proto__milvus__show_partitions_response__unpack) { message in

@@ -83,7 +83,7 @@ public enum VDBMv1 {
         case weighted([Float], rawScores: Bool)
     }
 
-    public struct HybridSearch: Sendable, Hashable {
+    public struct HybridSearch: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var searches: [SubSearch]
         public var ranker: Ranker
@@ -92,6 +92,8 @@ public enum VDBMv1 {
         public var partitions: [String]
         public var consistency: Int32
         public var offset: Int
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
     public struct IndexSpec: Sendable, Hashable {
@@ -99,7 +101,7 @@ public enum VDBMv1 {
         public var params: [Param]
     }
 
-    public struct CreateCollection: Sendable, Hashable {
+    public struct CreateCollection: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var dimension: Int
         public var metric: Int32
@@ -117,28 +119,36 @@ public enum VDBMv1 {
         public var vectorFields: [VectorField] = []
         public var functions: [Function] = []
         public var partitionCount = 0
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Write: Sendable, Hashable {
+    public struct Write: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var partition: String
         public var columns: [Column]
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Delete: Sendable, Hashable {
+    public struct Delete: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var partition: String
         public var ids: Keys
         public var filter: String
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Get: Sendable, Hashable {
+    public struct Get: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var ids: Keys
         public var outputFields: [String]
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Query: Sendable, Hashable {
+    public struct Query: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var filter: String
         public var outputFields: [String]
@@ -146,23 +156,29 @@ public enum VDBMv1 {
         public var offset: Int
         public var partitions: [String]
         public var consistency: Int32
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Export: Sendable, Hashable {
+    public struct Export: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var filter: String
         public var outputFields: [String]
         public var pageSize: Int
         public var partitions: [String]
         public var consistency: Int32
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Count: Sendable, Hashable {
+    public struct Count: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var filter: String
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Search: Sendable, Hashable {
+    public struct Search: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var vectors: Vectors
         public var limit: Int
@@ -178,25 +194,38 @@ public enum VDBMv1 {
         public var vectorField: String = ""
         public var sparseVectors: [SparseVector] = []
         public var texts: [String] = []
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct CreateIndex: Sendable, Hashable {
+    public struct CreateIndex: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var field: String
         public var indexName: String
         public var index: IndexSpec?
         public var metric: Int32
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct DropIndex: Sendable, Hashable {
+    public struct DropIndex: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var indexName: String
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
 
-    public struct Partition: Sendable, Hashable {
+    public struct Partition: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var partition: String
+        /// The Milvus database; empty: "default".
+        public var database = ""
     }
+}
+
+/// A request that names its Milvus database.
+protocol DatabaseScoped {
+    var database: String { get set }
 }
 
 /// Decoders for every `vdbm.v1` request; each throws `ProtobufDecodingError` on bytes that
@@ -207,10 +236,28 @@ extension VDBMv1 {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.\(messageType)", unpack: vdbm__v1__empty__unpack) { _ in }
     }
 
-    public static func decodeCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> String {
+    /// A `CollectionRequest`: the collection and its database.
+    public static func decodeCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> (collection: String, database: String) {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.CollectionRequest", unpack: vdbm__v1__collection_request__unpack) {
-            message throws(ProtobufDecodingError) in try ProtobufC.string(message.pointee.collection, field: "collection")
+            message throws(ProtobufDecodingError) in
+            (try ProtobufC.string(message.pointee.collection, field: "collection"),
+             try ProtobufC.string(message.pointee.database, field: "database"))
         }
+    }
+
+    /// A `DatabaseRequest`'s or `ListCollectionsRequest`'s database (field 1 of both).
+    public static func decodeDatabase(_ bytes: [UInt8], messageType: String) throws(ProtobufDecodingError) -> String {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.\(messageType)", unpack: vdbm__v1__database_request__unpack) {
+            message throws(ProtobufDecodingError) in try ProtobufC.string(message.pointee.database, field: "database")
+        }
+    }
+
+    /// Sets a decoded request's database.
+    static func scoped<Request: DatabaseScoped>(_ request: Request, _ database: ProtobufCBinaryData) throws(ProtobufDecodingError)
+        -> Request {
+        var request = request
+        request.database = try ProtobufC.string(database, field: "database")
+        return request
     }
 
     public static func decodeCreateCollection(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateCollection {
@@ -236,14 +283,14 @@ extension VDBMv1 {
                                 inputFields: try ProtobufC.strings(f.n_input_fields, f.input_fields, field: "functions.input_fields"),
                                 outputFields: try ProtobufC.strings(f.n_output_fields, f.output_fields, field: "functions.output_fields"))
             }
-            return CreateCollection(
+            return try scoped(CreateCollection(
                 collection: try ProtobufC.string(m.collection, field: "collection"), dimension: Int(m.dimension), metric: m.metric.wireNumber,
                 stringPrimaryKey: m.string_primary_key != 0, autoID: m.auto_id != 0, maxKeyLength: Int(m.max_key_length),
                 primaryKeyField: try ProtobufC.string(m.primary_key_field, field: "primary_key_field"), vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
                 scalarFields: scalars, description: try ProtobufC.string(m.description, field: "description"),
                 enableDynamicFields: m.enable_dynamic_fields != 0, consistency: m.consistency.wireNumber,
                 index: try readIndex(m.index), load: m.load != 0, vectorFields: vectors, functions: functions,
-                partitionCount: Int(m.partition_count))
+                partitionCount: Int(m.partition_count)), m.database)
         }
     }
 
@@ -267,55 +314,55 @@ extension VDBMv1 {
 
     public static func decodeWrite(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Write {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.WriteRequest", unpack: vdbm__v1__write_request__unpack) { message throws(ProtobufDecodingError) in
-            Write(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
-                  columns: try ProtobufC.messages(message.pointee.n_columns, message.pointee.columns, VDBMColumns.read))
+            try scoped(Write(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
+                  columns: try ProtobufC.messages(message.pointee.n_columns, message.pointee.columns, VDBMColumns.read)), message.pointee.database)
         }
     }
 
     public static func decodeDelete(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Delete {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.DeleteRequest", unpack: vdbm__v1__delete_request__unpack) { message throws(ProtobufDecodingError) in
-            Delete(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
-                   ids: try VDBMColumns.readKeys(message.pointee.ids), filter: try ProtobufC.string(message.pointee.filter, field: "filter"))
+            try scoped(Delete(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"),
+                   ids: try VDBMColumns.readKeys(message.pointee.ids), filter: try ProtobufC.string(message.pointee.filter, field: "filter")), message.pointee.database)
         }
     }
 
     public static func decodeGet(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Get {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.GetRequest", unpack: vdbm__v1__get_request__unpack) { message throws(ProtobufDecodingError) in
-            Get(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), ids: try VDBMColumns.readKeys(message.pointee.ids),
-                outputFields: try ProtobufC.strings(message.pointee.n_output_fields, message.pointee.output_fields, field: "output_fields"))
+            try scoped(Get(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), ids: try VDBMColumns.readKeys(message.pointee.ids),
+                outputFields: try ProtobufC.strings(message.pointee.n_output_fields, message.pointee.output_fields, field: "output_fields")), message.pointee.database)
         }
     }
 
     public static func decodeQuery(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Query {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.QueryRequest", unpack: vdbm__v1__query_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return Query(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
+            return try scoped(Query(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
                          outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"), limit: Int(m.limit),
                          offset: Int(m.offset), partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
-                         consistency: m.consistency.wireNumber)
+                         consistency: m.consistency.wireNumber), m.database)
         }
     }
 
     public static func decodeExport(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Export {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.ExportRequest", unpack: vdbm__v1__export_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return Export(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
+            return try scoped(Export(collection: try ProtobufC.string(m.collection, field: "collection"), filter: try ProtobufC.string(m.filter, field: "filter"),
                           outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
                           pageSize: Int(m.page_size), partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
-                          consistency: m.consistency.wireNumber)
+                          consistency: m.consistency.wireNumber), m.database)
         }
     }
 
     public static func decodeCount(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Count {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.CountRequest", unpack: vdbm__v1__count_request__unpack) { message throws(ProtobufDecodingError) in
-            Count(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), filter: try ProtobufC.string(message.pointee.filter, field: "filter"))
+            try scoped(Count(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), filter: try ProtobufC.string(message.pointee.filter, field: "filter")), message.pointee.database)
         }
     }
 
     public static func decodeSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Search {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchRequest", unpack: vdbm__v1__search_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return Search(collection: try ProtobufC.string(m.collection, field: "collection"), vectors: VDBMColumns.readVectors(m.vectors),
+            return try scoped(Search(collection: try ProtobufC.string(m.collection, field: "collection"), vectors: VDBMColumns.readVectors(m.vectors),
                           limit: Int(m.limit), filter: try ProtobufC.string(m.filter, field: "filter"),
                           outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
                           params: try VDBMColumns.readParams(m.n_params, m.params, field: "params.key"),
@@ -325,7 +372,7 @@ extension VDBMv1 {
                           groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0,
                           vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
                           sparseVectors: VDBMColumns.readSparse(m.sparse_vectors),
-                          texts: try ProtobufC.strings(m.n_texts, m.texts, field: "texts"))
+                          texts: try ProtobufC.strings(m.n_texts, m.texts, field: "texts")), m.database)
         }
     }
 
@@ -349,36 +396,37 @@ extension VDBMv1 {
                 ranker = .weighted(ProtobufC.array(weighted.n_weights, weighted.weights), rawScores: weighted.raw_scores != 0)
             default: ranker = .unset
             }
-            return HybridSearch(collection: try ProtobufC.string(m.collection, field: "collection"), searches: searches, ranker: ranker,
+            return try scoped(HybridSearch(collection: try ProtobufC.string(m.collection, field: "collection"), searches: searches, ranker: ranker,
                                 limit: Int(m.limit), outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
                                 partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
-                                consistency: m.consistency.wireNumber, offset: Int(m.offset))
+                                consistency: m.consistency.wireNumber, offset: Int(m.offset)), m.database)
         }
     }
 
     public static func decodeCreateIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> CreateIndex {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.CreateIndexRequest", unpack: vdbm__v1__create_index_request__unpack) { message throws(ProtobufDecodingError) in
             let m = message.pointee
-            return CreateIndex(collection: try ProtobufC.string(m.collection, field: "collection"), field: try ProtobufC.string(m.field, field: "field"),
-                               indexName: try ProtobufC.string(m.index_name, field: "index_name"), index: try readIndex(m.index), metric: m.metric.wireNumber)
+            return try scoped(CreateIndex(collection: try ProtobufC.string(m.collection, field: "collection"), field: try ProtobufC.string(m.field, field: "field"),
+                               indexName: try ProtobufC.string(m.index_name, field: "index_name"), index: try readIndex(m.index), metric: m.metric.wireNumber), m.database)
         }
     }
 
     public static func decodeDropIndex(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> DropIndex {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.DropIndexRequest", unpack: vdbm__v1__drop_index_request__unpack) { message throws(ProtobufDecodingError) in
-            DropIndex(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), indexName: try ProtobufC.string(message.pointee.index_name, field: "index_name"))
+            try scoped(DropIndex(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), indexName: try ProtobufC.string(message.pointee.index_name, field: "index_name")), message.pointee.database)
         }
     }
 
     public static func decodePartition(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Partition {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.PartitionRequest", unpack: vdbm__v1__partition_request__unpack) { message throws(ProtobufDecodingError) in
-            Partition(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition"))
+            try scoped(Partition(collection: try ProtobufC.string(message.pointee.collection, field: "collection"), partition: try ProtobufC.string(message.pointee.partition, field: "partition")), message.pointee.database)
         }
     }
 
-    public static func decodeFlush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> [String] {
+    public static func decodeFlush(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> (collections: [String], database: String) {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.FlushRequest", unpack: vdbm__v1__flush_request__unpack) { message throws(ProtobufDecodingError) in
-            try ProtobufC.strings(message.pointee.n_collections, message.pointee.collections, field: "collections")
+            (try ProtobufC.strings(message.pointee.n_collections, message.pointee.collections, field: "collections"),
+             try ProtobufC.string(message.pointee.database, field: "database"))
         }
     }
 }

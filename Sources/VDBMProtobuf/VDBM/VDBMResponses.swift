@@ -38,6 +38,12 @@ extension VDBMv1 {
         }
     }
 
+    public static func encodeListDatabases(_ names: [String]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__list_databases_response__init) { ($0.n_databases, $0.databases) = (names.count, arena.strings(names)) }
+        }
+    }
+
     public static func encodeListPartitions(_ names: [String]) -> [UInt8] {
         ProtobufC.pack { arena in
             arena.message(vdbm__v1__list_partitions_response__init) { ($0.n_partitions, $0.partitions) = (names.count, arena.strings(names)) }

@@ -42,6 +42,13 @@ public protocol VectorDBBackend: Sendable {
     func dropPartition(_ collection: String, partition: String, deadline: Deadline) async throws(VectorDBError)
     func listPartitions(_ collection: String, deadline: Deadline) async throws(VectorDBError) -> [String]
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError)
+
+    /// Runs `body` with every Milvus call inside it acting in `database` (nil: the default one);
+    /// NOT_FOUND for a database Milvus does not have.
+    func inDatabase<Value: Sendable>(_ database: String?, deadline: Deadline, _ body: () async throws -> Value) async throws -> Value
+    func listDatabases(deadline: Deadline) async throws(VectorDBError) -> [String]
+    func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
+    func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
 }
 
 extension VectorDBManager: VectorDBBackend {}

@@ -118,6 +118,13 @@ public struct VectorDBService: GRPCService {
         }
     }
 
+    /// `body` acting in `database` (empty: the default one), checked first.
+    static func inDatabase<Value: Sendable>(_ database: String, backend: any VectorDBBackend, check: RequestValidation,
+                                            deadline: Deadline, _ body: () async throws -> Value) async throws -> Value {
+        if !database.isEmpty { try check.name(database, kind: "database") }
+        return try await backend.inDatabase(database.isEmpty ? nil : database, deadline: deadline, body)
+    }
+
     /// `Export`: page after page in primary-key order until a page comes back empty (Milvus may
     /// answer a page with fewer rows than asked before the end).
     static func export(_ bytes: [UInt8], backend: any VectorDBBackend, check: RequestValidation, deadline: Deadline,
@@ -126,9 +133,11 @@ public struct VectorDBService: GRPCService {
         let (pageSize, consistency) = try check.export(request)
         var cursor: ExportCursor?
         while true {
-            let page = try await backend.exportPage(
-                request.collection, filter: request.filter, outputFields: request.outputFields, after: cursor,
-                pageSize: pageSize, partitions: request.partitions, consistency: consistency, deadline: deadline)
+            let page = try await inDatabase(request.database, backend: backend, check: check, deadline: deadline) {
+                try await backend.exportPage(
+                    request.collection, filter: request.filter, outputFields: request.outputFields, after: cursor,
+                    pageSize: pageSize, partitions: request.partitions, consistency: consistency, deadline: deadline)
+            }
             guard let next = page.next else { return }
             try await write(VDBMv1.encodeQuery(page.rows))
             cursor = next
@@ -144,8 +153,10 @@ public struct VectorDBService: GRPCService {
         for try await bytes in requests {
             do {
                 let request = try VDBMv1.decodeWrite(bytes)
-                let result = try await backend.insert(request.collection, entities: try check.write(request),
-                                                      partition: request.partition, deadline: deadline)
+                let entities = try check.write(request)
+                let result = try await inDatabase(request.database, backend: backend, check: check, deadline: deadline) {
+                    try await backend.insert(request.collection, entities: entities, partition: request.partition, deadline: deadline)
+                }
                 batchRows.append(UInt64(clamping: result.count))  // the manager checked it against the rows sent
             } catch {
                 let status = ErrorMapping.status(forAny: error)
@@ -162,19 +173,28 @@ public struct VectorDBService: GRPCService {
         let backend = self.backend, settings = self.settings, serverInfo = self.serverInfo
         /// The limits as they are when the call runs (a reload may have replaced them).
         var check: RequestValidation { settings.validation }
-        /// The methods whose request is only a collection name.
+        /// The methods whose request is only a collection name (and its database).
         func onCollection(_ call: @escaping @Sendable (_ name: String, _ deadline: Deadline) async throws -> [UInt8]) -> Body {
             { bytes, deadline in
-                let name = try VDBMv1.decodeCollection(bytes)
+                let (name, database) = try VDBMv1.decodeCollection(bytes)
                 try check.name(name, kind: "collection")
-                return try await call(name, deadline)
+                return try await Self.inDatabase(database, backend: backend, check: check, deadline: deadline) {
+                    try await call(name, deadline)
+                }
             }
+        }
+        /// A method's work in the request's database.
+        @Sendable func scoped(_ database: String, _ deadline: Deadline, _ body: () async throws -> [UInt8]) async throws -> [UInt8] {
+            try await Self.inDatabase(database, backend: backend, check: check, deadline: deadline, body)
         }
         return [
             Method("CreateCollection", .admin) { bytes, deadline in
-                let spec = try check.createCollection(try VDBMv1.decodeCreateCollection(bytes))
-                try await backend.createCollection(spec, deadline: deadline)
-                return VDBMv1.emptyResponse
+                let request = try VDBMv1.decodeCreateCollection(bytes)
+                let spec = try check.createCollection(request)
+                return try await scoped(request.database, deadline) {
+                    try await backend.createCollection(spec, deadline: deadline)
+                    return VDBMv1.emptyResponse
+                }
             },
             Method("DropCollection", .admin, onCollection { name, deadline in
                 try await backend.dropCollection(name, deadline: deadline)
@@ -184,23 +204,31 @@ public struct VectorDBService: GRPCService {
                 VDBMv1.encodeHasCollection(try await backend.hasCollection(name, deadline: deadline))
             }),
             Method("ListCollections", .read) { bytes, deadline in
-                try VDBMv1.decodeEmpty(bytes, messageType: "ListCollectionsRequest")
-                return VDBMv1.encodeListCollections(try await backend.listCollections(deadline: deadline))
+                let database = try VDBMv1.decodeDatabase(bytes, messageType: "ListCollectionsRequest")
+                return try await scoped(database, deadline) {
+                    VDBMv1.encodeListCollections(try await backend.listCollections(deadline: deadline))
+                }
             },
             Method("DescribeCollection", .read, onCollection { name, deadline in
                 VDBMv1.encodeDescribeCollection(try await backend.describeCollection(name, deadline: deadline))
             }),
             Method("Insert", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeWrite(bytes)
-                let result = try await backend.insert(request.collection, entities: try check.write(request),
-                                                      partition: request.partition, deadline: deadline)
-                return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+                let entities = try check.write(request)
+                return try await scoped(request.database, deadline) {
+                    let result = try await backend.insert(request.collection, entities: entities,
+                                                          partition: request.partition, deadline: deadline)
+                    return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+                }
             },
             Method("Upsert", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeWrite(bytes)
-                let result = try await backend.upsert(request.collection, entities: try check.write(request),
-                                                      partition: request.partition, deadline: deadline)
-                return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+                let entities = try check.write(request)
+                return try await scoped(request.database, deadline) {
+                    let result = try await backend.upsert(request.collection, entities: entities,
+                                                          partition: request.partition, deadline: deadline)
+                    return VDBMv1.encodeMutation(ids: result.ids, count: result.count)
+                }
             },
             Method("Delete", .write) { bytes, deadline in
                 let request = try VDBMv1.decodeDelete(bytes)
@@ -208,34 +236,43 @@ public struct VectorDBService: GRPCService {
                 if !request.partition.isEmpty { try check.name(request.partition, kind: "partition") }
                 let hasIDs = !request.ids.ints.isEmpty || !request.ids.strings.isEmpty
                 let hasFilter = !request.filter.allSatisfy(\.isWhitespace)
-                let count: Int64
+                let ids: PrimaryKeys?
                 switch (hasIDs, hasFilter) {
-                case (true, false):
-                    count = try await backend.delete(request.collection, ids: try check.keys(request.ids, what: "ids"),
-                                                     partition: request.partition, deadline: deadline)
+                case (true, false): ids = try check.keys(request.ids, what: "ids")
                 case (false, true):
                     try check.filter(request.filter)
-                    count = try await backend.delete(request.collection, filter: request.filter,
-                                                     partition: request.partition, deadline: deadline)
+                    ids = nil
                 case (true, true): throw GRPCStatus(.invalidArgument, "give ids or filter, not both")
                 case (false, false): throw GRPCStatus(.invalidArgument, "give ids or a filter: which rows to delete?")
                 }
-                return VDBMv1.encodeMutation(ids: nil, count: count)
+                return try await scoped(request.database, deadline) {
+                    let count = if let ids {
+                        try await backend.delete(request.collection, ids: ids, partition: request.partition, deadline: deadline)
+                    } else {
+                        try await backend.delete(request.collection, filter: request.filter, partition: request.partition,
+                                                 deadline: deadline)
+                    }
+                    return VDBMv1.encodeMutation(ids: nil, count: count)
+                }
             },
             Method("Get", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeGet(bytes)
                 try check.name(request.collection, kind: "collection")
                 let ids = try check.keys(request.ids, what: "ids")
                 try check.outputFields(request.outputFields)
-                return VDBMv1.encodeQuery(try await backend.get(request.collection, ids: ids,
-                                                                outputFields: request.outputFields, deadline: deadline))
+                return try await scoped(request.database, deadline) {
+                    VDBMv1.encodeQuery(try await backend.get(request.collection, ids: ids,
+                                                             outputFields: request.outputFields, deadline: deadline))
+                }
             },
             Method("Query", .read) { bytes, deadline in
                 let request = try VDBMv1.decodeQuery(bytes)
                 let (limit, consistency) = try check.query(request)
-                return VDBMv1.encodeQuery(try await backend.query(
-                    request.collection, filter: request.filter, outputFields: request.outputFields, limit: limit,
-                    offset: request.offset, partitions: request.partitions, consistency: consistency, deadline: deadline))
+                return try await scoped(request.database, deadline) {
+                    VDBMv1.encodeQuery(try await backend.query(
+                        request.collection, filter: request.filter, outputFields: request.outputFields, limit: limit,
+                        offset: request.offset, partitions: request.partitions, consistency: consistency, deadline: deadline))
+                }
             },
             Method("Export", .read, streaming: { requests, responses, deadline in
                 var iterator = requests.makeAsyncIterator()
@@ -251,16 +288,23 @@ public struct VectorDBService: GRPCService {
                 let request = try VDBMv1.decodeCount(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.filter(request.filter)
-                return VDBMv1.encodeCount(try await backend.count(request.collection, filter: request.filter, deadline: deadline))
+                return try await scoped(request.database, deadline) {
+                    VDBMv1.encodeCount(try await backend.count(request.collection, filter: request.filter, deadline: deadline))
+                }
             },
             Method("Search", .read, class: .search) { bytes, deadline in
-                let request = try check.search(try VDBMv1.decodeSearch(bytes))
-                return VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline),
-                                           groupBy: request.grouping?.field ?? "")
+                let decoded = try VDBMv1.decodeSearch(bytes)
+                let request = try check.search(decoded)
+                return try await scoped(decoded.database, deadline) {
+                    VDBMv1.encodeSearch(try await backend.search(request, deadline: deadline), groupBy: request.grouping?.field ?? "")
+                }
             },
             Method("HybridSearch", .read, class: .search) { bytes, deadline in
-                let request = try check.hybridSearch(try VDBMv1.decodeHybridSearch(bytes))
-                return VDBMv1.encodeSearch(try await backend.hybridSearch(request, deadline: deadline), groupBy: "")
+                let decoded = try VDBMv1.decodeHybridSearch(bytes)
+                let request = try check.hybridSearch(decoded)
+                return try await scoped(decoded.database, deadline) {
+                    VDBMv1.encodeSearch(try await backend.hybridSearch(request, deadline: deadline), groupBy: "")
+                }
             },
             Method("CreateIndex", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodeCreateIndex(bytes)
@@ -268,6 +312,7 @@ public struct VectorDBService: GRPCService {
                 guard let spec = request.index else { throw GRPCStatus(.invalidArgument, "index is missing") }
                 let index = try check.index(spec)
                 let metric = try check.metric(request.metric)
+                return try await scoped(request.database, deadline) {
                 var field = request.field
                 if field.isEmpty {
                     let info = try await backend.describeCollection(request.collection, deadline: deadline)
@@ -282,6 +327,7 @@ public struct VectorDBService: GRPCService {
                 try await backend.createIndex(request.collection, field: field, indexName: indexName, index: index,
                                               metric: metric, deadline: deadline)
                 return VDBMv1.emptyResponse
+                }
             },
             Method("DescribeIndexes", .read, onCollection { name, deadline in
                 VDBMv1.encodeIndexes(try await backend.indexes(of: name, deadline: deadline))
@@ -290,8 +336,10 @@ public struct VectorDBService: GRPCService {
                 let request = try VDBMv1.decodeDropIndex(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.indexName, kind: "index")
-                try await backend.dropIndex(request.collection, indexName: request.indexName, deadline: deadline)
-                return VDBMv1.emptyResponse
+                return try await scoped(request.database, deadline) {
+                    try await backend.dropIndex(request.collection, indexName: request.indexName, deadline: deadline)
+                    return VDBMv1.emptyResponse
+                }
             },
             Method("LoadCollection", .admin, onCollection { name, deadline in
                 try await backend.load(name, deadline: deadline)
@@ -308,25 +356,47 @@ public struct VectorDBService: GRPCService {
                 let request = try VDBMv1.decodePartition(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.partition, kind: "partition")
-                try await backend.createPartition(request.collection, partition: request.partition, deadline: deadline)
-                return VDBMv1.emptyResponse
+                return try await scoped(request.database, deadline) {
+                    try await backend.createPartition(request.collection, partition: request.partition, deadline: deadline)
+                    return VDBMv1.emptyResponse
+                }
             },
             Method("DropPartition", .admin) { bytes, deadline in
                 let request = try VDBMv1.decodePartition(bytes)
                 try check.name(request.collection, kind: "collection")
                 try check.name(request.partition, kind: "partition")
-                try await backend.dropPartition(request.collection, partition: request.partition, deadline: deadline)
-                return VDBMv1.emptyResponse
+                return try await scoped(request.database, deadline) {
+                    try await backend.dropPartition(request.collection, partition: request.partition, deadline: deadline)
+                    return VDBMv1.emptyResponse
+                }
             },
             Method("ListPartitions", .read, onCollection { name, deadline in
                 VDBMv1.encodeListPartitions(try await backend.listPartitions(name, deadline: deadline))
             }),
             Method("Flush", .write) { bytes, deadline in
-                let names = try VDBMv1.decodeFlush(bytes)
+                let (names, database) = try VDBMv1.decodeFlush(bytes)
                 guard !names.isEmpty else { throw GRPCStatus(.invalidArgument, "collections is empty: nothing to flush") }
                 try check.names(names, kind: "collection")
-                try await backend.flush(names, deadline: deadline)
+                return try await scoped(database, deadline) {
+                    try await backend.flush(names, deadline: deadline)
+                    return VDBMv1.emptyResponse
+                }
+            },
+            Method("CreateDatabase", .admin) { bytes, deadline in
+                let name = try VDBMv1.decodeDatabase(bytes, messageType: "DatabaseRequest")
+                try check.name(name, kind: "database")
+                try await backend.createDatabase(name, deadline: deadline)
                 return VDBMv1.emptyResponse
+            },
+            Method("DropDatabase", .admin) { bytes, deadline in
+                let name = try VDBMv1.decodeDatabase(bytes, messageType: "DatabaseRequest")
+                try check.name(name, kind: "database")
+                try await backend.dropDatabase(name, deadline: deadline)
+                return VDBMv1.emptyResponse
+            },
+            Method("ListDatabases", .read) { bytes, deadline in
+                try VDBMv1.decodeEmpty(bytes, messageType: "ListDatabasesRequest")
+                return VDBMv1.encodeListDatabases(try await backend.listDatabases(deadline: deadline))
             },
             Method("GetServerInfo", .read) { bytes, deadline in
                 try VDBMv1.decodeEmpty(bytes, messageType: "GetServerInfoRequest")

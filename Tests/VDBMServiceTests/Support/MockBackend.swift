@@ -14,6 +14,8 @@ final class MockBackend: VectorDBBackend {
         var entities: [Entities] = []
         var searches: [SearchRequest] = []
         var hybridSearches: [HybridSearchRequest] = []
+        /// The database each scoped call named (nil: none).
+        var databases: [String?] = []
         var arguments: [String] = []
         var error: VectorDBError?
         /// Inserts that succeed before every further one fails with `unavailable`.
@@ -160,4 +162,14 @@ final class MockBackend: VectorDBBackend {
     func flush(_ collections: [String], deadline: Deadline) async throws(VectorDBError) {
         try record("flush", "\(collections)")
     }
+    func inDatabase<Value: Sendable>(_ database: String?, deadline: Deadline, _ body: () async throws -> Value) async throws -> Value {
+        state.withLock { $0.databases.append(database) }
+        return try await body()
+    }
+    func listDatabases(deadline: Deadline) async throws(VectorDBError) -> [String] {
+        try record("listDatabases")
+        return ["default", "tenants"]
+    }
+    func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) { try record("createDatabase", name) }
+    func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError) { try record("dropDatabase", name) }
 }

@@ -33,6 +33,10 @@ typedef struct Milvus__Proto__Milvus__QueryRequest Milvus__Proto__Milvus__QueryR
 typedef struct Milvus__Proto__Milvus__QueryResults Milvus__Proto__Milvus__QueryResults;
 typedef struct Milvus__Proto__Milvus__SearchRequest Milvus__Proto__Milvus__SearchRequest;
 typedef struct Milvus__Proto__Milvus__HybridSearchRequest Milvus__Proto__Milvus__HybridSearchRequest;
+typedef struct Milvus__Proto__Milvus__CreateDatabaseRequest Milvus__Proto__Milvus__CreateDatabaseRequest;
+typedef struct Milvus__Proto__Milvus__DropDatabaseRequest Milvus__Proto__Milvus__DropDatabaseRequest;
+typedef struct Milvus__Proto__Milvus__ListDatabasesRequest Milvus__Proto__Milvus__ListDatabasesRequest;
+typedef struct Milvus__Proto__Milvus__ListDatabasesResponse Milvus__Proto__Milvus__ListDatabasesResponse;
 typedef struct Milvus__Proto__Milvus__SearchResults Milvus__Proto__Milvus__SearchResults;
 typedef struct Milvus__Proto__Milvus__FlushRequest Milvus__Proto__Milvus__FlushRequest;
 typedef struct Milvus__Proto__Milvus__FlushResponse Milvus__Proto__Milvus__FlushResponse;
@@ -513,6 +517,65 @@ struct  Milvus__Proto__Milvus__HybridSearchRequest
 #define MILVUS__PROTO__MILVUS__HYBRID_SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__hybrid_search_request__descriptor) \
     , {0,NULL}, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0, 0,NULL, 0, 0, {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL }
+
+
+struct  Milvus__Proto__Milvus__CreateDatabaseRequest
+{
+  ProtobufCMessage base;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  ProtobufCBinaryData db_name;
+  size_t n_properties;
+  Milvus__Proto__Common__KeyValuePair **properties;
+};
+#define MILVUS__PROTO__MILVUS__CREATE_DATABASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__create_database_request__descriptor) \
+    , {0,NULL}, {0,NULL}, 0,NULL }
+
+
+struct  Milvus__Proto__Milvus__DropDatabaseRequest
+{
+  ProtobufCMessage base;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+  ProtobufCBinaryData db_name;
+};
+#define MILVUS__PROTO__MILVUS__DROP_DATABASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__drop_database_request__descriptor) \
+    , {0,NULL}, {0,NULL} }
+
+
+struct  Milvus__Proto__Milvus__ListDatabasesRequest
+{
+  ProtobufCMessage base;
+  /*
+   * milvus.proto.common.MsgBase, named base in Milvus (protobuf-c calls its own header base): carried, not read
+   */
+  ProtobufCBinaryData msg_base;
+};
+#define MILVUS__PROTO__MILVUS__LIST_DATABASES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__list_databases_request__descriptor) \
+    , {0,NULL} }
+
+
+struct  Milvus__Proto__Milvus__ListDatabasesResponse
+{
+  ProtobufCMessage base;
+  Milvus__Proto__Common__Status *status;
+  size_t n_db_names;
+  ProtobufCBinaryData *db_names;
+  size_t n_created_timestamp;
+  uint64_t *created_timestamp;
+  size_t n_db_ids;
+  int64_t *db_ids;
+};
+#define MILVUS__PROTO__MILVUS__LIST_DATABASES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&milvus__proto__milvus__list_databases_response__descriptor) \
+    , NULL, 0,NULL, 0,NULL, 0,NULL }
 
 
 struct  Milvus__Proto__Milvus__SearchResults
@@ -1237,6 +1300,82 @@ Milvus__Proto__Milvus__HybridSearchRequest *
 void   milvus__proto__milvus__hybrid_search_request__free_unpacked
                      (Milvus__Proto__Milvus__HybridSearchRequest *message,
                       ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__CreateDatabaseRequest methods */
+void   milvus__proto__milvus__create_database_request__init
+                     (Milvus__Proto__Milvus__CreateDatabaseRequest         *message);
+size_t milvus__proto__milvus__create_database_request__get_packed_size
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest   *message);
+size_t milvus__proto__milvus__create_database_request__pack
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__create_database_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__CreateDatabaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__CreateDatabaseRequest *
+       milvus__proto__milvus__create_database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__create_database_request__free_unpacked
+                     (Milvus__Proto__Milvus__CreateDatabaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__DropDatabaseRequest methods */
+void   milvus__proto__milvus__drop_database_request__init
+                     (Milvus__Proto__Milvus__DropDatabaseRequest         *message);
+size_t milvus__proto__milvus__drop_database_request__get_packed_size
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest   *message);
+size_t milvus__proto__milvus__drop_database_request__pack
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__drop_database_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__DropDatabaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__DropDatabaseRequest *
+       milvus__proto__milvus__drop_database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__drop_database_request__free_unpacked
+                     (Milvus__Proto__Milvus__DropDatabaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__ListDatabasesRequest methods */
+void   milvus__proto__milvus__list_databases_request__init
+                     (Milvus__Proto__Milvus__ListDatabasesRequest         *message);
+size_t milvus__proto__milvus__list_databases_request__get_packed_size
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest   *message);
+size_t milvus__proto__milvus__list_databases_request__pack
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__list_databases_request__pack_to_buffer
+                     (const Milvus__Proto__Milvus__ListDatabasesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__ListDatabasesRequest *
+       milvus__proto__milvus__list_databases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__list_databases_request__free_unpacked
+                     (Milvus__Proto__Milvus__ListDatabasesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Milvus__Proto__Milvus__ListDatabasesResponse methods */
+void   milvus__proto__milvus__list_databases_response__init
+                     (Milvus__Proto__Milvus__ListDatabasesResponse         *message);
+size_t milvus__proto__milvus__list_databases_response__get_packed_size
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse   *message);
+size_t milvus__proto__milvus__list_databases_response__pack
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse   *message,
+                      uint8_t             *out);
+size_t milvus__proto__milvus__list_databases_response__pack_to_buffer
+                     (const Milvus__Proto__Milvus__ListDatabasesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Milvus__Proto__Milvus__ListDatabasesResponse *
+       milvus__proto__milvus__list_databases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   milvus__proto__milvus__list_databases_response__free_unpacked
+                     (Milvus__Proto__Milvus__ListDatabasesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Milvus__Proto__Milvus__SearchResults methods */
 void   milvus__proto__milvus__search_results__init
                      (Milvus__Proto__Milvus__SearchResults         *message);
@@ -1743,6 +1882,18 @@ typedef void (*Milvus__Proto__Milvus__SearchRequest_Closure)
 typedef void (*Milvus__Proto__Milvus__HybridSearchRequest_Closure)
                  (const Milvus__Proto__Milvus__HybridSearchRequest *message,
                   void *closure_data);
+typedef void (*Milvus__Proto__Milvus__CreateDatabaseRequest_Closure)
+                 (const Milvus__Proto__Milvus__CreateDatabaseRequest *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Milvus__DropDatabaseRequest_Closure)
+                 (const Milvus__Proto__Milvus__DropDatabaseRequest *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Milvus__ListDatabasesRequest_Closure)
+                 (const Milvus__Proto__Milvus__ListDatabasesRequest *message,
+                  void *closure_data);
+typedef void (*Milvus__Proto__Milvus__ListDatabasesResponse_Closure)
+                 (const Milvus__Proto__Milvus__ListDatabasesResponse *message,
+                  void *closure_data);
 typedef void (*Milvus__Proto__Milvus__SearchResults_Closure)
                  (const Milvus__Proto__Milvus__SearchResults *message,
                   void *closure_data);
@@ -1837,6 +1988,10 @@ extern const ProtobufCMessageDescriptor milvus__proto__milvus__query_request__de
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__query_results__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__search_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__hybrid_search_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__create_database_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__drop_database_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__list_databases_request__descriptor;
+extern const ProtobufCMessageDescriptor milvus__proto__milvus__list_databases_response__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__search_results__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__flush_request__descriptor;
 extern const ProtobufCMessageDescriptor milvus__proto__milvus__flush_response__descriptor;

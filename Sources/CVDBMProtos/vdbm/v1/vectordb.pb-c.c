@@ -1762,6 +1762,141 @@ void   vdbm__v1__flush_request__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__flush_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__database_request__init
+                     (Vdbm__V1__DatabaseRequest         *message)
+{
+  static const Vdbm__V1__DatabaseRequest init_value = VDBM__V1__DATABASE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__database_request__get_packed_size
+                     (const Vdbm__V1__DatabaseRequest *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__database_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__database_request__pack
+                     (const Vdbm__V1__DatabaseRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__database_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__database_request__pack_to_buffer
+                     (const Vdbm__V1__DatabaseRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__database_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__DatabaseRequest *
+       vdbm__v1__database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__DatabaseRequest *)
+     protobuf_c_message_unpack (&vdbm__v1__database_request__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__database_request__free_unpacked
+                     (Vdbm__V1__DatabaseRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__database_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__list_databases_request__init
+                     (Vdbm__V1__ListDatabasesRequest         *message)
+{
+  static const Vdbm__V1__ListDatabasesRequest init_value = VDBM__V1__LIST_DATABASES_REQUEST__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__list_databases_request__get_packed_size
+                     (const Vdbm__V1__ListDatabasesRequest *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__list_databases_request__pack
+                     (const Vdbm__V1__ListDatabasesRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__list_databases_request__pack_to_buffer
+                     (const Vdbm__V1__ListDatabasesRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ListDatabasesRequest *
+       vdbm__v1__list_databases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ListDatabasesRequest *)
+     protobuf_c_message_unpack (&vdbm__v1__list_databases_request__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__list_databases_request__free_unpacked
+                     (Vdbm__V1__ListDatabasesRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__list_databases_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   vdbm__v1__list_databases_response__init
+                     (Vdbm__V1__ListDatabasesResponse         *message)
+{
+  static const Vdbm__V1__ListDatabasesResponse init_value = VDBM__V1__LIST_DATABASES_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__list_databases_response__get_packed_size
+                     (const Vdbm__V1__ListDatabasesResponse *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__list_databases_response__pack
+                     (const Vdbm__V1__ListDatabasesResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__list_databases_response__pack_to_buffer
+                     (const Vdbm__V1__ListDatabasesResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__list_databases_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__ListDatabasesResponse *
+       vdbm__v1__list_databases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__ListDatabasesResponse *)
+     protobuf_c_message_unpack (&vdbm__v1__list_databases_response__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__list_databases_response__free_unpacked
+                     (Vdbm__V1__ListDatabasesResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__list_databases_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__get_server_info_request__init
                      (Vdbm__V1__GetServerInfoRequest         *message)
 {
@@ -1915,7 +2050,7 @@ const ProtobufCMessageDescriptor vdbm__v1__empty__descriptor =
   (ProtobufCMessageInit) vdbm__v1__empty__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__collection_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor vdbm__v1__collection_request__field_descriptors[2] =
 {
   {
     "collection",
@@ -1929,14 +2064,27 @@ static const ProtobufCFieldDescriptor vdbm__v1__collection_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__CollectionRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__collection_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  1,   /* field[1] = database */
 };
 static const ProtobufCIntRange vdbm__v1__collection_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__collection_request__descriptor =
 {
@@ -1946,7 +2094,7 @@ const ProtobufCMessageDescriptor vdbm__v1__collection_request__descriptor =
   "Vdbm__V1__CollectionRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__CollectionRequest),
-  1,
+  2,
   vdbm__v1__collection_request__field_descriptors,
   vdbm__v1__collection_request__field_indices_by_name,
   1,  vdbm__v1__collection_request__number_ranges,
@@ -2486,7 +2634,7 @@ const ProtobufCMessageDescriptor vdbm__v1__index_spec__descriptor =
   (ProtobufCMessageInit) vdbm__v1__index_spec__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field_descriptors[17] =
+static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field_descriptors[18] =
 {
   {
     "collection",
@@ -2692,11 +2840,24 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_collection_request__field
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__CreateCollectionRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__create_collection_request__field_indices_by_name[] = {
   4,   /* field[4] = auto_id */
   0,   /* field[0] = collection */
   11,   /* field[11] = consistency */
+  17,   /* field[17] = database */
   9,   /* field[9] = description */
   1,   /* field[1] = dimension */
   10,   /* field[10] = enable_dynamic_fields */
@@ -2715,7 +2876,7 @@ static const unsigned vdbm__v1__create_collection_request__field_indices_by_name
 static const ProtobufCIntRange vdbm__v1__create_collection_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__create_collection_request__descriptor =
 {
@@ -2725,7 +2886,7 @@ const ProtobufCMessageDescriptor vdbm__v1__create_collection_request__descriptor
   "Vdbm__V1__CreateCollectionRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__CreateCollectionRequest),
-  17,
+  18,
   vdbm__v1__create_collection_request__field_descriptors,
   vdbm__v1__create_collection_request__field_indices_by_name,
   1,  vdbm__v1__create_collection_request__number_ranges,
@@ -2770,9 +2931,29 @@ const ProtobufCMessageDescriptor vdbm__v1__has_collection_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__has_collection_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-#define vdbm__v1__list_collections_request__field_descriptors NULL
-#define vdbm__v1__list_collections_request__field_indices_by_name NULL
-#define vdbm__v1__list_collections_request__number_ranges NULL
+static const ProtobufCFieldDescriptor vdbm__v1__list_collections_request__field_descriptors[1] =
+{
+  {
+    "database",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ListCollectionsRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__list_collections_request__field_indices_by_name[] = {
+  0,   /* field[0] = database */
+};
+static const ProtobufCIntRange vdbm__v1__list_collections_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
 const ProtobufCMessageDescriptor vdbm__v1__list_collections_request__descriptor =
 {
   PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
@@ -2781,10 +2962,10 @@ const ProtobufCMessageDescriptor vdbm__v1__list_collections_request__descriptor 
   "Vdbm__V1__ListCollectionsRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__ListCollectionsRequest),
-  0,
+  1,
   vdbm__v1__list_collections_request__field_descriptors,
   vdbm__v1__list_collections_request__field_indices_by_name,
-  0,  vdbm__v1__list_collections_request__number_ranges,
+  1,  vdbm__v1__list_collections_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__list_collections_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
@@ -3252,7 +3433,7 @@ const ProtobufCMessageDescriptor vdbm__v1__describe_collection_response__descrip
   (ProtobufCMessageInit) vdbm__v1__describe_collection_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__write_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor vdbm__v1__write_request__field_descriptors[4] =
 {
   {
     "collection",
@@ -3290,16 +3471,29 @@ static const ProtobufCFieldDescriptor vdbm__v1__write_request__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__WriteRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__write_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   2,   /* field[2] = columns */
+  3,   /* field[3] = database */
   1,   /* field[1] = partition */
 };
 static const ProtobufCIntRange vdbm__v1__write_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__write_request__descriptor =
 {
@@ -3309,7 +3503,7 @@ const ProtobufCMessageDescriptor vdbm__v1__write_request__descriptor =
   "Vdbm__V1__WriteRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__WriteRequest),
-  3,
+  4,
   vdbm__v1__write_request__field_descriptors,
   vdbm__v1__write_request__field_indices_by_name,
   1,  vdbm__v1__write_request__number_ranges,
@@ -3367,7 +3561,7 @@ const ProtobufCMessageDescriptor vdbm__v1__mutation_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__mutation_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptors[4] =
+static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptors[5] =
 {
   {
     "collection",
@@ -3417,9 +3611,22 @@ static const ProtobufCFieldDescriptor vdbm__v1__delete_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__DeleteRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__delete_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  4,   /* field[4] = database */
   3,   /* field[3] = filter */
   2,   /* field[2] = ids */
   1,   /* field[1] = partition */
@@ -3427,7 +3634,7 @@ static const unsigned vdbm__v1__delete_request__field_indices_by_name[] = {
 static const ProtobufCIntRange vdbm__v1__delete_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 4 }
+  { 0, 5 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__delete_request__descriptor =
 {
@@ -3437,14 +3644,14 @@ const ProtobufCMessageDescriptor vdbm__v1__delete_request__descriptor =
   "Vdbm__V1__DeleteRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__DeleteRequest),
-  4,
+  5,
   vdbm__v1__delete_request__field_descriptors,
   vdbm__v1__delete_request__field_indices_by_name,
   1,  vdbm__v1__delete_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__delete_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__get_request__field_descriptors[3] =
+static const ProtobufCFieldDescriptor vdbm__v1__get_request__field_descriptors[4] =
 {
   {
     "collection",
@@ -3482,16 +3689,29 @@ static const ProtobufCFieldDescriptor vdbm__v1__get_request__field_descriptors[3
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__GetRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__get_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  3,   /* field[3] = database */
   1,   /* field[1] = ids */
   2,   /* field[2] = output_fields */
 };
 static const ProtobufCIntRange vdbm__v1__get_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__get_request__descriptor =
 {
@@ -3501,14 +3721,14 @@ const ProtobufCMessageDescriptor vdbm__v1__get_request__descriptor =
   "Vdbm__V1__GetRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__GetRequest),
-  3,
+  4,
   vdbm__v1__get_request__field_descriptors,
   vdbm__v1__get_request__field_indices_by_name,
   1,  vdbm__v1__get_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__get_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors[8] =
 {
   {
     "collection",
@@ -3594,10 +3814,23 @@ static const ProtobufCFieldDescriptor vdbm__v1__query_request__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__QueryRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__query_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   6,   /* field[6] = consistency */
+  7,   /* field[7] = database */
   1,   /* field[1] = filter */
   3,   /* field[3] = limit */
   4,   /* field[4] = offset */
@@ -3607,7 +3840,7 @@ static const unsigned vdbm__v1__query_request__field_indices_by_name[] = {
 static const ProtobufCIntRange vdbm__v1__query_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__query_request__descriptor =
 {
@@ -3617,7 +3850,7 @@ const ProtobufCMessageDescriptor vdbm__v1__query_request__descriptor =
   "Vdbm__V1__QueryRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__QueryRequest),
-  7,
+  8,
   vdbm__v1__query_request__field_descriptors,
   vdbm__v1__query_request__field_indices_by_name,
   1,  vdbm__v1__query_request__number_ranges,
@@ -3675,7 +3908,7 @@ const ProtobufCMessageDescriptor vdbm__v1__query_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__query_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__export_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor vdbm__v1__export_request__field_descriptors[7] =
 {
   {
     "collection",
@@ -3749,10 +3982,23 @@ static const ProtobufCFieldDescriptor vdbm__v1__export_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__ExportRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__export_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   5,   /* field[5] = consistency */
+  6,   /* field[6] = database */
   1,   /* field[1] = filter */
   2,   /* field[2] = output_fields */
   3,   /* field[3] = page_size */
@@ -3761,7 +4007,7 @@ static const unsigned vdbm__v1__export_request__field_indices_by_name[] = {
 static const ProtobufCIntRange vdbm__v1__export_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__export_request__descriptor =
 {
@@ -3771,7 +4017,7 @@ const ProtobufCMessageDescriptor vdbm__v1__export_request__descriptor =
   "Vdbm__V1__ExportRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__ExportRequest),
-  6,
+  7,
   vdbm__v1__export_request__field_descriptors,
   vdbm__v1__export_request__field_indices_by_name,
   1,  vdbm__v1__export_request__number_ranges,
@@ -3829,7 +4075,7 @@ const ProtobufCMessageDescriptor vdbm__v1__import_summary__descriptor =
   (ProtobufCMessageInit) vdbm__v1__import_summary__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors[3] =
 {
   {
     "collection",
@@ -3855,15 +4101,28 @@ static const ProtobufCFieldDescriptor vdbm__v1__count_request__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__CountRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__count_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  2,   /* field[2] = database */
   1,   /* field[1] = filter */
 };
 static const ProtobufCIntRange vdbm__v1__count_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__count_request__descriptor =
 {
@@ -3873,7 +4132,7 @@ const ProtobufCMessageDescriptor vdbm__v1__count_request__descriptor =
   "Vdbm__V1__CountRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__CountRequest),
-  2,
+  3,
   vdbm__v1__count_request__field_descriptors,
   vdbm__v1__count_request__field_indices_by_name,
   1,  vdbm__v1__count_request__number_ranges,
@@ -3918,7 +4177,7 @@ const ProtobufCMessageDescriptor vdbm__v1__count_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__count_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[15] =
+static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptors[16] =
 {
   {
     "collection",
@@ -4100,10 +4359,23 @@ static const ProtobufCFieldDescriptor vdbm__v1__search_request__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   7,   /* field[7] = consistency */
+  15,   /* field[15] = database */
   3,   /* field[3] = filter */
   9,   /* field[9] = group_by_field */
   10,   /* field[10] = group_size */
@@ -4121,7 +4393,7 @@ static const unsigned vdbm__v1__search_request__field_indices_by_name[] = {
 static const ProtobufCIntRange vdbm__v1__search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
 {
@@ -4131,7 +4403,7 @@ const ProtobufCMessageDescriptor vdbm__v1__search_request__descriptor =
   "Vdbm__V1__SearchRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__SearchRequest),
-  15,
+  16,
   vdbm__v1__search_request__field_descriptors,
   vdbm__v1__search_request__field_indices_by_name,
   1,  vdbm__v1__search_request__number_ranges,
@@ -4394,7 +4666,7 @@ const ProtobufCMessageDescriptor vdbm__v1__weighted_scores__descriptor =
   (ProtobufCMessageInit) vdbm__v1__weighted_scores__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__hybrid_search_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor vdbm__v1__hybrid_search_request__field_descriptors[9] =
 {
   {
     "collection",
@@ -4492,10 +4764,23 @@ static const ProtobufCFieldDescriptor vdbm__v1__hybrid_search_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__HybridSearchRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__hybrid_search_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
   6,   /* field[6] = consistency */
+  8,   /* field[8] = database */
   3,   /* field[3] = limit */
   7,   /* field[7] = offset */
   4,   /* field[4] = output_fields */
@@ -4506,7 +4791,7 @@ static const unsigned vdbm__v1__hybrid_search_request__field_indices_by_name[] =
 static const ProtobufCIntRange vdbm__v1__hybrid_search_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 9 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__hybrid_search_request__descriptor =
 {
@@ -4516,7 +4801,7 @@ const ProtobufCMessageDescriptor vdbm__v1__hybrid_search_request__descriptor =
   "Vdbm__V1__HybridSearchRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__HybridSearchRequest),
-  8,
+  9,
   vdbm__v1__hybrid_search_request__field_descriptors,
   vdbm__v1__hybrid_search_request__field_indices_by_name,
   1,  vdbm__v1__hybrid_search_request__number_ranges,
@@ -4638,7 +4923,7 @@ const ProtobufCMessageDescriptor vdbm__v1__search_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__search_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_descriptors[5] =
+static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_descriptors[6] =
 {
   {
     "collection",
@@ -4700,9 +4985,22 @@ static const ProtobufCFieldDescriptor vdbm__v1__create_index_request__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__CreateIndexRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__create_index_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  5,   /* field[5] = database */
   1,   /* field[1] = field */
   3,   /* field[3] = index */
   2,   /* field[2] = index_name */
@@ -4711,7 +5009,7 @@ static const unsigned vdbm__v1__create_index_request__field_indices_by_name[] = 
 static const ProtobufCIntRange vdbm__v1__create_index_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__create_index_request__descriptor =
 {
@@ -4721,14 +5019,14 @@ const ProtobufCMessageDescriptor vdbm__v1__create_index_request__descriptor =
   "Vdbm__V1__CreateIndexRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__CreateIndexRequest),
-  5,
+  6,
   vdbm__v1__create_index_request__field_descriptors,
   vdbm__v1__create_index_request__field_indices_by_name,
   1,  vdbm__v1__create_index_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__create_index_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__drop_index_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor vdbm__v1__drop_index_request__field_descriptors[3] =
 {
   {
     "collection",
@@ -4754,15 +5052,28 @@ static const ProtobufCFieldDescriptor vdbm__v1__drop_index_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__DropIndexRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__drop_index_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  2,   /* field[2] = database */
   1,   /* field[1] = index_name */
 };
 static const ProtobufCIntRange vdbm__v1__drop_index_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__drop_index_request__descriptor =
 {
@@ -4772,7 +5083,7 @@ const ProtobufCMessageDescriptor vdbm__v1__drop_index_request__descriptor =
   "Vdbm__V1__DropIndexRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__DropIndexRequest),
-  2,
+  3,
   vdbm__v1__drop_index_request__field_descriptors,
   vdbm__v1__drop_index_request__field_indices_by_name,
   1,  vdbm__v1__drop_index_request__number_ranges,
@@ -4855,7 +5166,7 @@ const ProtobufCMessageDescriptor vdbm__v1__load_state_response__descriptor =
   (ProtobufCMessageInit) vdbm__v1__load_state_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__partition_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor vdbm__v1__partition_request__field_descriptors[3] =
 {
   {
     "collection",
@@ -4881,15 +5192,28 @@ static const ProtobufCFieldDescriptor vdbm__v1__partition_request__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__PartitionRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__partition_request__field_indices_by_name[] = {
   0,   /* field[0] = collection */
+  2,   /* field[2] = database */
   1,   /* field[1] = partition */
 };
 static const ProtobufCIntRange vdbm__v1__partition_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__partition_request__descriptor =
 {
@@ -4899,7 +5223,7 @@ const ProtobufCMessageDescriptor vdbm__v1__partition_request__descriptor =
   "Vdbm__V1__PartitionRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__PartitionRequest),
-  2,
+  3,
   vdbm__v1__partition_request__field_descriptors,
   vdbm__v1__partition_request__field_indices_by_name,
   1,  vdbm__v1__partition_request__number_ranges,
@@ -4944,7 +5268,7 @@ const ProtobufCMessageDescriptor vdbm__v1__list_partitions_response__descriptor 
   (ProtobufCMessageInit) vdbm__v1__list_partitions_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor vdbm__v1__flush_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor vdbm__v1__flush_request__field_descriptors[2] =
 {
   {
     "collections",
@@ -4958,14 +5282,27 @@ static const ProtobufCFieldDescriptor vdbm__v1__flush_request__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "database",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__FlushRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned vdbm__v1__flush_request__field_indices_by_name[] = {
   0,   /* field[0] = collections */
+  1,   /* field[1] = database */
 };
 static const ProtobufCIntRange vdbm__v1__flush_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor vdbm__v1__flush_request__descriptor =
 {
@@ -4975,11 +5312,105 @@ const ProtobufCMessageDescriptor vdbm__v1__flush_request__descriptor =
   "Vdbm__V1__FlushRequest",
   "vdbm.v1",
   sizeof(Vdbm__V1__FlushRequest),
-  1,
+  2,
   vdbm__v1__flush_request__field_descriptors,
   vdbm__v1__flush_request__field_indices_by_name,
   1,  vdbm__v1__flush_request__number_ranges,
   (ProtobufCMessageInit) vdbm__v1__flush_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__database_request__field_descriptors[1] =
+{
+  {
+    "database",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__DatabaseRequest, database),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__database_request__field_indices_by_name[] = {
+  0,   /* field[0] = database */
+};
+static const ProtobufCIntRange vdbm__v1__database_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__database_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.DatabaseRequest",
+  "DatabaseRequest",
+  "Vdbm__V1__DatabaseRequest",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__DatabaseRequest),
+  1,
+  vdbm__v1__database_request__field_descriptors,
+  vdbm__v1__database_request__field_indices_by_name,
+  1,  vdbm__v1__database_request__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__database_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define vdbm__v1__list_databases_request__field_descriptors NULL
+#define vdbm__v1__list_databases_request__field_indices_by_name NULL
+#define vdbm__v1__list_databases_request__number_ranges NULL
+const ProtobufCMessageDescriptor vdbm__v1__list_databases_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ListDatabasesRequest",
+  "ListDatabasesRequest",
+  "Vdbm__V1__ListDatabasesRequest",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ListDatabasesRequest),
+  0,
+  vdbm__v1__list_databases_request__field_descriptors,
+  vdbm__v1__list_databases_request__field_indices_by_name,
+  0,  vdbm__v1__list_databases_request__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__list_databases_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor vdbm__v1__list_databases_response__field_descriptors[1] =
+{
+  {
+    "databases",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Vdbm__V1__ListDatabasesResponse, n_databases),
+    offsetof(Vdbm__V1__ListDatabasesResponse, databases),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__list_databases_response__field_indices_by_name[] = {
+  0,   /* field[0] = databases */
+};
+static const ProtobufCIntRange vdbm__v1__list_databases_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__list_databases_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.ListDatabasesResponse",
+  "ListDatabasesResponse",
+  "Vdbm__V1__ListDatabasesResponse",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__ListDatabasesResponse),
+  1,
+  vdbm__v1__list_databases_response__field_descriptors,
+  vdbm__v1__list_databases_response__field_indices_by_name,
+  1,  vdbm__v1__list_databases_response__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__list_databases_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define vdbm__v1__get_server_info_request__field_descriptors NULL
@@ -5167,7 +5598,7 @@ const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
   (ProtobufCMessageInit) vdbm__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[26] =
+static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[29] =
 {
   { "CreateCollection", &vdbm__v1__create_collection_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DropCollection", &vdbm__v1__collection_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -5194,29 +5625,35 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
   { "DropPartition", &vdbm__v1__partition_request__descriptor, &vdbm__v1__empty__descriptor },
   { "ListPartitions", &vdbm__v1__collection_request__descriptor, &vdbm__v1__list_partitions_response__descriptor },
   { "Flush", &vdbm__v1__flush_request__descriptor, &vdbm__v1__empty__descriptor },
+  { "CreateDatabase", &vdbm__v1__database_request__descriptor, &vdbm__v1__empty__descriptor },
+  { "DropDatabase", &vdbm__v1__database_request__descriptor, &vdbm__v1__empty__descriptor },
+  { "ListDatabases", &vdbm__v1__list_databases_request__descriptor, &vdbm__v1__list_databases_response__descriptor },
   { "GetServerInfo", &vdbm__v1__get_server_info_request__descriptor, &vdbm__v1__server_info__descriptor },
 };
 const unsigned vdbm__v1__vector_db__method_indices_by_name[] = {
   12,        /* Count */
   0,        /* CreateCollection */
+  25,        /* CreateDatabase */
   15,        /* CreateIndex */
   21,        /* CreatePartition */
   7,        /* Delete */
   4,        /* DescribeCollection */
   16,        /* DescribeIndexes */
   1,        /* DropCollection */
+  26,        /* DropDatabase */
   17,        /* DropIndex */
   22,        /* DropPartition */
   10,        /* Export */
   24,        /* Flush */
   8,        /* Get */
   20,        /* GetLoadState */
-  25,        /* GetServerInfo */
+  28,        /* GetServerInfo */
   2,        /* HasCollection */
   14,        /* HybridSearch */
   11,        /* ImportRows */
   5,        /* Insert */
   3,        /* ListCollections */
+  27,        /* ListDatabases */
   23,        /* ListPartitions */
   18,        /* LoadCollection */
   9,        /* Query */
@@ -5231,7 +5668,7 @@ const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
   "VectorDB",
   "Vdbm__V1__VectorDB",
   "vdbm.v1",
-  26,
+  29,
   vdbm__v1__vector_db__method_descriptors,
   vdbm__v1__vector_db__method_indices_by_name
 };
@@ -5435,13 +5872,37 @@ void vdbm__v1__vector_db__flush(ProtobufCService *service,
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
   service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void vdbm__v1__vector_db__create_database(ProtobufCService *service,
+                                          const Vdbm__V1__DatabaseRequest *input,
+                                          Vdbm__V1__Empty_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void vdbm__v1__vector_db__drop_database(ProtobufCService *service,
+                                        const Vdbm__V1__DatabaseRequest *input,
+                                        Vdbm__V1__Empty_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void vdbm__v1__vector_db__list_databases(ProtobufCService *service,
+                                         const Vdbm__V1__ListDatabasesRequest *input,
+                                         Vdbm__V1__ListDatabasesResponse_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           const Vdbm__V1__GetServerInfoRequest *input,
                                           Vdbm__V1__ServerInfo_Closure closure,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
                                 Vdbm__V1__VectorDB_ServiceDestroy destroy)

@@ -55,6 +55,9 @@ typedef struct Vdbm__V1__LoadStateResponse Vdbm__V1__LoadStateResponse;
 typedef struct Vdbm__V1__PartitionRequest Vdbm__V1__PartitionRequest;
 typedef struct Vdbm__V1__ListPartitionsResponse Vdbm__V1__ListPartitionsResponse;
 typedef struct Vdbm__V1__FlushRequest Vdbm__V1__FlushRequest;
+typedef struct Vdbm__V1__DatabaseRequest Vdbm__V1__DatabaseRequest;
+typedef struct Vdbm__V1__ListDatabasesRequest Vdbm__V1__ListDatabasesRequest;
+typedef struct Vdbm__V1__ListDatabasesResponse Vdbm__V1__ListDatabasesResponse;
 typedef struct Vdbm__V1__GetServerInfoRequest Vdbm__V1__GetServerInfoRequest;
 typedef struct Vdbm__V1__PoolState Vdbm__V1__PoolState;
 typedef struct Vdbm__V1__ServerInfo Vdbm__V1__ServerInfo;
@@ -122,10 +125,14 @@ struct  Vdbm__V1__CollectionRequest
 {
   ProtobufCMessage base;
   ProtobufCBinaryData collection;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__collection_request__descriptor) \
-    , {0,NULL} }
+    , {0,NULL}, {0,NULL} }
 
 
 /*
@@ -334,10 +341,14 @@ struct  Vdbm__V1__CreateCollectionRequest
    * default, 16 in Milvus 2.3 to 2.6), at most 4096.
    */
   uint32_t partition_count;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__CREATE_COLLECTION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__create_collection_request__descriptor) \
-    , {0,NULL}, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0, 0,NULL, 0,NULL, 0 }
+    , {0,NULL}, 0, VDBM__V1__METRIC__METRIC_UNSPECIFIED, 0, 0, 0, {0,NULL}, {0,NULL}, 0,NULL, {0,NULL}, 0, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, NULL, 0, 0,NULL, 0,NULL, 0, {0,NULL} }
 
 
 struct  Vdbm__V1__HasCollectionResponse
@@ -353,10 +364,14 @@ struct  Vdbm__V1__HasCollectionResponse
 struct  Vdbm__V1__ListCollectionsRequest
 {
   ProtobufCMessage base;
+  /*
+   * The database to list; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__LIST_COLLECTIONS_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__list_collections_request__descriptor) \
-     }
+    , {0,NULL} }
 
 
 struct  Vdbm__V1__ListCollectionsResponse
@@ -469,10 +484,14 @@ struct  Vdbm__V1__WriteRequest
   ProtobufCBinaryData partition;
   size_t n_columns;
   Vdbm__V1__Column **columns;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__WRITE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__write_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL }
+    , {0,NULL}, {0,NULL}, 0,NULL, {0,NULL} }
 
 
 struct  Vdbm__V1__MutationResponse
@@ -507,10 +526,14 @@ struct  Vdbm__V1__DeleteRequest
    * A Milvus boolean expression, e.g. `age > 30 and city == "Paris"`.
    */
   ProtobufCBinaryData filter;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__DELETE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__delete_request__descriptor) \
-    , {0,NULL}, {0,NULL}, NULL, {0,NULL} }
+    , {0,NULL}, {0,NULL}, NULL, {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__GetRequest
@@ -524,10 +547,14 @@ struct  Vdbm__V1__GetRequest
    */
   size_t n_output_fields;
   ProtobufCBinaryData *output_fields;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__GET_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__get_request__descriptor) \
-    , {0,NULL}, NULL, 0,NULL }
+    , {0,NULL}, NULL, 0,NULL, {0,NULL} }
 
 
 struct  Vdbm__V1__QueryRequest
@@ -548,10 +575,14 @@ struct  Vdbm__V1__QueryRequest
   size_t n_partitions;
   ProtobufCBinaryData *partitions;
   Vdbm__V1__ConsistencyLevel consistency;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__QUERY_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__query_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED }
+    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, {0,NULL} }
 
 
 /*
@@ -589,10 +620,14 @@ struct  Vdbm__V1__ExportRequest
   size_t n_partitions;
   ProtobufCBinaryData *partitions;
   Vdbm__V1__ConsistencyLevel consistency;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__EXPORT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__export_request__descriptor) \
-    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED }
+    , {0,NULL}, {0,NULL}, 0,NULL, 0, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, {0,NULL} }
 
 
 /*
@@ -621,10 +656,14 @@ struct  Vdbm__V1__CountRequest
    * Empty: every row.
    */
   ProtobufCBinaryData filter;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__COUNT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__count_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__CountResponse
@@ -698,10 +737,14 @@ struct  Vdbm__V1__SearchRequest
   Vdbm__V1__SparseVectors *sparse_vectors;
   size_t n_texts;
   ProtobufCBinaryData *texts;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_request__descriptor) \
-    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0, {0,NULL}, NULL, 0,NULL }
+    , {0,NULL}, NULL, 0, {0,NULL}, 0,NULL, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL}, 0, 0, {0,NULL}, NULL, 0,NULL, {0,NULL} }
 
 
 /*
@@ -819,10 +862,14 @@ struct  Vdbm__V1__HybridSearchRequest
   ProtobufCBinaryData *partitions;
   Vdbm__V1__ConsistencyLevel consistency;
   uint32_t offset;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__HYBRID_SEARCH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__hybrid_search_request__descriptor) \
-    , {0,NULL}, 0,NULL, NULL, 0, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0 }
+    , {0,NULL}, 0,NULL, NULL, 0, 0,NULL, 0,NULL, VDBM__V1__CONSISTENCY_LEVEL__CONSISTENCY_UNSPECIFIED, 0, {0,NULL} }
 
 
 /*
@@ -885,10 +932,14 @@ struct  Vdbm__V1__CreateIndexRequest
    * index time, so vdbm uses L2.
    */
   Vdbm__V1__Metric metric;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__CREATE_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__create_index_request__descriptor) \
-    , {0,NULL}, {0,NULL}, {0,NULL}, NULL, VDBM__V1__METRIC__METRIC_UNSPECIFIED }
+    , {0,NULL}, {0,NULL}, {0,NULL}, NULL, VDBM__V1__METRIC__METRIC_UNSPECIFIED, {0,NULL} }
 
 
 struct  Vdbm__V1__DropIndexRequest
@@ -896,10 +947,14 @@ struct  Vdbm__V1__DropIndexRequest
   ProtobufCMessage base;
   ProtobufCBinaryData collection;
   ProtobufCBinaryData index_name;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__DROP_INDEX_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__drop_index_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__DescribeIndexesResponse
@@ -928,10 +983,14 @@ struct  Vdbm__V1__PartitionRequest
   ProtobufCMessage base;
   ProtobufCBinaryData collection;
   ProtobufCBinaryData partition;
+  /*
+   * The Milvus database the collection is in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__PARTITION_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__partition_request__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Vdbm__V1__ListPartitionsResponse
@@ -950,9 +1009,43 @@ struct  Vdbm__V1__FlushRequest
   ProtobufCMessage base;
   size_t n_collections;
   ProtobufCBinaryData *collections;
+  /*
+   * The database the collections are in; empty: "default".
+   */
+  ProtobufCBinaryData database;
 };
 #define VDBM__V1__FLUSH_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__flush_request__descriptor) \
+    , 0,NULL, {0,NULL} }
+
+
+struct  Vdbm__V1__DatabaseRequest
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData database;
+};
+#define VDBM__V1__DATABASE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__database_request__descriptor) \
+    , {0,NULL} }
+
+
+struct  Vdbm__V1__ListDatabasesRequest
+{
+  ProtobufCMessage base;
+};
+#define VDBM__V1__LIST_DATABASES_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__list_databases_request__descriptor) \
+     }
+
+
+struct  Vdbm__V1__ListDatabasesResponse
+{
+  ProtobufCMessage base;
+  size_t n_databases;
+  ProtobufCBinaryData *databases;
+};
+#define VDBM__V1__LIST_DATABASES_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__list_databases_response__descriptor) \
     , 0,NULL }
 
 
@@ -1758,6 +1851,63 @@ Vdbm__V1__FlushRequest *
 void   vdbm__v1__flush_request__free_unpacked
                      (Vdbm__V1__FlushRequest *message,
                       ProtobufCAllocator *allocator);
+/* Vdbm__V1__DatabaseRequest methods */
+void   vdbm__v1__database_request__init
+                     (Vdbm__V1__DatabaseRequest         *message);
+size_t vdbm__v1__database_request__get_packed_size
+                     (const Vdbm__V1__DatabaseRequest   *message);
+size_t vdbm__v1__database_request__pack
+                     (const Vdbm__V1__DatabaseRequest   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__database_request__pack_to_buffer
+                     (const Vdbm__V1__DatabaseRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__DatabaseRequest *
+       vdbm__v1__database_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__database_request__free_unpacked
+                     (Vdbm__V1__DatabaseRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__ListDatabasesRequest methods */
+void   vdbm__v1__list_databases_request__init
+                     (Vdbm__V1__ListDatabasesRequest         *message);
+size_t vdbm__v1__list_databases_request__get_packed_size
+                     (const Vdbm__V1__ListDatabasesRequest   *message);
+size_t vdbm__v1__list_databases_request__pack
+                     (const Vdbm__V1__ListDatabasesRequest   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__list_databases_request__pack_to_buffer
+                     (const Vdbm__V1__ListDatabasesRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ListDatabasesRequest *
+       vdbm__v1__list_databases_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__list_databases_request__free_unpacked
+                     (Vdbm__V1__ListDatabasesRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Vdbm__V1__ListDatabasesResponse methods */
+void   vdbm__v1__list_databases_response__init
+                     (Vdbm__V1__ListDatabasesResponse         *message);
+size_t vdbm__v1__list_databases_response__get_packed_size
+                     (const Vdbm__V1__ListDatabasesResponse   *message);
+size_t vdbm__v1__list_databases_response__pack
+                     (const Vdbm__V1__ListDatabasesResponse   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__list_databases_response__pack_to_buffer
+                     (const Vdbm__V1__ListDatabasesResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__ListDatabasesResponse *
+       vdbm__v1__list_databases_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__list_databases_response__free_unpacked
+                     (Vdbm__V1__ListDatabasesResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Vdbm__V1__GetServerInfoRequest methods */
 void   vdbm__v1__get_server_info_request__init
                      (Vdbm__V1__GetServerInfoRequest         *message);
@@ -1934,6 +2084,15 @@ typedef void (*Vdbm__V1__ListPartitionsResponse_Closure)
 typedef void (*Vdbm__V1__FlushRequest_Closure)
                  (const Vdbm__V1__FlushRequest *message,
                   void *closure_data);
+typedef void (*Vdbm__V1__DatabaseRequest_Closure)
+                 (const Vdbm__V1__DatabaseRequest *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__ListDatabasesRequest_Closure)
+                 (const Vdbm__V1__ListDatabasesRequest *message,
+                  void *closure_data);
+typedef void (*Vdbm__V1__ListDatabasesResponse_Closure)
+                 (const Vdbm__V1__ListDatabasesResponse *message,
+                  void *closure_data);
 typedef void (*Vdbm__V1__GetServerInfoRequest_Closure)
                  (const Vdbm__V1__GetServerInfoRequest *message,
                   void *closure_data);
@@ -2050,6 +2209,18 @@ struct Vdbm__V1__VectorDB_Service
                 const Vdbm__V1__FlushRequest *input,
                 Vdbm__V1__Empty_Closure closure,
                 void *closure_data);
+  void (*create_database)(Vdbm__V1__VectorDB_Service *service,
+                          const Vdbm__V1__DatabaseRequest *input,
+                          Vdbm__V1__Empty_Closure closure,
+                          void *closure_data);
+  void (*drop_database)(Vdbm__V1__VectorDB_Service *service,
+                        const Vdbm__V1__DatabaseRequest *input,
+                        Vdbm__V1__Empty_Closure closure,
+                        void *closure_data);
+  void (*list_databases)(Vdbm__V1__VectorDB_Service *service,
+                         const Vdbm__V1__ListDatabasesRequest *input,
+                         Vdbm__V1__ListDatabasesResponse_Closure closure,
+                         void *closure_data);
   void (*get_server_info)(Vdbm__V1__VectorDB_Service *service,
                           const Vdbm__V1__GetServerInfoRequest *input,
                           Vdbm__V1__ServerInfo_Closure closure,
@@ -2087,6 +2258,9 @@ void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
       function_prefix__ ## drop_partition,\
       function_prefix__ ## list_partitions,\
       function_prefix__ ## flush,\
+      function_prefix__ ## create_database,\
+      function_prefix__ ## drop_database,\
+      function_prefix__ ## list_databases,\
       function_prefix__ ## get_server_info  }
 void vdbm__v1__vector_db__create_collection(ProtobufCService *service,
                                             const Vdbm__V1__CreateCollectionRequest *input,
@@ -2188,6 +2362,18 @@ void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 const Vdbm__V1__FlushRequest *input,
                                 Vdbm__V1__Empty_Closure closure,
                                 void *closure_data);
+void vdbm__v1__vector_db__create_database(ProtobufCService *service,
+                                          const Vdbm__V1__DatabaseRequest *input,
+                                          Vdbm__V1__Empty_Closure closure,
+                                          void *closure_data);
+void vdbm__v1__vector_db__drop_database(ProtobufCService *service,
+                                        const Vdbm__V1__DatabaseRequest *input,
+                                        Vdbm__V1__Empty_Closure closure,
+                                        void *closure_data);
+void vdbm__v1__vector_db__list_databases(ProtobufCService *service,
+                                         const Vdbm__V1__ListDatabasesRequest *input,
+                                         Vdbm__V1__ListDatabasesResponse_Closure closure,
+                                         void *closure_data);
 void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           const Vdbm__V1__GetServerInfoRequest *input,
                                           Vdbm__V1__ServerInfo_Closure closure,
@@ -2237,6 +2423,9 @@ extern const ProtobufCMessageDescriptor vdbm__v1__load_state_response__descripto
 extern const ProtobufCMessageDescriptor vdbm__v1__partition_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__list_partitions_response__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__flush_request__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__database_request__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__list_databases_request__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__list_databases_response__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__get_server_info_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__pool_state__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor;
