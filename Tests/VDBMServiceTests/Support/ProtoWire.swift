@@ -37,6 +37,11 @@ struct ProtoWriter {
 
     mutating func string(_ field: Int, _ value: String) { bytes(field, Array(value.utf8)) }
 
+    mutating func double(_ field: Int, _ value: Double) {
+        tag(field, 1)
+        withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
     mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) { bytes(field, ProtoWriter(build).bytes) }
 
     mutating func floats(_ field: Int, _ values: [Float]) {
