@@ -364,6 +364,14 @@ public struct SearchResults: Sendable, Hashable {
 
     public var count: Int { distances.count }
 
+    /// The first `count` hits (all of them when there are fewer).
+    public func prefix(_ count: Int) -> SearchResults {
+        guard count < self.count else { return self }
+        let rows = Array(0..<max(count, 0))
+        return SearchResults(ids: ids.rows(0..<rows.count), distances: Array(distances.prefix(rows.count)),
+                             fields: fields.mapValues { $0.rows(at: rows) }, groupValues: groupValues?.rows(at: rows))
+    }
+
     /// The same hits one by one (for callers that want rows).
     public var hits: [SearchHit] {
         (0..<count).map { row in

@@ -61,7 +61,7 @@ enum FuzzTarget: String, CaseIterable {
         let body = Array(bytes.dropFirst())
         let check = RequestValidation(limits: RequestLimits())
         do {
-            switch selector % 13 {
+            switch selector % 14 {
             case 0: _ = try check.createCollection(try VDBMv1.decodeCreateCollection(body))
             case 1: _ = try check.write(try VDBMv1.decodeWrite(body))
             case 2: _ = try check.search(try VDBMv1.decodeSearch(body))
@@ -87,6 +87,7 @@ enum FuzzTarget: String, CaseIterable {
                 let request = try VDBMv1.decodePartition(body)
                 try check.name(request.partition, kind: "partition")
             case 11: _ = try check.hybridSearch(try VDBMv1.decodeHybridSearch(body))
+            case 12: _ = try check.searchIterator(try VDBMv1.decodeSearchIterator(body))
             default:
                 let request = try VDBMv1.decodeDropIndex(body)
                 try check.name(request.indexName, kind: "index")

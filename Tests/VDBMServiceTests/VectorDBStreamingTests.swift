@@ -54,6 +54,56 @@ import VDBMUtils
         }
     }
 
+    private func searchIterator(_ backend: MockBackend, pageSize: UInt64, limit: UInt64 = 0,
+                                extra: (inout ProtoWriter) -> Void = { _ in }) async throws -> [[Int64]] {
+        let request = ProtoWriter { w in
+            w.message(1) { search in
+                search.string(1, "docs")
+                search.message(2) { $0.uint(1, 2); $0.floats(2, [0.5, 0.5]) }
+                extra(&search)
+            }
+            w.uint(2, pageSize)
+            if limit > 0 { w.uint(3, limit) }
+        }.bytes
+        let pages = Mutex<[[Int64]]>([])
+        try await VectorDBService.searchIterator(request, backend: backend, check: check, deadline: .after(.seconds(5))) { bytes in
+            let results = ProtoReader(bytes).messages(1)
+            #expect(results.count == 1)
+            let ids = results.first?.message(1).int64s(1) ?? []
+            pages.withLock { $0.append(ids) }
+        }
+        return pages.withLock { $0 }
+    }
+
+    @Test func searchIteratorSendsAPagePerMessageUntilTheLastHit() async throws {
+        let backend = MockBackend()
+        let pages = try await searchIterator(backend, pageSize: 10)
+        #expect(pages.map(\.count) == [10, 10, 5])
+        #expect(pages.flatMap { $0 } == Array(1...25))
+        #expect(backend.calls == ["searchIteratorPage", "searchIteratorPage", "searchIteratorPage"])
+    }
+
+    @Test func searchIteratorStopsAtItsLimitCuttingAWholePage() async throws {
+        let backend = MockBackend()
+        #expect(try await searchIterator(backend, pageSize: 10, limit: 12) == [Array(1...10), [11, 12]])
+        #expect(backend.state.withLock { $0.searches.map(\.limit) } == [10, 10])
+        let defaults = MockBackend()
+        #expect(try await searchIterator(defaults, pageSize: 0).map(\.count) == [25])
+        #expect(defaults.state.withLock { $0.searches.first?.limit } == 1000)
+    }
+
+    @Test func searchIteratorRefusesWhatItCannotPage() async {
+        await #expect(throws: GRPCStatus(.invalidArgument, "page_size is 16385; at most 16384")) {
+            _ = try await searchIterator(MockBackend(), pageSize: 16385)
+        }
+        await #expect(throws: GRPCStatus(.invalidArgument, "search.limit is 5; an iterator takes page_size and limit instead")) {
+            _ = try await searchIterator(MockBackend(), pageSize: 10) { $0.uint(3, 5) }
+        }
+        await #expect(throws: GRPCStatus(.invalidArgument, "a search iterator takes one float vector")) {
+            _ = try await searchIterator(MockBackend(), pageSize: 10) { $0.string(15, "words") }
+        }
+    }
+
     private func batches(_ count: Int) -> AsyncThrowingStream<[UInt8], any Error> {
         AsyncThrowingStream { continuation in
             for index in 0..<count {

@@ -198,6 +198,15 @@ public enum VDBMv1 {
         public var database = ""
     }
 
+    /// A search walked page by page: `search` holds its one query (and its database).
+    public struct SearchIterator: Sendable, Hashable {
+        public var search: Search
+        /// Hits per message; 0 means the default.
+        public var pageSize: Int
+        /// Hits in all; 0: every hit.
+        public var limit: UInt64
+    }
+
     public struct CreateIndex: Sendable, Hashable, DatabaseScoped {
         public var collection: String
         public var field: String
@@ -361,19 +370,34 @@ extension VDBMv1 {
 
     public static func decodeSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> Search {
         try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchRequest", unpack: vdbm__v1__search_request__unpack) { message throws(ProtobufDecodingError) in
-            let m = message.pointee
-            return try scoped(Search(collection: try ProtobufC.string(m.collection, field: "collection"), vectors: VDBMColumns.readVectors(m.vectors),
-                          limit: Int(m.limit), filter: try ProtobufC.string(m.filter, field: "filter"),
-                          outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
-                          params: try VDBMColumns.readParams(m.n_params, m.params, field: "params.key"),
-                          partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
-                          consistency: m.consistency.wireNumber, offset: Int(m.offset),
-                          groupByField: try ProtobufC.string(m.group_by_field, field: "group_by_field"),
-                          groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0,
-                          vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
-                          sparseVectors: VDBMColumns.readSparse(m.sparse_vectors),
-                          texts: try ProtobufC.strings(m.n_texts, m.texts, field: "texts")), m.database)
+            try search(message.pointee)
         }
+    }
+
+    public static func decodeSearchIterator(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> SearchIterator {
+        try ProtobufC.decode(bytes, messageType: "vdbm.v1.SearchIteratorRequest",
+                             unpack: vdbm__v1__search_iterator_request__unpack) { message throws(ProtobufDecodingError) in
+            let m = message.pointee
+            // An absent search is an empty one: validation names what it lacks.
+            let search = try m.search.map { pointer throws(ProtobufDecodingError) in try Self.search(pointer.pointee) }
+                ?? Search(collection: "", vectors: Vectors(dimension: 0, values: []), limit: 0, filter: "", outputFields: [], params: [], partitions: [],
+                          consistency: 0, offset: 0)
+            return SearchIterator(search: search, pageSize: Int(m.page_size), limit: m.limit)
+        }
+    }
+
+    private static func search(_ m: Vdbm__V1__SearchRequest) throws(ProtobufDecodingError) -> Search {
+        try scoped(Search(collection: try ProtobufC.string(m.collection, field: "collection"), vectors: VDBMColumns.readVectors(m.vectors),
+                      limit: Int(m.limit), filter: try ProtobufC.string(m.filter, field: "filter"),
+                      outputFields: try ProtobufC.strings(m.n_output_fields, m.output_fields, field: "output_fields"),
+                      params: try VDBMColumns.readParams(m.n_params, m.params, field: "params.key"),
+                      partitions: try ProtobufC.strings(m.n_partitions, m.partitions, field: "partitions"),
+                      consistency: m.consistency.wireNumber, offset: Int(m.offset),
+                      groupByField: try ProtobufC.string(m.group_by_field, field: "group_by_field"),
+                      groupSize: Int(m.group_size), strictGroupSize: m.strict_group_size != 0,
+                      vectorField: try ProtobufC.string(m.vector_field, field: "vector_field"),
+                      sparseVectors: VDBMColumns.readSparse(m.sparse_vectors),
+                      texts: try ProtobufC.strings(m.n_texts, m.texts, field: "texts")), m.database)
     }
 
     public static func decodeHybridSearch(_ bytes: [UInt8]) throws(ProtobufDecodingError) -> HybridSearch {

@@ -29,6 +29,22 @@ extension RequestValidation {
         return search
     }
 
+    /// A search iterator: its search checked as `Search`'s (one float vector, `limit` left 0),
+    /// with the page size (0 means 1000) as its limit; and the hits in all (`nil`: every hit).
+    func searchIterator(_ request: VDBMv1.SearchIterator) throws(GRPCStatus) -> (search: SearchRequest, limit: Int?) {
+        guard request.search.limit == 0 else {
+            throw invalid("search.limit is \(request.search.limit); an iterator takes page_size and limit instead")
+        }
+        guard request.search.sparseVectors.isEmpty, request.search.texts.isEmpty else {
+            throw invalid("a search iterator takes one float vector")
+        }
+        let pageSize = request.pageSize == 0 ? 1000 : request.pageSize
+        guard pageSize <= RequestLimits.maxTopK else { throw invalid("page_size is \(pageSize); at most \(RequestLimits.maxTopK)") }
+        var search = try self.search(request.search)
+        search.limit = pageSize
+        return (search, request.limit == 0 ? nil : Int(clamping: request.limit))
+    }
+
     func hybridSearch(_ request: VDBMv1.HybridSearch) throws(GRPCStatus) -> HybridSearchRequest {
         try name(request.collection, kind: "collection")
         guard (1...Self.maxSubSearches).contains(request.searches.count) else {

@@ -30,6 +30,8 @@ public protocol VectorDBBackend: Sendable {
     func count(_ collection: String, filter: String, deadline: Deadline) async throws(VectorDBError) -> Int64
     func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
     func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults]
+    func searchIteratorPage(_ request: SearchRequest, after cursor: SearchIteratorCursor?, deadline: Deadline)
+        async throws(VectorDBError) -> (hits: SearchResults, next: SearchIteratorCursor?)
 
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
                      deadline: Deadline) async throws(VectorDBError)

@@ -144,6 +144,27 @@ public struct VectorDBService: GRPCService {
         }
     }
 
+    /// `SearchIterator`: a page per message (an empty one is not sent) until the manager has sent
+    /// the last hit, or `limit` hits went. Every page is asked for whole and the last one cut, so
+    /// each search has the reach of a full page (see `SearchIteration.ringLimit`).
+    static func searchIterator(_ bytes: [UInt8], backend: any VectorDBBackend, check: RequestValidation, deadline: Deadline,
+                               write: ([UInt8]) async throws -> Void) async throws {
+        let request = try VDBMv1.decodeSearchIterator(bytes)
+        let (search, limit) = try check.searchIterator(request)
+        var cursor: SearchIteratorCursor?
+        var sent = 0
+        while sent < limit ?? .max {
+            let (page, next) = try await inDatabase(request.search.database, backend: backend, check: check, deadline: deadline) {
+                try await backend.searchIteratorPage(search, after: cursor, deadline: deadline)
+            }
+            let hits = page.prefix((limit ?? .max) - sent)
+            if hits.count > 0 { try await write(VDBMv1.encodeSearch([hits])) }
+            sent += hits.count
+            guard let next else { return }
+            cursor = next
+        }
+    }
+
     /// `ImportRows`: each message is validated and inserted before the next is read (the client
     /// waits meanwhile: HTTP/2 flow control). A failure names what landed before it.
     static func importRows<Requests: AsyncSequence<[UInt8], any Error>>(
@@ -280,6 +301,13 @@ public struct VectorDBService: GRPCService {
                     throw GRPCStatus(.internal, "server-streaming call received no request message")
                 }
                 try await Self.export(bytes, backend: backend, check: check, deadline: deadline, write: responses.write)
+            }),
+            Method("SearchIterator", .read, streaming: { requests, responses, deadline in
+                var iterator = requests.makeAsyncIterator()
+                guard let bytes = try await iterator.next() else {
+                    throw GRPCStatus(.internal, "server-streaming call received no request message")
+                }
+                try await Self.searchIterator(bytes, backend: backend, check: check, deadline: deadline, write: responses.write)
             }),
             Method("ImportRows", .write, streaming: { requests, responses, deadline in
                 try await responses.write(try await Self.importRows(requests, backend: backend, check: check, deadline: deadline))

@@ -132,6 +132,18 @@ final class MockBackend: VectorDBBackend {
         try record("hybridSearch", request.collection)
         return [SearchResults(ids: .int64s([3, 1]), distances: [0.03, 0.02])]
     }
+    /// The rows a search iterator walks: keys 1 to 25 at distances 0.1 to 2.5.
+    static let iteratorRows = 25
+    func searchIteratorPage(_ request: SearchRequest, after cursor: SearchIteratorCursor?, deadline: Deadline)
+        async throws(VectorDBError) -> (hits: SearchResults, next: SearchIteratorCursor?) {
+        state.withLock { $0.searches.append(request) }
+        try record("searchIteratorPage", "\(request.collection) \(request.limit)")
+        let after = cursor.map { Int64(($0.tail * 10).rounded()) } ?? 0
+        let keys = Array((after + 1)...max(after + 1, Int64(Self.iteratorRows))).prefix(request.limit).filter { $0 <= Self.iteratorRows }
+        let hits = SearchResults(ids: .int64s(keys), distances: keys.map { Float($0) / 10 })
+        let next = keys.last.map { SearchIteratorCursor(largerIsBetter: false, tail: Float($0) / 10, tiedKeys: [.int64($0)], width: 1) }
+        return (hits, keys.count < request.limit ? nil : next)
+    }
     func createIndex(_ collection: String, field: String, indexName: String, index: IndexSpec, metric: MetricType,
                      deadline: Deadline) async throws(VectorDBError) {
         try record("createIndex", "\(collection) \(field) \(indexName) \(index.type) \(index.params) \(metric)")

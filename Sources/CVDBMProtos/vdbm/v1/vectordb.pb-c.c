@@ -1312,6 +1312,51 @@ void   vdbm__v1__weighted_scores__free_unpacked
   assert(message->base.descriptor == &vdbm__v1__weighted_scores__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   vdbm__v1__search_iterator_request__init
+                     (Vdbm__V1__SearchIteratorRequest         *message)
+{
+  static const Vdbm__V1__SearchIteratorRequest init_value = VDBM__V1__SEARCH_ITERATOR_REQUEST__INIT;
+  *message = init_value;
+}
+size_t vdbm__v1__search_iterator_request__get_packed_size
+                     (const Vdbm__V1__SearchIteratorRequest *message)
+{
+  assert(message->base.descriptor == &vdbm__v1__search_iterator_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t vdbm__v1__search_iterator_request__pack
+                     (const Vdbm__V1__SearchIteratorRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &vdbm__v1__search_iterator_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t vdbm__v1__search_iterator_request__pack_to_buffer
+                     (const Vdbm__V1__SearchIteratorRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &vdbm__v1__search_iterator_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Vdbm__V1__SearchIteratorRequest *
+       vdbm__v1__search_iterator_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Vdbm__V1__SearchIteratorRequest *)
+     protobuf_c_message_unpack (&vdbm__v1__search_iterator_request__descriptor,
+                                allocator, len, data);
+}
+void   vdbm__v1__search_iterator_request__free_unpacked
+                     (Vdbm__V1__SearchIteratorRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &vdbm__v1__search_iterator_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   vdbm__v1__hybrid_search_request__init
                      (Vdbm__V1__HybridSearchRequest         *message)
 {
@@ -4666,6 +4711,70 @@ const ProtobufCMessageDescriptor vdbm__v1__weighted_scores__descriptor =
   (ProtobufCMessageInit) vdbm__v1__weighted_scores__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor vdbm__v1__search_iterator_request__field_descriptors[3] =
+{
+  {
+    "search",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchIteratorRequest, search),
+    &vdbm__v1__search_request__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchIteratorRequest, page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "limit",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Vdbm__V1__SearchIteratorRequest, limit),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned vdbm__v1__search_iterator_request__field_indices_by_name[] = {
+  2,   /* field[2] = limit */
+  1,   /* field[1] = page_size */
+  0,   /* field[0] = search */
+};
+static const ProtobufCIntRange vdbm__v1__search_iterator_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor vdbm__v1__search_iterator_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "vdbm.v1.SearchIteratorRequest",
+  "SearchIteratorRequest",
+  "Vdbm__V1__SearchIteratorRequest",
+  "vdbm.v1",
+  sizeof(Vdbm__V1__SearchIteratorRequest),
+  3,
+  vdbm__v1__search_iterator_request__field_descriptors,
+  vdbm__v1__search_iterator_request__field_indices_by_name,
+  1,  vdbm__v1__search_iterator_request__number_ranges,
+  (ProtobufCMessageInit) vdbm__v1__search_iterator_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor vdbm__v1__hybrid_search_request__field_descriptors[9] =
 {
   {
@@ -5598,7 +5707,7 @@ const ProtobufCMessageDescriptor vdbm__v1__server_info__descriptor =
   (ProtobufCMessageInit) vdbm__v1__server_info__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[29] =
+static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[30] =
 {
   { "CreateCollection", &vdbm__v1__create_collection_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DropCollection", &vdbm__v1__collection_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -5615,6 +5724,7 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
   { "Count", &vdbm__v1__count_request__descriptor, &vdbm__v1__count_response__descriptor },
   { "Search", &vdbm__v1__search_request__descriptor, &vdbm__v1__search_response__descriptor },
   { "HybridSearch", &vdbm__v1__hybrid_search_request__descriptor, &vdbm__v1__search_response__descriptor },
+  { "SearchIterator", &vdbm__v1__search_iterator_request__descriptor, &vdbm__v1__search_response__descriptor },
   { "CreateIndex", &vdbm__v1__create_index_request__descriptor, &vdbm__v1__empty__descriptor },
   { "DescribeIndexes", &vdbm__v1__collection_request__descriptor, &vdbm__v1__describe_indexes_response__descriptor },
   { "DropIndex", &vdbm__v1__drop_index_request__descriptor, &vdbm__v1__empty__descriptor },
@@ -5633,32 +5743,33 @@ static const ProtobufCMethodDescriptor vdbm__v1__vector_db__method_descriptors[2
 const unsigned vdbm__v1__vector_db__method_indices_by_name[] = {
   12,        /* Count */
   0,        /* CreateCollection */
-  25,        /* CreateDatabase */
-  15,        /* CreateIndex */
-  21,        /* CreatePartition */
+  26,        /* CreateDatabase */
+  16,        /* CreateIndex */
+  22,        /* CreatePartition */
   7,        /* Delete */
   4,        /* DescribeCollection */
-  16,        /* DescribeIndexes */
+  17,        /* DescribeIndexes */
   1,        /* DropCollection */
-  26,        /* DropDatabase */
-  17,        /* DropIndex */
-  22,        /* DropPartition */
+  27,        /* DropDatabase */
+  18,        /* DropIndex */
+  23,        /* DropPartition */
   10,        /* Export */
-  24,        /* Flush */
+  25,        /* Flush */
   8,        /* Get */
-  20,        /* GetLoadState */
-  28,        /* GetServerInfo */
+  21,        /* GetLoadState */
+  29,        /* GetServerInfo */
   2,        /* HasCollection */
   14,        /* HybridSearch */
   11,        /* ImportRows */
   5,        /* Insert */
   3,        /* ListCollections */
-  27,        /* ListDatabases */
-  23,        /* ListPartitions */
-  18,        /* LoadCollection */
+  28,        /* ListDatabases */
+  24,        /* ListPartitions */
+  19,        /* LoadCollection */
   9,        /* Query */
-  19,        /* ReleaseCollection */
+  20,        /* ReleaseCollection */
   13,        /* Search */
+  15,        /* SearchIterator */
   6         /* Upsert */
 };
 const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
@@ -5668,7 +5779,7 @@ const ProtobufCServiceDescriptor vdbm__v1__vector_db__descriptor =
   "VectorDB",
   "Vdbm__V1__VectorDB",
   "vdbm.v1",
-  29,
+  30,
   vdbm__v1__vector_db__method_descriptors,
   vdbm__v1__vector_db__method_indices_by_name
 };
@@ -5792,13 +5903,21 @@ void vdbm__v1__vector_db__hybrid_search(ProtobufCService *service,
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
   service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void vdbm__v1__vector_db__search_iterator(ProtobufCService *service,
+                                          const Vdbm__V1__SearchIteratorRequest *input,
+                                          Vdbm__V1__SearchResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        const Vdbm__V1__CreateIndexRequest *input,
                                        Vdbm__V1__Empty_Closure closure,
                                        void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            const Vdbm__V1__CollectionRequest *input,
@@ -5806,7 +5925,7 @@ void vdbm__v1__vector_db__describe_indexes(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      const Vdbm__V1__DropIndexRequest *input,
@@ -5814,7 +5933,7 @@ void vdbm__v1__vector_db__drop_index(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -5822,7 +5941,7 @@ void vdbm__v1__vector_db__load_collection(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              const Vdbm__V1__CollectionRequest *input,
@@ -5830,7 +5949,7 @@ void vdbm__v1__vector_db__release_collection(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          const Vdbm__V1__CollectionRequest *input,
@@ -5838,7 +5957,7 @@ void vdbm__v1__vector_db__get_load_state(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            const Vdbm__V1__PartitionRequest *input,
@@ -5846,7 +5965,7 @@ void vdbm__v1__vector_db__create_partition(ProtobufCService *service,
                                            void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          const Vdbm__V1__PartitionRequest *input,
@@ -5854,7 +5973,7 @@ void vdbm__v1__vector_db__drop_partition(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           const Vdbm__V1__CollectionRequest *input,
@@ -5862,7 +5981,7 @@ void vdbm__v1__vector_db__list_partitions(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 const Vdbm__V1__FlushRequest *input,
@@ -5870,7 +5989,7 @@ void vdbm__v1__vector_db__flush(ProtobufCService *service,
                                 void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__create_database(ProtobufCService *service,
                                           const Vdbm__V1__DatabaseRequest *input,
@@ -5878,7 +5997,7 @@ void vdbm__v1__vector_db__create_database(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__drop_database(ProtobufCService *service,
                                         const Vdbm__V1__DatabaseRequest *input,
@@ -5886,7 +6005,7 @@ void vdbm__v1__vector_db__drop_database(ProtobufCService *service,
                                         void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 26, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__list_databases(ProtobufCService *service,
                                          const Vdbm__V1__ListDatabasesRequest *input,
@@ -5894,7 +6013,7 @@ void vdbm__v1__vector_db__list_databases(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 27, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           const Vdbm__V1__GetServerInfoRequest *input,
@@ -5902,7 +6021,7 @@ void vdbm__v1__vector_db__get_server_info(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &vdbm__v1__vector_db__descriptor);
-  service->invoke(service, 28, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 29, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
                                 Vdbm__V1__VectorDB_ServiceDestroy destroy)

@@ -45,6 +45,7 @@ typedef struct Vdbm__V1__SubSearch Vdbm__V1__SubSearch;
 typedef struct Vdbm__V1__Ranker Vdbm__V1__Ranker;
 typedef struct Vdbm__V1__ReciprocalRankFusion Vdbm__V1__ReciprocalRankFusion;
 typedef struct Vdbm__V1__WeightedScores Vdbm__V1__WeightedScores;
+typedef struct Vdbm__V1__SearchIteratorRequest Vdbm__V1__SearchIteratorRequest;
 typedef struct Vdbm__V1__HybridSearchRequest Vdbm__V1__HybridSearchRequest;
 typedef struct Vdbm__V1__SearchResults Vdbm__V1__SearchResults;
 typedef struct Vdbm__V1__SearchResponse Vdbm__V1__SearchResponse;
@@ -837,6 +838,32 @@ struct  Vdbm__V1__WeightedScores
 #define VDBM__V1__WEIGHTED_SCORES__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__weighted_scores__descriptor) \
     , 0,NULL, 0 }
+
+
+/*
+ * A search walked page by page.
+ */
+struct  Vdbm__V1__SearchIteratorRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The search: one float vector; no offset, no grouping, no radius or range_filter (the
+   * iterator sets them), and limit 0: page_size and limit below say how many hits.
+   */
+  Vdbm__V1__SearchRequest *search;
+  /*
+   * Hits per message, 1 to 16384; 0 means 1000. Each message is a SearchResponse with one
+   * SearchResults.
+   */
+  uint32_t page_size;
+  /*
+   * Hits in all; 0: every hit.
+   */
+  uint64_t limit;
+};
+#define VDBM__V1__SEARCH_ITERATOR_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&vdbm__v1__search_iterator_request__descriptor) \
+    , NULL, 0, 0 }
 
 
 struct  Vdbm__V1__HybridSearchRequest
@@ -1661,6 +1688,25 @@ Vdbm__V1__WeightedScores *
 void   vdbm__v1__weighted_scores__free_unpacked
                      (Vdbm__V1__WeightedScores *message,
                       ProtobufCAllocator *allocator);
+/* Vdbm__V1__SearchIteratorRequest methods */
+void   vdbm__v1__search_iterator_request__init
+                     (Vdbm__V1__SearchIteratorRequest         *message);
+size_t vdbm__v1__search_iterator_request__get_packed_size
+                     (const Vdbm__V1__SearchIteratorRequest   *message);
+size_t vdbm__v1__search_iterator_request__pack
+                     (const Vdbm__V1__SearchIteratorRequest   *message,
+                      uint8_t             *out);
+size_t vdbm__v1__search_iterator_request__pack_to_buffer
+                     (const Vdbm__V1__SearchIteratorRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Vdbm__V1__SearchIteratorRequest *
+       vdbm__v1__search_iterator_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   vdbm__v1__search_iterator_request__free_unpacked
+                     (Vdbm__V1__SearchIteratorRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Vdbm__V1__HybridSearchRequest methods */
 void   vdbm__v1__hybrid_search_request__init
                      (Vdbm__V1__HybridSearchRequest         *message);
@@ -2054,6 +2100,9 @@ typedef void (*Vdbm__V1__ReciprocalRankFusion_Closure)
 typedef void (*Vdbm__V1__WeightedScores_Closure)
                  (const Vdbm__V1__WeightedScores *message,
                   void *closure_data);
+typedef void (*Vdbm__V1__SearchIteratorRequest_Closure)
+                 (const Vdbm__V1__SearchIteratorRequest *message,
+                  void *closure_data);
 typedef void (*Vdbm__V1__HybridSearchRequest_Closure)
                  (const Vdbm__V1__HybridSearchRequest *message,
                   void *closure_data);
@@ -2169,6 +2218,10 @@ struct Vdbm__V1__VectorDB_Service
                         const Vdbm__V1__HybridSearchRequest *input,
                         Vdbm__V1__SearchResponse_Closure closure,
                         void *closure_data);
+  void (*search_iterator)(Vdbm__V1__VectorDB_Service *service,
+                          const Vdbm__V1__SearchIteratorRequest *input,
+                          Vdbm__V1__SearchResponse_Closure closure,
+                          void *closure_data);
   void (*create_index)(Vdbm__V1__VectorDB_Service *service,
                        const Vdbm__V1__CreateIndexRequest *input,
                        Vdbm__V1__Empty_Closure closure,
@@ -2248,6 +2301,7 @@ void vdbm__v1__vector_db__init (Vdbm__V1__VectorDB_Service *service,
       function_prefix__ ## count,\
       function_prefix__ ## search,\
       function_prefix__ ## hybrid_search,\
+      function_prefix__ ## search_iterator,\
       function_prefix__ ## create_index,\
       function_prefix__ ## describe_indexes,\
       function_prefix__ ## drop_index,\
@@ -2322,6 +2376,10 @@ void vdbm__v1__vector_db__hybrid_search(ProtobufCService *service,
                                         const Vdbm__V1__HybridSearchRequest *input,
                                         Vdbm__V1__SearchResponse_Closure closure,
                                         void *closure_data);
+void vdbm__v1__vector_db__search_iterator(ProtobufCService *service,
+                                          const Vdbm__V1__SearchIteratorRequest *input,
+                                          Vdbm__V1__SearchResponse_Closure closure,
+                                          void *closure_data);
 void vdbm__v1__vector_db__create_index(ProtobufCService *service,
                                        const Vdbm__V1__CreateIndexRequest *input,
                                        Vdbm__V1__Empty_Closure closure,
@@ -2413,6 +2471,7 @@ extern const ProtobufCMessageDescriptor vdbm__v1__sub_search__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__ranker__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__reciprocal_rank_fusion__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__weighted_scores__descriptor;
+extern const ProtobufCMessageDescriptor vdbm__v1__search_iterator_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__hybrid_search_request__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_results__descriptor;
 extern const ProtobufCMessageDescriptor vdbm__v1__search_response__descriptor;
