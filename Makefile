@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench bench-search chaos soak fuzz protos clean
+.PHONY: setup build release run test bench bench-search chaos soak fuzz protos docs clean
 
 setup:
 	scripts/setup
@@ -44,6 +44,10 @@ fuzz: setup
 
 protos:
 	scripts/gen-protos
+
+# docs/configuration.md from the table of keys (a test fails when it is stale).
+docs: build
+	$$(swift build --show-bin-path)/vdbm config-reference > docs/configuration.md
 
 clean:
 	rm -rf .build

@@ -17,7 +17,7 @@ struct VDBMCommand: AsyncParsableCommand {
         commandName: "vdbm",
         abstract: "A gRPC daemon in front of Milvus.",
         version: VDBMVersion.full,
-        subcommands: [Serve.self, CheckConfig.self, HashKey.self, Bench.self],
+        subcommands: [Serve.self, CheckConfig.self, HashKey.self, ConfigReference.self, Bench.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -110,6 +110,17 @@ struct HashKey: ParsableCommand {
         if key == "-" { text = readLine(strippingNewline: true) ?? "" }
         guard !text.isEmpty else { throw ValidationError("the key is empty") }
         print(SHA256.hexDigest(Array(text.utf8)))
+    }
+}
+
+/// Prints the configuration reference (`docs/configuration.md`) from the table of keys.
+struct ConfigReference: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config-reference",
+        abstract: "Print every configuration key as Markdown (docs/configuration.md is this output).")
+
+    func run() {
+        print(ConfigurationReference.markdown(), terminator: "")
     }
 }
 

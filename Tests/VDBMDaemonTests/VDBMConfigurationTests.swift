@@ -27,6 +27,13 @@ import Testing
         #expect(configuration.accessLog)
     }
 
+    @Test func configurationReferenceIsWrittenFromTheKeys() throws {
+        let path = Self.configFile.replacingOccurrences(of: "/Config/vdbm.yaml", with: "/docs/configuration.md")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text == ConfigurationReference.markdown(), "docs/configuration.md is stale: run make docs")
+        for key in ConfigurationKey.all { #expect(text.contains("| `\(key.name)` |"), "key \(key.name)") }
+    }
+
     @Test func shippedFileListsEveryKeyWithItsDefault() throws {
         let text = try String(contentsOfFile: Self.configFile, encoding: .utf8)
         let values = try YAMLFlattener.flatten(text, path: Self.configFile)

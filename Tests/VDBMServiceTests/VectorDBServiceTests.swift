@@ -206,7 +206,7 @@ import VDBMUtils
         #expect(Set(service.methods.keys) == Set(table.map(\.name)))
         #expect(Set(table.map(\.name)).count == table.count)  // each method once
         #expect(service.methods.count == 30)
-        // The roles the README's API reference gives, from the one table.
+        // The roles docs/api.md's API reference gives, from the one table.
         let roles = Dictionary(uniqueKeysWithValues: table.map { ($0.name, $0.role) })
         #expect(roles["Search"] == .read && roles["HybridSearch"] == .read && roles["Insert"] == .write && roles["DropCollection"] == .admin)
         #expect(table.filter { $0.role == .admin }.count == 10 && table.filter { $0.role == .write }.count == 5)

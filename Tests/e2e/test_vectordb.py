@@ -1,6 +1,6 @@
 """vdbm.v1.VectorDB end to end: the stock Python grpcio client (stubs generated from Protos/ at
 test time) against a running vdbm with a real Milvus 2.3.5 behind it. Every RPC is called with
-its results checked, and every status code of the README's error table is provoked."""
+its results checked, and every status code of the error table of docs/api.md is provoked."""
 import hashlib
 import math
 import random

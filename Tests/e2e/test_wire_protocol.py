@@ -170,7 +170,7 @@ def frame_types(received: bytes) -> list[int]:
 
 
 def test_garbage_instead_of_the_http2_preface_closes_only_that_connection(still_serving):
-    """What the README's wire table says: the SETTINGS and WINDOW_UPDATE sent on connect, then
+    """What the wire table of docs/api.md says: the SETTINGS and WINDOW_UPDATE sent on connect, then
     the close, with no GOAWAY (RFC 9113 3.4 lets a server omit it for a peer not speaking HTTP/2)."""
     with socket.create_connection(("127.0.0.1", still_serving.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + bytes(range(256)) * 4)

@@ -1,5 +1,5 @@
 /// Every metric family vdbm exposes, with its help text: `/metrics` takes its `# HELP` lines from
-/// here (swift-metrics carries no help text), and the README lists the same names.
+/// here (swift-metrics carries no help text), and docs/operations.md lists the same names.
 enum MetricCatalogue {
     static let help: [String: String] = [
         "vdbm_grpc_server_calls_total": "gRPC calls answered, by method and status code (HTTP_<status> when refused before gRPC; method unknown when not routed).",

@@ -6,7 +6,7 @@ import VDBMUtils
 extension VectorDBManager {
     /// Several searches of one collection whose hits a ranker fuses into one list per query: the
     /// hits of each query, best first. Every search has the same number of queries; each goes to
-    /// the field its kind and name choose (as for `search`). Not coalesced: see the README.
+    /// the field its kind and name choose (as for `search`). Not coalesced: see docs/architecture.md.
     nonisolated public func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError)
         -> [SearchResults] {
         guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }

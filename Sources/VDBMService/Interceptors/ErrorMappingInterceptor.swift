@@ -2,7 +2,7 @@ import GRPCNGHTTP2
 import MilvusClient
 import VDBMProtobuf
 
-/// Turns what the domain and the protobuf bridge throw into the status the README's error table
+/// Turns what the domain and the protobuf bridge throw into the status docs/api.md's error table
 /// gives (``ErrorMapping``); a `GRPCStatus` passes as it is.
 struct ErrorMappingInterceptor: ServerInterceptor {
     func intercept(_ request: [UInt8], context: ServerCallContext, method: MethodDescriptor,

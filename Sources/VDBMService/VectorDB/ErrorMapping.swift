@@ -2,7 +2,7 @@ import GRPCNGHTTP2
 import MilvusClient
 import VDBMProtobuf
 
-/// The one place where errors become gRPC statuses (the README's error table mirrors it).
+/// The one place where errors become gRPC statuses (docs/api.md's error table mirrors it).
 enum ErrorMapping {
     static func status(for error: VectorDBError) -> GRPCStatus {
         switch error {

@@ -7,7 +7,7 @@ import VDBMUtils
 
 /// `vdbm.v1.VectorDB`: every method authorizes the caller, decodes the request (protobuf-c),
 /// validates it into domain values, calls the backend (the `VectorDBManager`), and encodes the
-/// answer. Errors end the call with the status the README's table gives.
+/// answer. Errors end the call with the status docs/api.md's table gives.
 public struct VectorDBService: GRPCService {
     public static let name = "vdbm.v1.VectorDB"
 
@@ -188,7 +188,7 @@ public struct VectorDBService: GRPCService {
         return VDBMv1.encodeImportSummary(batchRows: batchRows)
     }
 
-    /// The method table: every method once, with the role its caller needs (the README's API
+    /// The method table: every method once, with the role its caller needs (docs/api.md's API
     /// reference lists the same) and its body.
     func table() -> [Method] {
         let backend = self.backend, settings = self.settings, serverInfo = self.serverInfo
