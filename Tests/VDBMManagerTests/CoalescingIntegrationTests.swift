@@ -67,7 +67,7 @@ struct CoalescingIntegrationTests {
     }
 
     @Test func mergedSearchesAnswerExactlyWhatTheSameSearchesAnswerAlone() async throws {
-        let (merging, mergingPool) = manager(coalescing: SearchCoalescingPolicy(maxBatchVectors: 256, maxInflightBatches: 1))
+        let (merging, mergingPool) = manager(coalescing: SearchCoalescingPolicy.forTests())
         let (alone, alonePool) = manager(coalescing: nil)
         let name = try await collection(alone)
         // 64 callers, each with its own known vector; every fourth brings three vectors.
@@ -91,7 +91,7 @@ struct CoalescingIntegrationTests {
     }
 
     @Test func searchesThatDifferInFilterLimitOutputFieldsPartitionOrCollectionKeepTheirOwnAnswers() async throws {
-        let (merging, pool) = manager(coalescing: SearchCoalescingPolicy(maxBatchVectors: 256, maxInflightBatches: 1))
+        let (merging, pool) = manager(coalescing: SearchCoalescingPolicy.forTests())
         let name = try await collection(merging)
         let other = try await collection(merging, prefix: "vdbm_coalesce_other")
         let probe = [1050]

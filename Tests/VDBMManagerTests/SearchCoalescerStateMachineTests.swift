@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func anIdleKeySendsAtOnceWithNoDelay() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (a, actions) = submit(&machine)
         #expect(sends(actions) == [[a]])
         #expect(actions.contains(.armTimer(at(1_000))))
@@ -34,7 +34,7 @@ import Testing
     }
 
     @Test func searchesQueueWhileABatchIsInFlightAndLeaveTogetherWhenItFinishes() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (a, first) = submit(&machine)
         let (b, second) = submit(&machine, vectors: 2)
         let (c, third) = submit(&machine, vectors: 3)
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func aBatchDeadlineIsTheLatestOfItsMembers() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (_, first) = submit(&machine, deadline: 500)
         _ = submit(&machine, deadline: 900)
         _ = submit(&machine, deadline: 700)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func batchesHoldAtMostMaxBatchVectorsAndLargerSearchesGoAlone() {
-        var machine = Machine(policy: .init(maxBatchVectors: 4))
+        var machine = Machine(policy: .forTests(maxBatchVectors: 4))
         let (_, first) = submit(&machine)
         let (b, _) = submit(&machine, vectors: 3)
         let (c, _) = submit(&machine, vectors: 2)
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func aFullQueueRefusesAtOnce() {
-        var machine = Machine(policy: .init(maxQueuedVectors: 5))
+        var machine = Machine(policy: .forTests(maxQueuedVectors: 5))
         _ = submit(&machine, vectors: 100)  // leaves at once: not queued
         _ = submit(&machine, vectors: 4)
         #expect(machine.submit(key: "k", vectors: 2, deadline: at(1_000), now: at(0)) == .rejected)
@@ -87,7 +87,7 @@ import Testing
     }
 
     @Test func aRefusedSearchLeavesItsKeyAsItWas() {
-        var machine = Machine(policy: .init(maxQueuedVectors: 5, regroupWait: .milliseconds(2)))
+        var machine = Machine(policy: .forTests(maxQueuedVectors: 5, regroupWait: .milliseconds(2)))
         let (x, lone) = submit(&machine)
         let (a, _) = submit(&machine)
         let (b, _) = submit(&machine)
@@ -107,7 +107,7 @@ import Testing
     }
 
     @Test func eachKeyHasItsOwnSlotsAndQueue() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (a, first) = submit(&machine, "filter=a")
         let (b, second) = submit(&machine, "filter=b")
         #expect(sends(first) == [[a]] && sends(second) == [[b]])
@@ -119,7 +119,7 @@ import Testing
     }
 
     @Test func severalBatchesOfOneKeyMayFlyAtOnce() {
-        var machine = Machine(policy: .init(maxInflightBatches: 2))
+        var machine = Machine(policy: .forTests(maxInflightBatches: 2))
         let (a, first) = submit(&machine)
         let (b, second) = submit(&machine)
         let (c, third) = submit(&machine)
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func aQueuedMemberThatIsCancelledLeavesAtOnceAndIsNotSent() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (_, first) = submit(&machine)
         let (b, _) = submit(&machine, vectors: 2)
         let (c, _) = submit(&machine)
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func aMemberThatLeavesAFlyingBatchFailsAloneAndTheOthersGetTheAnswer() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (_, first) = submit(&machine)
         let (b, _) = submit(&machine)
         let (c, _) = submit(&machine)
@@ -151,7 +151,7 @@ import Testing
     }
 
     @Test func aBatchWhoseMembersAllLeftIsCancelledAndItsSlotFreesWhenItStops() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (a, first) = submit(&machine)
         let (b, _) = submit(&machine)
         let batch = batchID(first)!
@@ -161,7 +161,7 @@ import Testing
     }
 
     @Test func deadlinesPassOnTheTimerForQueuedAndFlyingMembers() {
-        var machine = Machine(policy: .init())
+        var machine = Machine(policy: .forTests())
         let (a, first) = submit(&machine, deadline: 300)
         let (b, second) = submit(&machine, deadline: 100)
         let (c, _) = submit(&machine, deadline: 900)
@@ -177,7 +177,7 @@ import Testing
     }
 
     @Test func withRegroupTheNextBatchWaitsForTheCallersTheLastOneAnswered() {
-        var machine = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        var machine = Machine(policy: .forTests(regroupWait: .milliseconds(2)))
         // a flies, b queues behind it: two groups that would otherwise take turns.
         let (_, first) = submit(&machine)
         let (b, _) = submit(&machine)
@@ -189,7 +189,7 @@ import Testing
     }
 
     @Test func aRegroupHoldEndsWhenItsTimeIsUpAndNeverDelaysALoneCaller() {
-        var machine = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        var machine = Machine(policy: .forTests(regroupWait: .milliseconds(2)))
         // One caller at a time: it is the one expected back, so it leaves at once.
         let (_, first) = submit(&machine)
         let answered = machine.batchFinished(batchID(first)!, now: at(5))
@@ -199,7 +199,7 @@ import Testing
         let timers = (answered + again).filter { if case .armTimer = $0 { true } else { false } }
         #expect(timers.isEmpty)
         // b and c are answered together; only b comes back: it waits until the hold ends.
-        var group = Machine(policy: .init(regroupWait: .milliseconds(2)))
+        var group = Machine(policy: .forTests(regroupWait: .milliseconds(2)))
         let (_, busy) = submit(&group)
         let (b, _) = submit(&group)
         let (c, _) = submit(&group)
@@ -213,7 +213,7 @@ import Testing
     }
 
     @Test func withMaxWaitAnIdleSearchWaitsForCompanyUntilTheWaitEndsOrTheBatchIsFull() {
-        var machine = Machine(policy: .init(maxBatchVectors: 4, maxWait: .microseconds(500)))
+        var machine = Machine(policy: .forTests(maxBatchVectors: 4, maxWait: .microseconds(500)))
         let (a, first) = submit(&machine, now: 0)
         #expect(sends(first).isEmpty && first.contains(.armTimer(at(0) + .microseconds(500))))
         let (b, second) = submit(&machine, vectors: 2, now: 0)
@@ -221,7 +221,7 @@ import Testing
         let fired = machine.timerFired(now: at(0) + .microseconds(500))
         #expect(sends(fired) == [[a, b]])
         // A batch that fills up leaves before the wait ends.
-        var full = Machine(policy: .init(maxBatchVectors: 4, maxWait: .seconds(1)))
+        var full = Machine(policy: .forTests(maxBatchVectors: 4, maxWait: .seconds(1)))
         let (c, _) = submit(&full, vectors: 2)
         let (d, filled) = submit(&full, vectors: 2)
         #expect(sends(filled) == [[c, d]])

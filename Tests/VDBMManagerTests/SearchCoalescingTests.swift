@@ -18,7 +18,7 @@ import VDBMUtils
         var value: Int { count.load(ordering: .relaxed) }
     }
 
-    private func manager(policy: SearchCoalescingPolicy? = SearchCoalescingPolicy(),
+    private func manager(policy: SearchCoalescingPolicy? = .forTests(),
                          delay: Duration = .milliseconds(30),
                          failure: VectorDBError? = nil, finished: Finished = Finished()) async throws -> (MockMilvus, VectorDBManager) {
         let milvus = MockMilvus()
@@ -167,7 +167,7 @@ import VDBMUtils
     }
 
     @Test func aFullQueueIsResourceExhaustedAtOnce() async throws {
-        let (milvus, manager) = try await manager(policy: SearchCoalescingPolicy(maxQueuedVectors: 2), delay: .milliseconds(1_000))
+        let (milvus, manager) = try await manager(policy: SearchCoalescingPolicy.forTests(maxQueuedVectors: 2), delay: .milliseconds(1_000))
         async let first = manager.search(request([1]), deadline: deadline)
         try await untilSearching(milvus)
         async let queued = manager.search(request([2, 3]), deadline: deadline)

@@ -249,7 +249,7 @@ import VDBMUtils
         }
         var wideLimit = hybrid()
         wideLimit.searches[0].limit = 20_000
-        await #expect(throws: VectorDBError.invalidArgument("searches[0]: limit 20000 is outside 1...16384")) {
+        await #expect(throws: VectorDBError.invalidArgument("searches[0].limit is 20000; at most 16384")) {
             _ = try await manager.hybridSearch(wideLimit, deadline: deadline)
         }
     }

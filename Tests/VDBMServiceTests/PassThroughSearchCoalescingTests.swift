@@ -43,7 +43,7 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
 
 @Suite struct PassThroughSearchCoalescingTests {
     private func service(_ forwarder: SearchingForwarder,
-                         coalescer: PassThroughSearchCoalescer = PassThroughSearchCoalescer(policy: SearchCoalescingPolicy()))
+                         coalescer: PassThroughSearchCoalescer = PassThroughSearchCoalescer(policy: .forTests()))
         -> MilvusPassThroughService {
         MilvusPassThroughService(forwarder: forwarder, settings: ServiceSettings(authenticator: APIKeyAuthenticator(keys: nil)),
                                  searchCoalescer: coalescer)
@@ -124,7 +124,7 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
     @Test func anAnswerWithAFieldThisVdbmDoesNotKnowFallsBackAndIsCountedByReason() async throws {
         // Field 99 of SearchResults: a Milvus newer than this vdbm.
         let forwarder = SearchingForwarder(mergedExtra: [0x98, 0x06, 0x01])
-        let coalescer = PassThroughSearchCoalescer(policy: SearchCoalescingPolicy())
+        let coalescer = PassThroughSearchCoalescer(policy: .forTests())
         let service = service(forwarder, coalescer: coalescer)
         let answers = try await withThrowingTaskGroup(of: (Int, [Int64]).self) { group in
             for caller in 0..<8 { group.addTask { (caller, hits(try await search(service, [caller]))) } }

@@ -1,4 +1,5 @@
-/// The limits and the optional wait, from `search.*` in the configuration.
+/// The limits and the optional wait, from `search.*` in the configuration. No value of its own
+/// is a default: the configuration's keys (`ConfigurationKey`) are the one source of those.
 public struct SearchCoalescingPolicy: Sendable, Hashable {
     /// Query vectors in one Milvus search (Milvus caps `nq` at 16,384). A single search with
     /// more vectors than this still leaves, as a batch of its own.
@@ -15,8 +16,7 @@ public struct SearchCoalescingPolicy: Sendable, Hashable {
     /// expected back (an idle key, one caller at a time).
     public var regroupWait: Duration
 
-    public init(maxBatchVectors: Int = 256, maxInflightBatches: Int = 1, maxQueuedVectors: Int = 16_384,
-                maxWait: Duration = .zero, regroupWait: Duration = .zero) {
+    public init(maxBatchVectors: Int, maxInflightBatches: Int, maxQueuedVectors: Int, maxWait: Duration, regroupWait: Duration) {
         self.maxBatchVectors = max(1, maxBatchVectors)
         self.maxInflightBatches = max(1, maxInflightBatches)
         self.maxQueuedVectors = max(0, maxQueuedVectors)

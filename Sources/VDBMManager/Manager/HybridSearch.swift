@@ -9,10 +9,7 @@ extension VectorDBManager {
     /// the field its kind and name choose (as for `search`). Not coalesced: see docs/architecture.md.
     nonisolated public func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError)
         -> [SearchResults] {
-        guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
-        guard request.offset >= 0, request.limit + request.offset <= 16_384 else {
-            throw .invalidArgument("limit + offset is \(request.limit + request.offset); at most 16384")
-        }
+        if let problem = ResultWindow.problem("limit", count: request.limit, offset: request.offset) { throw .invalidArgument(problem) }
         guard (1...1024).contains(request.searches.count) else {
             throw .invalidArgument("a hybrid search has 1 to 1024 searches; got \(request.searches.count)")
         }
@@ -34,9 +31,7 @@ extension VectorDBManager {
                     throw .invalidArgument("searches[\(number)] has \(target.count) queries; searches[0] has \(queries)")
                 }
                 let limit = search.limit ?? request.limit + request.offset
-                guard (1...16_384).contains(limit) else {
-                    throw .invalidArgument("searches[\(number)]: limit \(limit) is outside 1...16384")
-                }
+                if let problem = ResultWindow.problem("searches[\(number)].limit", count: limit) { throw .invalidArgument(problem) }
                 searches.append(MilvusRequest.SubSearch(
                     queries: target.queries, dim: target.dimension, filter: search.filter,
                     params: MilvusRequest.searchParams(annsField: target.field.name, topK: limit, params: search.params, offset: 0)))

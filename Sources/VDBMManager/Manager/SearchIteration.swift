@@ -46,7 +46,7 @@ enum SearchIteration {
     /// The `limit` of a ring's search for a page of `pageSize`: extended, but not past Milvus's
     /// 16,384 nor past an HNSW `ef` the caller set (Milvus refuses a limit above it).
     static func ringLimit(pageSize: Int, params: [String: ParamValue]) -> Int {
-        var limit = min(16_384, pageSize * ringExtension)
+        var limit = min(ResultWindow.maxHits, pageSize * ringExtension)
         if case .int(let ef) = params["ef"] { limit = min(limit, max(ef, pageSize)) }
         return limit
     }

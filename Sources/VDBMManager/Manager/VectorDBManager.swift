@@ -235,7 +235,7 @@ public actor VectorDBManager {
                                        after cursor: ExportCursor?, pageSize: Int, partitions: [String] = [],
                                        consistency: ConsistencyLevel? = nil,
                                        deadline: Deadline) async throws(VectorDBError) -> (rows: QueryResult, next: ExportCursor?) {
-        guard (1...16_384).contains(pageSize) else { throw .invalidArgument("page_size must be 1 to 16384") }
+        if let problem = ResultWindow.problem("page_size", count: pageSize) { throw .invalidArgument(problem) }
         let schema = try await schema(of: collection, deadline: deadline)
         guard let key = schema.primaryKey?.name else { throw .internal("collection '\(collection)' has no primary key") }
         let params = [MilvusKeyValue("limit", "\(pageSize)"), MilvusKeyValue("offset", "0"),
@@ -295,7 +295,7 @@ public actor VectorDBManager {
     /// each, best first. With coalescing on, concurrent float-vector searches that differ only in
     /// their vectors leave as one Milvus search.
     nonisolated public func search(_ request: SearchRequest, deadline: Deadline) async throws(VectorDBError) -> [SearchResults] {
-        guard (1...16_384).contains(request.limit) else { throw .invalidArgument("limit \(request.limit) is outside 1...16384") }
+        if let problem = ResultWindow.problem("limit", count: request.limit, offset: request.offset) { throw .invalidArgument(problem) }
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
             let target = try SearchTarget(request.queries, field: request.vectorField, in: schema)
             if let feature = target.feature { try await require(feature, deadline: deadline) }

@@ -7,9 +7,6 @@ public struct RequestLimits: Sendable, Hashable {
     /// Query vectors in one search.
     public var maxSearchVectors: Int
 
-    /// Milvus's own cap on limit + offset for search and query.
-    public static let maxTopK = 16_384
-
     public init(maxBatchRows: Int = 100_000, maxFilterBytes: Int = 16_384, maxSearchVectors: Int = 1_024) {
         self.maxBatchRows = maxBatchRows
         self.maxFilterBytes = maxFilterBytes

@@ -199,10 +199,10 @@ struct RequestValidation {
         if request.filter.allSatisfy(\.isWhitespace) && request.limit == 0 {
             throw invalid("a query needs a filter or a limit")
         }
-        guard request.limit + request.offset <= RequestLimits.maxTopK else {
-            throw invalid("limit + offset is \(request.limit + request.offset); at most \(RequestLimits.maxTopK)")
-        }
         if request.limit == 0 && request.offset > 0 { throw invalid("offset needs a limit") }
+        if request.limit > 0, let problem = ResultWindow.problem("limit", count: request.limit, offset: request.offset) {
+            throw invalid(problem)
+        }
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
         try outputFields(request.outputFields)
         return (request.limit == 0 ? nil : request.limit, try consistency(request.consistency))
@@ -212,11 +212,10 @@ struct RequestValidation {
     func export(_ request: VDBMv1.Export) throws(GRPCStatus) -> (pageSize: Int, consistency: ConsistencyLevel?) {
         try name(request.collection, kind: "collection")
         try filter(request.filter)
-        guard request.pageSize <= RequestLimits.maxTopK else {
-            throw invalid("page_size is \(request.pageSize); at most \(RequestLimits.maxTopK)")
-        }
+        let pageSize = request.pageSize == 0 ? 1000 : request.pageSize
+        if let problem = ResultWindow.problem("page_size", count: pageSize) { throw invalid(problem) }
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
         try outputFields(request.outputFields)
-        return (request.pageSize == 0 ? 1000 : request.pageSize, try consistency(request.consistency))
+        return (pageSize, try consistency(request.consistency))
     }
 }

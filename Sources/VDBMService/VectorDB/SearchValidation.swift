@@ -9,9 +9,7 @@ extension RequestValidation {
         let queries = try queries(VDBMv1.Queries(vectors: request.vectors, sparseVectors: request.sparseVectors, texts: request.texts),
                                   what: "")
         let limit = request.limit == 0 ? 10 : request.limit
-        guard limit + request.offset <= RequestLimits.maxTopK else {
-            throw invalid("limit + offset is \(limit + request.offset); at most \(RequestLimits.maxTopK)")
-        }
+        if let problem = ResultWindow.problem("limit", count: limit, offset: request.offset) { throw invalid(problem) }
         try filter(request.filter)
         try outputFields(request.outputFields)
         if !request.partitions.isEmpty { try names(request.partitions, kind: "partition") }
@@ -39,7 +37,7 @@ extension RequestValidation {
             throw invalid("a search iterator takes one float vector")
         }
         let pageSize = request.pageSize == 0 ? 1000 : request.pageSize
-        guard pageSize <= RequestLimits.maxTopK else { throw invalid("page_size is \(pageSize); at most \(RequestLimits.maxTopK)") }
+        if let problem = ResultWindow.problem("page_size", count: pageSize) { throw invalid(problem) }
         var search = try self.search(request.search)
         search.limit = pageSize
         return (search, request.limit == 0 ? nil : Int(clamping: request.limit))
@@ -51,16 +49,12 @@ extension RequestValidation {
             throw invalid("searches has \(request.searches.count) entries; a hybrid search has 1 to \(Self.maxSubSearches)")
         }
         let limit = request.limit == 0 ? 10 : request.limit
-        guard limit + request.offset <= RequestLimits.maxTopK else {
-            throw invalid("limit + offset is \(limit + request.offset); at most \(RequestLimits.maxTopK)")
-        }
+        if let problem = ResultWindow.problem("limit", count: limit, offset: request.offset) { throw invalid(problem) }
         var searches: [SubSearch] = []
         for (number, search) in request.searches.enumerated() {
             let what = "searches[\(number)]"
             if !search.vectorField.isEmpty { try name(search.vectorField, kind: "\(what).vector_field") }
-            guard search.limit <= RequestLimits.maxTopK else {
-                throw invalid("\(what).limit is \(search.limit); at most \(RequestLimits.maxTopK)")
-            }
+            if search.limit != 0, let problem = ResultWindow.problem("\(what).limit", count: search.limit) { throw invalid(problem) }
             try filter(search.filter)
             searches.append(SubSearch(vectorField: search.vectorField.isEmpty ? nil : search.vectorField,
                                       queries: try queries(search.queries, what: "\(what)."),
