@@ -84,6 +84,11 @@ import VDBMUtils
             try SearchIteration.next(after: SearchResults(ids: .int64s([1]), distances: [0.9]), requested: 1,
                                      previous: cursor, largerIsBetter: true, unbounded: false)
         }
+        // A server that ignores the range sends the best hits again: even on a last, short page.
+        #expect(throws: VectorDBError.self) {
+            try SearchIteration.next(after: SearchResults(ids: .int64s([1, 2]), distances: [0.9, 0.2]), requested: 3,
+                                     previous: cursor, largerIsBetter: true, unbounded: true)
+        }
     }
 
     // MARK: Through the manager, against a scripted collection

@@ -102,13 +102,13 @@ enum SearchIteration {
     static func next(after page: SearchResults, requested: Int, previous: SearchIteratorCursor?, largerIsBetter: Bool,
                      unbounded: Bool) throws(VectorDBError) -> SearchIteratorCursor? {
         guard let first = page.distances.first, let tail = page.distances.last else { return nil }
-        if page.count < requested && (previous == nil || unbounded) { return nil }
         for (a, b) in zip(page.distances, page.distances.dropFirst()) where largerIsBetter ? b > a : b < a {
             throw .internal(MalformedMilvusAnswer("search", "hits are not in distance order (\(a) before \(b))").description)
         }
-        if let previous, largerIsBetter ? tail > previous.tail : tail < previous.tail {
-            throw .internal(MalformedMilvusAnswer("search", "a hit at \(tail) lies before the range's start \(previous.tail)").description)
+        if let previous, largerIsBetter ? first > previous.tail : first < previous.tail {
+            throw .internal(MalformedMilvusAnswer("search", "a hit at \(first) lies before the range's start \(previous.tail)").description)
         }
+        if page.count < requested && (previous == nil || unbounded) { return nil }
         var tied = previous.flatMap { $0.tail == tail ? $0.tiedKeys : nil } ?? []
         for row in page.distances.indices where page.distances[row] == tail { tied.append(page.ids.key(at: row)) }
         guard tied.count <= maxTiedKeys else {
