@@ -182,6 +182,23 @@ import VDBMUtils
         #expect(try await ids(queued) == [2, 3])
     }
 
+    @Test func aSearchWaitingForCompanyLeavesWhenTheSchedulersTimeSaysSo() async throws {
+        let milvus = MockMilvus()
+        let scheduler = ManualSearchScheduler()
+        let manager = VectorDBManager(milvus: milvus, logger: Logger(label: "test"),
+                                      searchCoalescing: .forTests(maxWait: .milliseconds(50)), searchScheduler: scheduler)
+        try await manager.createCollection(CollectionSpec(name: "docs", dimension: 2), deadline: deadline)
+        let search = Task { try await manager.search(request([1]), deadline: deadline) }
+        for _ in 0..<500 where scheduler.armedTimers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(scheduler.armedTimers == 1)
+        scheduler.advance(by: .milliseconds(49))
+        try await Task.sleep(for: .milliseconds(50))  // real time passes; the scheduler's does not
+        #expect(milvus.calls("search") == 0)
+        scheduler.advance(by: .milliseconds(1))
+        _ = try await search.value
+        #expect(milvus.calls("search") == 1)
+    }
+
     @Test func withCoalescingOffEverySearchGoesAlone() async throws {
         let (milvus, manager) = try await manager(policy: nil)
         try await withThrowingTaskGroup(of: Void.self) { group in

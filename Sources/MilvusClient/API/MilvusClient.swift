@@ -137,7 +137,7 @@ public final class MilvusClient: MilvusAPI {
                     "milvus_method": "\(method)", "collection": "\(collection ?? "")", "attempt": "\(retry.attempt)",
                     "reason": "\(callFailure)", "delay_ms": .stringConvertible(delay.inMilliseconds.rounded()),
                 ])
-                try? await Task.sleep(for: delay)
+                try? await pool.clock.sleep(until: pool.clock.now + delay)
             case .stop(let reason):
                 let error = VectorDBError.from(callFailure)
                 log(method, collection, attempt: retry.attempt, since: started, outcome: "\(error)", stop: "\(reason)")

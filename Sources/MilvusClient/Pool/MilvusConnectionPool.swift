@@ -74,8 +74,9 @@ public actor MilvusConnectionPool {
                           notReady: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "not_ready")]),
                           waiting: Gauge(label: "vdbm_milvus_pool_waiting_calls"))
 
-    /// The time its timers run on (injected: tests move a clock by hand).
-    private let clock: any PoolClock
+    /// The time its timers, its outlier detection and the client's retry backoffs run on
+    /// (injected: tests move a clock by hand).
+    let clock: any PoolClock
 
     public init(configuration: Configuration, group: any EventLoopGroup, logger: Logger,
                 clock: any PoolClock = ContinuousPoolClock()) {
@@ -84,7 +85,7 @@ public actor MilvusConnectionPool {
         self.logger = logger
         self.clock = clock
         outliers = configuration.endpoints.count > 1
-            ? OutlierState(OutlierDetector(endpoints: configuration.endpoints.count, policy: configuration.outliers, now: .now)) : nil
+            ? OutlierState(OutlierDetector(endpoints: configuration.endpoints.count, policy: configuration.outliers, now: clock.now)) : nil
         endpointIndex = Dictionary(configuration.endpoints.enumerated().map { ($1.description, $0) }, uniquingKeysWith: { a, _ in a })
         self.state = PoolStateMachine(endpointCount: configuration.endpoints.count,
                                       connectionsPerEndpoint: configuration.connectionsPerEndpoint,
@@ -105,7 +106,8 @@ public actor MilvusConnectionPool {
     /// `connection(deadline:)` waits for one or fails.
     public nonisolated func readyConnection() -> GRPCClientConnection? {
         let ready = published.withLock { $0 }
-        let route = outliers?.detector.withLock { $0.route(now: .now) }
+        let now = clock.now
+        let route = outliers?.detector.withLock { $0.route(now: now) }
         var best: GRPCClientConnection?
         var bestScore = Int.max
         for (endpoint, connection) in ready where connection.isUsable {
@@ -124,7 +126,8 @@ public actor MilvusConnectionPool {
     /// (whatever its status), `false` when the call failed in a way that blames the endpoint.
     public nonisolated func recordOutcome(_ connection: GRPCClientConnection, success: Bool) {
         guard let outliers, let endpoint = endpointIndex[connection.target] else { return }
-        guard let change = outliers.detector.withLock({ $0.record(endpoint, success: success, now: .now) }) else { return }
+        let now = clock.now
+        guard let change = outliers.detector.withLock({ $0.record(endpoint, success: success, now: now) }) else { return }
         switch change {
         case .ejected(let index, let duration):
             ejections.increment()

@@ -94,13 +94,14 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     private func enter(key: Key, vectors: Vectors, queries: Int, deadline: Deadline, search: @escaping Search,
                        ticket: Ticket) async throws -> [Answer] {
         var resumptions: [Resumption] = []
+        let now = scheduler.now
         let entry = state.withLock { state -> Entry in
-            switch state.machine.submit(key: key, vectors: queries, deadline: deadline.instant, now: .now) {
+            switch state.machine.submit(key: key, vectors: queries, deadline: deadline.instant, now: now) {
             case .rejected:
                 return .rejected(.resourceExhausted("search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query "
                                                     + "vectors already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: .now)
+                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: now)
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -165,7 +166,8 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     }
 
     private func finish(_ batch: Machine.BatchID, _ outcome: Outcome) {
-        event(outcome: outcome) { $0.batchFinished(batch, now: .now) }
+        let now = scheduler.now
+        event(outcome: outcome) { $0.batchFinished(batch, now: now) }
     }
 
     // MARK: Actions
@@ -193,7 +195,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
                 let queries = waiters.reduce(0) { $0 + $1.queries }
                 batchesSent.increment()
                 batchVectors.record(queries)
-                let now = ContinuousClock.now
+                let now = scheduler.now
                 for waiter in waiters {
                     let (seconds, attoseconds) = waiter.enqueuedAt.duration(to: now).components
                     queueWait.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
@@ -236,8 +238,10 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
                 state.flights[batch]?.task?.cancel()
             case .armTimer(let instant):
                 state.cancelTimer?()
+                let scheduler = self.scheduler
                 state.cancelTimer = scheduler.schedule(at: instant) { [weak self] in
-                    self?.event { $0.timerFired(now: .now) }
+                    let now = scheduler.now
+                    self?.event { $0.timerFired(now: now) }
                 }
             }
         }

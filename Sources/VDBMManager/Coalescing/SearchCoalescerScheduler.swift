@@ -4,12 +4,20 @@
 /// starts, waits for Milvus and wakes its members on the loop it was decided on, instead of waking
 /// a thread of the global pool for each batch and each timer.
 public protocol SearchCoalescerScheduler: Sendable {
+    /// The time the coalescer decides by (waits, deadlines, timers): the continuous clock's, unless
+    /// a test's scheduler moves it by hand.
+    var now: ContinuousClock.Instant { get }
+
     /// The executor the task of the next merged search prefers (`nil`: the global executor).
     func executorForBatch() -> (any TaskExecutor)?
 
     /// Calls `body` at `instant`, unless the returned cancellation runs first (cancelling late is
     /// harmless: the coalescer ignores a timer that is no longer wanted).
     func schedule(at instant: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> @Sendable () -> Void
+}
+
+extension SearchCoalescerScheduler {
+    public var now: ContinuousClock.Instant { .now }
 }
 
 /// Swift's global executor and `Task.sleep`: what the coalescer uses when given nothing else
