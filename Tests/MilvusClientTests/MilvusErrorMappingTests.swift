@@ -1,5 +1,6 @@
-import Testing
 import MilvusClient
+import Testing
+import VDBMDomain
 import VDBMProtobuf
 
 /// One row per line of `MilvusErrorMapping`'s table. The statuses are those Milvus 2.3.5 sends

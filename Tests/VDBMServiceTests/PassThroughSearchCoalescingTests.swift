@@ -3,6 +3,7 @@ import Logging
 import MilvusClient
 import Synchronization
 import Testing
+import VDBMDomain
 import VDBMManager
 import VDBMProtobuf
 import VDBMUtils

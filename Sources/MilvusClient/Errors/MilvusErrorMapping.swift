@@ -1,3 +1,4 @@
+import VDBMDomain
 import VDBMProtobuf
 
 /// The one table from a failed Milvus `Status` to a `VectorDBError`. Milvus's numeric code

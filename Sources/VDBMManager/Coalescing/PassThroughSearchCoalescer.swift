@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import MilvusClient
 import Synchronization
+import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 

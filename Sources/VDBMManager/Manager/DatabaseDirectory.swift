@@ -1,5 +1,6 @@
 import MilvusClient
 import Synchronization
+import VDBMDomain
 import VDBMUtils
 
 /// Which databases Milvus has, so a call naming one that does not exist is NOT_FOUND before

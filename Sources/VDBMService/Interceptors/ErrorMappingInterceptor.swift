@@ -1,5 +1,5 @@
 import GRPCNGHTTP2
-import MilvusClient
+import VDBMDomain
 import VDBMProtobuf
 
 /// Turns what the domain and the protobuf bridge throw into the status docs/api.md's error table

@@ -1,5 +1,6 @@
 import GRPCNGHTTP2
 import MilvusClient
+import VDBMDomain
 import VDBMManager
 import VDBMProtobuf
 import VDBMUtils

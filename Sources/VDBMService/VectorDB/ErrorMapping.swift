@@ -1,5 +1,5 @@
 import GRPCNGHTTP2
-import MilvusClient
+import VDBMDomain
 import VDBMProtobuf
 
 /// The one place where errors become gRPC statuses (docs/api.md's error table mirrors it).

@@ -1,4 +1,3 @@
-import MilvusClient
 import VDBMDomain
 import VDBMManager
 import VDBMUtils

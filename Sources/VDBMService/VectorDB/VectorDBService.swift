@@ -1,5 +1,4 @@
 import GRPCNGHTTP2
-import MilvusClient
 import VDBMDomain
 import VDBMManager
 import VDBMProtobuf

@@ -1,7 +1,7 @@
-import VDBMProtobuf
-
 /// The errors of vector-database operations. Each maps one-to-one onto a gRPC status code in the
-/// service layer, so a client learns what went wrong without parsing text.
+/// service layer, so a client learns what went wrong without parsing text. The domain's own
+/// vocabulary: the Milvus client says which Milvus answers become which case
+/// (`VectorDBError+Milvus.swift`).
 public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
     case notFound(String)
     case alreadyExists(String)
@@ -46,27 +46,6 @@ public enum VectorDBError: Error, Sendable, Hashable, CustomStringConvertible {
         case .milvus(let code, let reason): "Milvus error \(code): \(reason)"
         case .relayed(let code, let message): "Milvus answered gRPC status \(code): \(message)"
         case .internal(let text): "internal error: \(text)"
-        }
-    }
-
-    /// The error a failed Milvus `Status` stands for: `MilvusErrorMapping`'s one table.
-    public static func from(_ status: MilvusStatus, collection: String? = nil) -> VectorDBError {
-        MilvusErrorMapping.error(for: status, collection: collection)
-    }
-
-    /// The error a transport-level failure stands for, once retries are over.
-    public static func from(_ failure: CallFailure) -> VectorDBError {
-        switch failure {
-        case .notProcessed(let reason), .unavailable(let reason): .unavailable(reason)
-        case .retriable(_, let reason): .rateLimited(reason)
-        case .deadlineExceeded: .deadlineExceeded("the call's deadline passed")
-        case .cancelled: .cancelled("the call was cancelled")
-        case .unauthenticated(let reason): .unauthenticated(reason)
-        case .permissionDenied(let reason): .permissionDenied(reason)
-        case .unimplemented(let reason):
-            .failedPrecondition("the Milvus server does not implement this call" + (reason.isEmpty ? "" : " (\(reason))"))
-        case .permanent(let reason): .internal(reason)
-        case .answered(let code, let message): .relayed(code: code, message: message)
         }
     }
 }
