@@ -29,7 +29,7 @@ import VDBMDomain
     }
 
     @Test func theReadPointIsNowInMilvusHybridForm() {
-        let stamp = ExportCursor.hybridTimestampNow()
+        let stamp = ExportPaging.hybridTimestampNow()
         #expect(stamp & 0x3FFFF == 0)  // no logical part
         let milliseconds = stamp >> 18
         #expect(milliseconds > 1_767_225_600_000)  // after 2026-01-01

@@ -6,24 +6,10 @@ import Darwin
 import MilvusClient
 import VDBMDomain
 
-/// Where an export stands: the largest primary key sent so far, and the read point of a
-/// strongly consistent export (taken when its first page was asked for).
-public struct ExportCursor: Sendable, Hashable {
-    public enum Key: Sendable, Hashable {
-        case int64(Int64)
-        case string(String)
-    }
-
-    public var key: Key
-    /// Milvus hybrid timestamp: later pages see what was written up to it, without waiting for
-    /// Milvus to catch up with the present as a Strong query does (~200 ms a page).
-    public var guaranteeTimestamp: UInt64?
-
-    public init(key: Key, guaranteeTimestamp: UInt64? = nil) {
-        self.key = key
-        self.guaranteeTimestamp = guaranteeTimestamp
-    }
-
+/// How an export walks a collection in primary-key order without offsets (Milvus caps
+/// offset + limit at 16,384): each page asks for the keys after the last one sent, as pymilvus's
+/// query iterator does, and is put in key order before it leaves.
+enum ExportPaging {
     /// A Milvus hybrid timestamp for now: wall-clock milliseconds above 18 logical bits, as
     /// Milvus's TSO makes them (this host's clock standing in for Milvus's, as pymilvus does
     /// when Milvus 2.3 does not say its own).
@@ -32,12 +18,7 @@ public struct ExportCursor: Sendable, Hashable {
         clock_gettime(CLOCK_REALTIME, &spec)
         return (UInt64(spec.tv_sec) * 1000 + UInt64(spec.tv_nsec) / 1_000_000) << 18
     }
-}
 
-/// How an export walks a collection in primary-key order without offsets (Milvus caps
-/// offset + limit at 16,384): each page asks for the keys after the last one sent, as pymilvus's
-/// query iterator does, and is put in key order before it leaves.
-enum ExportPaging {
     /// The filter of the page after `cursor`: the caller's filter (if any) and the key bound.
     static func filter(_ userFilter: String, key: String, after cursor: ExportCursor.Key?) -> String {
         var parts: [String] = []

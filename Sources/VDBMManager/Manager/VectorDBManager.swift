@@ -243,7 +243,7 @@ public actor VectorDBManager {
         // A strong export reads as of its first page: that page waits for Milvus to catch up with
         // the present, the later ones ask for the same point and need not wait.
         let readPoint = cursor?.guaranteeTimestamp
-            ?? (consistency == .strong ? ExportCursor.hybridTimestampNow() : nil)
+            ?? (consistency == .strong ? ExportPaging.hybridTimestampNow() : nil)
         let page = try await query(collection, schema: schema, filter: ExportPaging.filter(filter, key: key, after: cursor?.key),
                                    outputFields: outputFields, params: params, partitions: partitions,
                                    consistency: cursor == nil ? consistency : nil, guaranteeTimestamp: cursor == nil ? nil : readPoint,

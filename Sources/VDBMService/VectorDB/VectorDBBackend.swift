@@ -1,10 +1,10 @@
 import VDBMDomain
-import VDBMManager
 import VDBMUtils
 
 /// What the `VectorDB` service needs from the layer below: the `VectorDBManager`'s operations.
 /// The service holds this protocol, not the actor, so its tests inject a mock and run without
-/// Milvus (the refactor plan's dependency injection).
+/// Milvus (the refactor plan's dependency injection); the daemon, which knows both, declares the
+/// manager's conformance.
 public protocol VectorDBBackend: Sendable {
     func createCollection(_ spec: CollectionSpec, deadline: Deadline) async throws(VectorDBError)
     func dropCollection(_ name: String, deadline: Deadline) async throws(VectorDBError)
@@ -51,5 +51,3 @@ public protocol VectorDBBackend: Sendable {
     func createDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
     func dropDatabase(_ name: String, deadline: Deadline) async throws(VectorDBError)
 }
-
-extension VectorDBManager: VectorDBBackend {}

@@ -1,6 +1,5 @@
 import GRPCNGHTTP2
 import VDBMDomain
-import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
 
