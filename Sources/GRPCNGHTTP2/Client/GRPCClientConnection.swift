@@ -13,6 +13,7 @@ public final class GRPCClientConnection: Sendable {
         private let closed = Atomic<Bool>(false)
         private let draining = Atomic<Bool>(false)
         private let failed = Atomic<Bool>(false)
+        private let toldToCalmDown = Atomic<Bool>(false)
 
         func callStarted() { active.wrappingAdd(1, ordering: .relaxed) }
         func callFinished() { active.wrappingSubtract(1, ordering: .relaxed) }
@@ -20,10 +21,13 @@ public final class GRPCClientConnection: Sendable {
         func markDraining() { draining.store(true, ordering: .relaxed) }
         /// The connection is being closed because it failed (not by either side's choice).
         func markFailed() { failed.store(true, ordering: .relaxed) }
+        /// The server sent GOAWAY ENHANCE_YOUR_CALM (what it sends for too many PINGs).
+        func markToldToCalmDown() { toldToCalmDown.store(true, ordering: .relaxed) }
         var activeCalls: Int { active.load(ordering: .relaxed) }
         var isClosed: Bool { closed.load(ordering: .relaxed) }
         var isDraining: Bool { draining.load(ordering: .relaxed) }
         var hasFailed: Bool { failed.load(ordering: .relaxed) }
+        var wasToldToCalmDown: Bool { toldToCalmDown.load(ordering: .relaxed) }
     }
 
     private let channel: any Channel
@@ -136,6 +140,11 @@ public final class GRPCClientConnection: Sendable {
     /// Whether the connection was closed because it failed: a PING went unanswered, the server
     /// broke the protocol, or nghttp2 could not send (not a clean close or GOAWAY).
     public var closedByFailure: Bool { state.hasFailed }
+
+    /// Whether the server ended the connection with GOAWAY ENHANCE_YOUR_CALM: gRPC servers send it
+    /// ("too_many_pings") when PINGs come more often than they allow, so the next connection to
+    /// that server should PING less.
+    public var wasToldTooManyPings: Bool { state.wasToldToCalmDown }
 
     /// PINGs the server now (or joins a PING already out): `answered` is called with true when
     /// the ACK comes, false when the connection closes first (an ACK later than the keepalive

@@ -208,6 +208,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     func sessionDidReceiveGoAway(lastStreamID: Int32, errorCode: UInt32) {
         goAwayLastStreamID = lastStreamID
         state.markDraining()
+        if errorCode == NGHTTP2Session.enhanceYourCalm { state.markToldToCalmDown() }
         logger.info("Milvus sent GOAWAY", metadata: ["last_stream_id": "\(lastStreamID)", "error_code": "\(errorCode)"])
     }
 

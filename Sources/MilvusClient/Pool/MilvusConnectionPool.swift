@@ -74,6 +74,23 @@ public actor MilvusConnectionPool {
                           notReady: Gauge(label: "vdbm_milvus_pool_connections", dimensions: [("state", "not_ready")]),
                           waiting: Gauge(label: "vdbm_milvus_pool_waiting_calls"))
 
+    /// How many times `client.keepaliveInterval` each endpoint's next connection waits before an
+    /// idle PING: doubled each time the endpoint ends a connection for too many PINGs (as
+    /// grpc-core does; Milvus Lite 2.5.1 allows one idle PING in 5 minutes), at most 64 times.
+    private var keepaliveScale: [Int]
+    /// Connects under way, by slot: shutdown waits for them.
+    private var connectTasks: [PoolStateMachine.SlotID: Task<Void, Never>] = [:]
+    /// Connections made and not yet through the readiness probe: shutdown closes them, which ends
+    /// their probe at once (a probe may otherwise wait for its whole timeout).
+    private var probing: [PoolStateMachine.SlotID: GRPCClientConnection] = [:]
+    private var isShutDown = false
+    /// The scale each slot's connection was made with: connections of one endpoint that end
+    /// together double the interval once, not once each.
+    private var connectionKeepaliveScale: [PoolStateMachine.SlotID: Int] = [:]
+
+    /// The idle PING interval each endpoint's next connection gets.
+    public var keepaliveIntervals: [Duration] { keepaliveScale.map { configuration.client.keepaliveInterval * $0 } }
+
     /// The time its timers, its outlier detection and the client's retry backoffs run on
     /// (injected: tests move a clock by hand).
     let clock: any PoolClock
@@ -84,6 +101,7 @@ public actor MilvusConnectionPool {
         self.group = group
         self.logger = logger
         self.clock = clock
+        keepaliveScale = Array(repeating: 1, count: configuration.endpoints.count)
         outliers = configuration.endpoints.count > 1
             ? OutlierState(OutlierDetector(endpoints: configuration.endpoints.count, policy: configuration.outliers, now: clock.now)) : nil
         endpointIndex = Dictionary(configuration.endpoints.enumerated().map { ($1.description, $0) }, uniquingKeysWith: { a, _ in a })
@@ -198,6 +216,7 @@ public actor MilvusConnectionPool {
 
     /// Fails waiting calls, stops reconnecting and closes every connection.
     public func shutdown() async {
+        isShutDown = true
         execute(state.shutdown())
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
@@ -205,6 +224,13 @@ public actor MilvusConnectionPool {
         connections.removeAll()
         published.withLock { $0 = [] }
         for connection in open { await connection.close() }
+        // A connect still under way ends before the event loops may go (it closes what it made).
+        let unprobed = probing.values
+        probing.removeAll()
+        for connection in unprobed { await connection.close() }
+        let connecting = connectTasks.values
+        connectTasks.removeAll()
+        for task in connecting { await task.value }
     }
 
     // MARK: Events
@@ -223,8 +249,15 @@ public actor MilvusConnectionPool {
         }
     }
 
-    private func didConnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
+    private func didConnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection, keepaliveScale scale: Int) async {
+        connectTasks[slot] = nil
+        probing[slot] = nil
+        guard !isShutDown else {
+            await connection.close()
+            return
+        }
         connections[slot] = connection
+        connectionKeepaliveScale[slot] = scale
         connection.onClose { [weak self] in
             Task { await self?.didDisconnect(slot, connection) }
         }
@@ -233,7 +266,17 @@ public actor MilvusConnectionPool {
         execute(state.connected(slot))
     }
 
+    /// Records a connection about to be probed; false once the pool is shut down.
+    private func willProbe(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) -> Bool {
+        guard !isShutDown else { return false }
+        probing[slot] = connection
+        return true
+    }
+
     private func didFailToConnect(_ slot: PoolStateMachine.SlotID, _ error: any Error) {
+        connectTasks[slot] = nil
+        probing[slot] = nil
+        guard !isShutDown else { return }
         logger.warning("cannot connect to Milvus", metadata: ["endpoint": "\(configuration.endpoints[slot.endpoint])",
                                                               "slot": "\(slot)", "error": "\(error)"])
         execute(state.connectFailed(slot, now: clock.now))
@@ -242,6 +285,7 @@ public actor MilvusConnectionPool {
     private func didDisconnect(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
         guard connections[slot] === connection else { return }
         connections[slot] = nil
+        slowKeepaliveIfAsked(slot, connection)
         logger.info("Milvus connection closed", metadata: ["slot": "\(slot)", "failed": "\(connection.closedByFailure)"])
         execute(state.disconnected(slot, failed: connection.closedByFailure))
     }
@@ -251,11 +295,23 @@ public actor MilvusConnectionPool {
         execute(state.probeAnswered(slot))
     }
 
+    /// A connection its server ended for too many PINGs: the endpoint's next ones PING half as often.
+    private func slowKeepaliveIfAsked(_ slot: PoolStateMachine.SlotID, _ connection: GRPCClientConnection) {
+        let madeWith = connectionKeepaliveScale.removeValue(forKey: slot) ?? 1
+        guard connection.wasToldTooManyPings, madeWith * 2 > keepaliveScale[slot.endpoint], madeWith < 64 else { return }
+        keepaliveScale[slot.endpoint] = madeWith * 2
+        logger.warning("Milvus ended a connection for too many PINGs: its next connections PING less", metadata: [
+            "endpoint": "\(configuration.endpoints[slot.endpoint])",
+            "keepalive_interval_seconds": "\(keepaliveIntervals[slot.endpoint].components.seconds)",
+        ])
+    }
+
     /// Connections that saw GOAWAY or closed are replaced before a call can pick them.
     private func dropUnusableConnections() {
         for slot in state.readySlots {
             guard let connection = connections[slot], !connection.isUsable else { continue }
             connections[slot] = nil
+            slowKeepaliveIfAsked(slot, connection)
             execute(state.disconnected(slot, failed: connection.closedByFailure))
             Task { await connection.close() }
         }
@@ -276,21 +332,24 @@ public actor MilvusConnectionPool {
             switch action {
             case .connect(let slot, _):
                 let endpoint = configuration.endpoints[slot.endpoint]
-                let client = configuration.client
+                var client = configuration.client
+                let scale = keepaliveScale[slot.endpoint]
+                client.keepaliveInterval = client.keepaliveInterval * scale
                 let probe = configuration.readinessProbe
                 let group = self.group
                 let logger = self.logger
-                Task { [weak self] in
+                connectTasks[slot] = Task { [weak self] in
                     do {
                         let connection = try await GRPCClientConnection.connect(
                             host: endpoint.host, port: endpoint.port, configuration: client, group: group, logger: logger)
                         do {
+                            guard await self?.willProbe(slot, connection) == true else { throw CancellationError() }
                             try await probe?.check(connection)
                         } catch {
                             await connection.close()
                             throw error
                         }
-                        await self?.didConnect(slot, connection)
+                        await self?.didConnect(slot, connection, keepaliveScale: scale)
                     } catch {
                         await self?.didFailToConnect(slot, error)
                     }

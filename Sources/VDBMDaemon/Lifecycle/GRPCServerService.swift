@@ -14,7 +14,14 @@ struct GRPCServerService: Service {
     var onStopped: @Sendable () async -> Void = {}
 
     func run() async throws {
-        try await server.start()
+        do {
+            try await server.start()
+        } catch {
+            // A listener that cannot start (its port taken) still stops what was started for it:
+            // the pool's connections must be closed before the event loops go.
+            await onStopped()
+            throw error
+        }
         logger.notice("vdbm is serving")
         // Returns when graceful shutdown starts; throws only if the task is cancelled.
         try? await gracefulShutdown()
