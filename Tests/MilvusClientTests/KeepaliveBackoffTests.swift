@@ -14,9 +14,7 @@ private struct QuietMilvus: GRPCService {
 @Suite struct KeepaliveBackoffTests {
     @Test func anEndpointThatEndsAConnectionForTooManyPingsGetsHalfAsManyOnTheNext() async throws {
         let group = MultiThreadedEventLoopGroup.singleton
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
-                                router: GRPCRouter(services: [QuietMilvus()]), group: group, logger: Logger(label: "test"))
-        try await server.start()
+        let server = try await startStubServer([QuietMilvus()])
         let client = GRPCClientConfiguration(keepaliveInterval: .milliseconds(100), minimumPingSpacing: .milliseconds(50))
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: [MilvusEndpoint(host: "127.0.0.1", port: server.tcpPort!)], connectionsPerEndpoint: 1,

@@ -25,9 +25,7 @@ private final class RecordingMilvus: GRPCService, Sendable {
     @Test func aCallInsideATracedCallSendsAChildTraceparent() async throws {
         let milvus = RecordingMilvus()
         let group = MultiThreadedEventLoopGroup.singleton
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
-                                router: GRPCRouter(services: [milvus]), group: group, logger: Logger(label: "test"))
-        try await server.start()
+        let server = try await startStubServer([milvus])
         let connection = try await GRPCClientConnection.connect(host: "127.0.0.1", port: server.tcpPort!, group: group,
                                                                 logger: Logger(label: "test"))
         let channel = MilvusChannel(connection: connection, credentials: .token("t"))

@@ -30,9 +30,7 @@ private final class FlakyMilvus: GRPCService, Sendable {
     @Test func aRetryWaitsUntilThePoolsClockPassesItsBackoff() async throws {
         let milvus = FlakyMilvus()
         let group = MultiThreadedEventLoopGroup.singleton
-        let server = GRPCServer(configuration: GRPCServerConfiguration(tcp: ("127.0.0.1", 0)),
-                                router: GRPCRouter(services: [milvus]), group: group, logger: Logger(label: "test"))
-        try await server.start()
+        let server = try await startStubServer([milvus])
         let clock = MockPoolClock()
         let pool = MilvusConnectionPool(
             configuration: .init(endpoints: [MilvusEndpoint(host: "127.0.0.1", port: server.tcpPort!)], connectionsPerEndpoint: 1),
