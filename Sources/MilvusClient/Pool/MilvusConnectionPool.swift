@@ -124,8 +124,11 @@ public actor MilvusConnectionPool {
     /// `connection(deadline:)` waits for one or fails.
     public nonisolated func readyConnection() -> GRPCClientConnection? {
         let ready = published.withLock { $0 }
-        let now = clock.now
-        let route = outliers?.detector.withLock { $0.route(now: now) }
+        // The clock is read only with several endpoints (a single one has no outlier detection).
+        let route = outliers.map { outliers in
+            let now = clock.now
+            return outliers.detector.withLock { $0.route(now: now) }
+        }
         var best: GRPCClientConnection?
         var bestScore = Int.max
         for (endpoint, connection) in ready where connection.isUsable {
