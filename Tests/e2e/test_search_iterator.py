@@ -72,31 +72,26 @@ def walk_and_check(stub, name, data, metric, page_size):
     assert [key for page, _ in limited for key in page] == ids[:page_size + 3]
 
 
-def test_search_iterator_walks_past_16384_hits_on_milvus_2_3():
-    daemon = Daemon(env={"VDBM_LOGGING_ACCESS_LOG": "false"})
+def walk_a_new_collection(daemon, count, seed, metric, page_size):
+    """A FLAT collection of `count` random rows through `daemon`, walked and checked, then dropped."""
     name = f"iter_{int(time.time() * 1000)}"
-    data = rows(20_000, seed=41)
+    data = rows(count, seed=seed)
     try:
-        with grpc.insecure_channel(daemon.tcp_target, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        with grpc.insecure_channel(daemon.tcp_target) as channel:
             stub = pb2_grpc.VectorDBStub(channel)
-            create(stub, name, data, data_pb2.METRIC_L2)
-            walk_and_check(stub, name, data, data_pb2.METRIC_L2, page_size=1000)
+            create(stub, name, data, metric)
+            walk_and_check(stub, name, data, metric, page_size=page_size)
             stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_search_iterator_walks_past_16384_hits_on_milvus_2_3():
+    walk_a_new_collection(Daemon(env={"VDBM_LOGGING_ACCESS_LOG": "false"}), 20_000, seed=41, metric=data_pb2.METRIC_L2,
+                          page_size=1000)
 
 
 @pytest.mark.parametrize("lite", LITE_SERVERS)
 def test_search_iterator_walks_every_hit_on_milvus_lite(lite):
     _, lite = lite
-    daemon = lite_daemon(lite)
-    name = f"iter_{int(time.time() * 1000)}"
-    data = rows(2_000, seed=42)
-    try:
-        with grpc.insecure_channel(daemon.tcp_target) as channel:
-            stub = pb2_grpc.VectorDBStub(channel)
-            create(stub, name, data, data_pb2.METRIC_COSINE)
-            walk_and_check(stub, name, data, data_pb2.METRIC_COSINE, page_size=300)
-            stub.DropCollection(pb2.CollectionRequest(collection=name), timeout=60)
-    finally:
-        assert daemon.stop() == 0, daemon.log_text()
+    walk_a_new_collection(lite_daemon(lite), 2_000, seed=42, metric=data_pb2.METRIC_COSINE, page_size=300)
