@@ -178,9 +178,11 @@ enum FuzzTarget: String, CaseIterable {
 
     private struct EchoService: GRPCService {
         var serviceName: String { "fuzz.Echo" }
-        var methods: [String: MethodHandler] {
-            ["Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
-             "Fail": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.invalidArgument, "no") }]
+        var methods: [MethodDescriptor: MethodHandler] {
+            [MethodDescriptor(service: serviceName, method: "Echo"): .immediate { bytes, _ throws(GRPCStatus) in bytes },
+             MethodDescriptor(service: serviceName, method: "Fail"): .immediate { _, _ throws(GRPCStatus) in
+                 throw GRPCStatus(.invalidArgument, "no")
+             }]
         }
     }
 }

@@ -6,7 +6,8 @@ import VDBMUtils
 
 private struct EchoService: GRPCService {
     var serviceName: String { "test.Echo" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         [
             "Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Fail": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.notFound, "no such thing: ü") },

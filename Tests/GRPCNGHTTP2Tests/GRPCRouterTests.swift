@@ -3,22 +3,27 @@ import Testing
 
 private struct EchoService: GRPCService {
     var serviceName: String { "test.Echo" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         ["Say": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
     }
 }
 
 private struct TwoMethodService: GRPCService {
     var serviceName: String { "test.Two" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         ["B": .immediate { bytes, _ throws(GRPCStatus) in bytes }, "A": .immediate { bytes, _ throws(GRPCStatus) in bytes }]
     }
 }
 
 private struct ProxyService: GRPCService {
     var serviceName: String { "test.Proxy" }
-    var methods: [String: MethodHandler] { ["Known": .immediate { _, _ throws(GRPCStatus) in [1] }] }
-    var fallback: MethodHandler? { .immediate { _, _ throws(GRPCStatus) in [2] } }
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] { ["Known": .immediate { _, _ throws(GRPCStatus) in [1] }] }
+    var fallback: (descriptor: MethodDescriptor, handler: MethodHandler)? {
+        (MethodDescriptor(service: serviceName, method: "*"), .immediate { _, _ throws(GRPCStatus) in [2] })
+    }
 }
 
 @Suite struct GRPCRouterTests {

@@ -18,7 +18,8 @@ private final class RecordingObserver: CallObserver {
 /// A service whose methods exercise both handler kinds and every way a handler can end.
 private struct ProbeService: GRPCService {
     var serviceName: String { "test.Probe" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         [
             "Echo": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Refuse": .immediate { _, _ throws(GRPCStatus) in throw GRPCStatus(.invalidArgument, "nope: 100%") },

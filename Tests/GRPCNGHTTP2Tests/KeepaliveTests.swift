@@ -97,7 +97,8 @@ private final class FreezableProxy: Sendable {
 
 private struct SlowService: GRPCService {
     var serviceName: String { "test.Slow" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         [
             "Now": .immediate { bytes, _ throws(GRPCStatus) in bytes },
             "Later": .async { bytes, _ in

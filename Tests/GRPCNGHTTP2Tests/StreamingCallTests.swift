@@ -13,7 +13,8 @@ private final class Progress: Sendable {
 private struct StreamService: GRPCService {
     let progress: Progress
     var serviceName: String { "test.Stream" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         let progress = self.progress
         return [
             // [count, size]: `count` messages of `size` bytes, each filled with its index.

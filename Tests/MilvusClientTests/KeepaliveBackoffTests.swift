@@ -8,7 +8,8 @@ import Testing
 /// (one idle PING in 5 minutes), as Milvus Lite 2.5.1's grpc-core server does.
 private struct QuietMilvus: GRPCService {
     var serviceName: String { "milvus.proto.milvus.MilvusService" }
-    var methods: [String: MethodHandler] { ["ShowCollections": .immediate { _, _ throws(GRPCStatus) in [] }] }
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] { ["ShowCollections": .immediate { _, _ throws(GRPCStatus) in [] }] }
 }
 
 @Suite struct KeepaliveBackoffTests {

@@ -11,7 +11,8 @@ import VDBMUtils
 private final class RecordingMilvus: GRPCService, Sendable {
     let seen = Mutex<[[String: String]]>([])
     var serviceName: String { "milvus.proto.milvus.MilvusService" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         ["GetVersion": .immediate { [self] _, context throws(GRPCStatus) in
             var headers: [String: String] = [:]
             for name in ["traceparent", "tracestate", "authorization"] { headers[name] = context.metadata[text: name] }

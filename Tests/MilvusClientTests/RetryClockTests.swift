@@ -11,7 +11,8 @@ import VDBMUtils
 private final class FlakyMilvus: GRPCService, Sendable {
     let hasCollectionCalls = Mutex(0)
     var serviceName: String { "milvus.proto.milvus.MilvusService" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         ["ShowCollections": .immediate { _, _ throws(GRPCStatus) in [] },
          "HasCollection": .immediate { [self] _, _ throws(GRPCStatus) in
              let call = hasCollectionCalls.withLock { calls -> Int in

@@ -11,7 +11,8 @@ import VDBMProtobuf
 private final class CountingSearch: GRPCService, Sendable {
     let seen = Mutex<(calls: Int, vectors: Set<[Float]>)>((0, []))
     var serviceName: String { "vdbm.v1.VectorDB" }
-    var methods: [String: MethodHandler] {
+    var methods: [MethodDescriptor: MethodHandler] { .init(service: serviceName, handlersByName) }
+    var handlersByName: [String: MethodHandler] {
         ["Search": .immediate { [self] bytes, _ throws(GRPCStatus) in
             let request: VDBMv1.Search
             do { request = try VDBMv1.decodeSearch(bytes) } catch { throw GRPCStatus(.invalidArgument, "\(error)") }

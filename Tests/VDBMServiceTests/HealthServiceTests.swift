@@ -99,6 +99,6 @@ import VDBMProtobuf
     @Test func serviceRegistersCheckAndWatch() {
         let service = HealthService(registry: registry())
         #expect(service.serviceName == "grpc.health.v1.Health")
-        #expect(service.methods.keys.sorted() == ["Check", "Watch"])
+        #expect(service.methods.keys.map(\.method).sorted() == ["Check", "Watch"])
     }
 }

@@ -45,12 +45,12 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
 @Suite struct PassThroughSearchCoalescingTests {
     private func service(_ forwarder: SearchingForwarder,
                          coalescer: PassThroughSearchCoalescer = PassThroughSearchCoalescer(policy: .forTests()))
-        -> MilvusPassThroughService {
-        MilvusPassThroughService(forwarder: forwarder, settings: ServiceSettings(authenticator: APIKeyAuthenticator(keys: nil)),
-                                 searchCoalescer: coalescer)
+        -> GRPCRouter {
+        CallPipeline.router([MilvusPassThroughService(forwarder: forwarder, searchCoalescer: coalescer)],
+                            settings: ServiceSettings(authenticator: APIKeyAuthenticator(keys: nil)), admission: nil)
     }
 
-    private func search(_ service: MilvusPassThroughService, _ ids: [Int], database: String = "default") async throws
+    private func search(_ service: GRPCRouter, _ ids: [Int], database: String = "default") async throws
         -> MilvusResponse.Search {
         var metadata = Metadata()
         metadata.append("dbname", .text(database))
@@ -59,7 +59,7 @@ private final class SearchingForwarder: MilvusPassThroughService.Forwarder {
                                            params: MilvusRequest.searchParams(annsField: "v", topK: 1, params: [:], offset: 0))
         let context = ServerCallContext(path: "/\(MilvusPassThroughService.name)/Search", metadata: metadata,
                                         deadline: .after(.seconds(10)), peer: "test", requestID: "t", logger: Logger(label: "test"))
-        guard case .async(let body) = service.methods["Search"] else { throw GRPCStatus(.internal, "no Search handler") }
+        guard case .success(.async(let body)) = service.route("/\(MilvusPassThroughService.name)/Search") else { throw GRPCStatus(.internal, "no Search handler") }
         return try MilvusResponse.Search(serializedBytes: try await body(request, context))
     }
 

@@ -7,7 +7,7 @@ import VDBMProtobuf
 @testable import VDBMService
 import VDBMUtils
 
-/// The VectorDB service with a mock backend: requests built byte by byte (ProtoWriter), answers
+/// The VectorDB service behind the call pipeline, with a mock backend: requests built byte by byte (ProtoWriter), answers
 /// read back the same way, so the protobuf-c bridge, validation, auth and error mapping are all
 /// exercised without Milvus.
 @Suite struct VectorDBServiceTests {
@@ -15,27 +15,33 @@ import VDBMUtils
 
     static func service(_ backend: MockBackend, auth: Bool = false,
                         limits: RequestLimits = RequestLimits(maxBatchRows: 10, maxFilterBytes: 64, maxSearchVectors: 4))
-        -> VectorDBService {
+        -> GRPCRouter {
         let authenticator = auth
             ? APIKeyAuthenticator(keys: keys.map { APIKey(name: $0.key, sha256: SHA256.hash(Array($0.value.0.utf8)), role: $0.value.1) })
             : .disabled
-        return VectorDBService(backend: backend, authenticator: authenticator, limits: limits) { _ in
-            VDBMv1.ServerInfo(version: "9.9", milvusEndpoints: ["m:1"], milvusVersion: "v2.3.5", connections: 2,
-                              readyConnections: 1, activeCalls: 3, waitingCalls: 0)
-        }
+        let settings = ServiceSettings(authenticator: authenticator, limits: limits)
+        let service = VectorDBService(backend: backend, settings: settings, serverInfo: serverInfo)
+        return CallPipeline.router([service], settings: settings, admission: nil)
+    }
+
+    static let serverInfo: VectorDBService.ServerInfoSource = { _ in
+        VDBMv1.ServerInfo(version: "9.9", milvusEndpoints: ["m:1"], milvusVersion: "v2.3.5", connections: 2,
+                          readyConnections: 1, activeCalls: 3, waitingCalls: 0)
     }
 
     /// Calls `method` with `request`; returns the response bytes or throws the call's status.
-    static func call(_ service: VectorDBService, _ method: String, _ request: [UInt8], key: String? = nil) async throws -> [UInt8] {
+    static func call(_ service: GRPCRouter, _ method: String, _ request: [UInt8], key: String? = nil) async throws -> [UInt8] {
         var metadata = Metadata()
         if let key { metadata.append("authorization", .text("Bearer \(key)")) }
         let context = ServerCallContext(path: "/vdbm.v1.VectorDB/\(method)", metadata: metadata, deadline: .after(.seconds(5)),
                                         peer: "test", requestID: "t", logger: Logger(label: "test"))
-        guard case .async(let handler) = service.methods[method] else { Issue.record("no method \(method)"); return [] }
+        guard case .success(.async(let handler)) = service.route("/\(VectorDBService.name)/\(method)") else {
+            Issue.record("no method \(method)"); return []
+        }
         return try await handler(request, context)
     }
 
-    static func status(_ service: VectorDBService, _ method: String, _ request: [UInt8], key: String? = nil) async -> GRPCStatus? {
+    static func status(_ service: GRPCRouter, _ method: String, _ request: [UInt8], key: String? = nil) async -> GRPCStatus? {
         do {
             _ = try await call(service, method, request, key: key)
             return nil
@@ -201,13 +207,15 @@ import VDBMUtils
     }
 
     @Test func everyMethodHasARoleAndAHandler() {
-        let service = Self.service(MockBackend())
-        let table = service.table()
-        #expect(Set(service.methods.keys) == Set(table.map(\.name)))
-        #expect(Set(table.map(\.name)).count == table.count)  // each method once
+        let service = VectorDBService(backend: MockBackend(), settings: ServiceSettings(), serverInfo: Self.serverInfo)
+        let rows = service.table()
+        #expect(Set(service.methods.keys.map(\.method)) == Set(rows.map(\.name)))
+        #expect(Set(rows.map(\.name)).count == rows.count)  // each method once
         #expect(service.methods.count == 30)
-        // The roles docs/api.md's API reference gives, from the one table.
-        let roles = Dictionary(uniqueKeysWithValues: table.map { ($0.name, $0.role) })
+        // The roles docs/api.md's API reference gives, from the one table, stated on the descriptors.
+        let roles = Dictionary(uniqueKeysWithValues: service.methods.keys.map { ($0.method, $0.callPolicy.role) })
+        #expect(Set(roles.values) == [.read, .write, .admin])
+        let table = rows.map { (name: $0.name, role: $0.policy.role) }
         #expect(roles["Search"] == .read && roles["HybridSearch"] == .read && roles["Insert"] == .write && roles["DropCollection"] == .admin)
         #expect(table.filter { $0.role == .admin }.count == 10 && table.filter { $0.role == .write }.count == 5)
         #expect(roles["Export"] == .read && roles["SearchIterator"] == .read && roles["ImportRows"] == .write)

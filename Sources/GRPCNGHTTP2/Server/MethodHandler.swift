@@ -28,11 +28,7 @@ public enum MethodHandler: Sendable {
         _ body: @escaping @Sendable (_ request: [UInt8], _ responses: ResponseWriter, _ context: ServerCallContext) async throws -> Void
     ) -> MethodHandler {
         .streaming { requests, responses, context in
-            var iterator = requests.makeAsyncIterator()
-            guard let request = try await iterator.next() else {
-                throw GRPCStatus(.internal, "server-streaming call received no request message")
-            }
-            try await body(request, responses, context)
+            try await body(try await requests.first(), responses, context)
         }
     }
 
@@ -46,17 +42,18 @@ public enum MethodHandler: Sendable {
     }
 }
 
-/// A gRPC service: a name and its methods.
+/// A gRPC service: a name and its methods, each under the descriptor that states its policy.
 public protocol GRPCService: Sendable {
     /// The fully qualified service name, e.g. `grpc.health.v1.Health`.
     var serviceName: String { get }
-    /// Handlers by method name, e.g. `Check`.
-    var methods: [String: MethodHandler] { get }
+    /// Handlers by method (`descriptor.service` is `serviceName`).
+    var methods: [MethodDescriptor: MethodHandler] { get }
     /// What answers a method of this service that `methods` does not name (a proxy forwarding
-    /// methods it does not know); nil: such calls are UNIMPLEMENTED.
-    var fallback: MethodHandler? { get }
+    /// methods it does not know), under a descriptor whose method is `*`; nil: such calls are
+    /// UNIMPLEMENTED.
+    var fallback: (descriptor: MethodDescriptor, handler: MethodHandler)? { get }
 }
 
 extension GRPCService {
-    public var fallback: MethodHandler? { nil }
+    public var fallback: (descriptor: MethodDescriptor, handler: MethodHandler)? { nil }
 }

@@ -1,40 +1,48 @@
-/// A method's identity: its service and name (the path is `/service/method`).
-public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
-    public var service: String
-    public var method: String
+/// One call as an interceptor sees it: the method, its request messages, where its responses go,
+/// and what the handler knows about it. Unary calls have the same shape (one request message;
+/// one response written), so one interceptor serves every kind of method.
+public struct ServerCall: Sendable {
+    public let method: MethodDescriptor
+    public var requests: RequestMessages
+    public var responses: ResponseWriter
+    public var context: ServerCallContext
 
-    public init(service: String, method: String) {
-        self.service = service
+    public init(method: MethodDescriptor, requests: RequestMessages, responses: ResponseWriter, context: ServerCallContext) {
         self.method = method
+        self.requests = requests
+        self.responses = responses
+        self.context = context
     }
-
-    /// `/service/method`, the HTTP/2 `:path` of its calls.
-    public var path: String { "/\(service)/\(method)" }
-    public var description: String { path }
 }
 
-/// Code that runs around a method's handler, on every call, in a chain: it may look at or change
-/// the request and context, refuse the call by throwing, call `next` (the rest of the chain and
-/// then the handler), and look at or change the answer. Modelled on grpc-swift-2's
-/// `ServerInterceptor`; vdbm's `VectorDB` service chains authorization and error mapping.
+/// Code that runs around every call of the methods it applies to, registered once on the router
+/// (``GRPCRouter``): it may look at the call, refuse it by throwing, wrap or replace its message
+/// streams, and call `next` (the rest of the chain, then the handler). Modelled on grpc-swift-2's
+/// streaming-first `ServerInterceptor`.
 ///
 /// What every call must be seen by, including calls refused before any handler (unknown methods,
 /// wrong content types, deadlines answered by the transport), is a ``CallObserver`` instead: the
 /// access log and the metrics.
 public protocol ServerInterceptor: Sendable {
-    func intercept(
-        _ request: [UInt8], context: ServerCallContext, method: MethodDescriptor,
-        next: @Sendable ([UInt8], ServerCallContext) async throws -> [UInt8]
-    ) async throws -> [UInt8]
+    /// Whether calls of `method` go through this interceptor; asked once per method, when the
+    /// router is built. A method no interceptor applies to runs as its service wrote it.
+    func applies(to method: MethodDescriptor) -> Bool
+
+    func intercept(_ call: ServerCall, next: @Sendable (ServerCall) async throws -> Void) async throws
 }
+
+extension ServerInterceptor {
+    public func applies(to method: MethodDescriptor) -> Bool { true }
+}
+
+/// A call through the rest of an interceptor chain.
+public typealias ServerCallStep = @Sendable (ServerCall) async throws -> Void
 
 extension Array where Element == any ServerInterceptor {
     /// `handler` behind these interceptors, the first one outermost.
-    public func wrap(
-        _ handler: @escaping @Sendable ([UInt8], ServerCallContext) async throws -> [UInt8], method: MethodDescriptor
-    ) -> @Sendable ([UInt8], ServerCallContext) async throws -> [UInt8] {
+    public func wrap(_ handler: @escaping ServerCallStep) -> ServerCallStep {
         reversed().reduce(handler) { next, interceptor in
-            { request, context in try await interceptor.intercept(request, context: context, method: method, next: next) }
+            { call in try await interceptor.intercept(call, next: next) }
         }
     }
 }

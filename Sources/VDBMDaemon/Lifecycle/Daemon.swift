@@ -88,13 +88,15 @@ public enum Daemon {
         return registry
     }
 
-    /// The services vdbm serves, with every one marked SERVING in `health`; with `reflection`,
-    /// server reflection (v1 and v1alpha) listing them all.
+    /// The services vdbm serves, every one behind the call pipeline (API keys from `settings`,
+    /// `admission`) and marked SERVING in `health`; with `reflection`, server reflection (v1 and
+    /// v1alpha) listing them all.
     public static func router(health: HealthStatusRegistry, services: [any GRPCService] = [],
+                              settings: ServiceSettings = ServiceSettings(), admission: AdmissionController? = nil,
                               reflection: Bool = true) -> GRPCRouter {
         var served: [any GRPCService] = [HealthService(registry: health)] + services
         if reflection { served += ReflectionService.both(listing: served.map(\.serviceName)) }
-        let router = GRPCRouter(services: served)
+        let router = CallPipeline.router(served, settings: settings, admission: admission)
         health.set(.serving, for: "")
         for name in router.serviceNames { health.set(.serving, for: name) }
         return router
@@ -197,18 +199,18 @@ public enum Daemon {
         // One admission controller: the limits hold for vdbm.v1 and pass-through calls together.
         let admission = AdmissionController(limits: configuration.admission)
         let vectorDB = VectorDBService(
-            backend: manager, settings: settings, admission: admission,
+            backend: manager, settings: settings,
             serverInfo: serverInfo(pool: pool, milvus: milvus, endpoints: configuration.milvusEndpoints))
         var grpcServices: [any GRPCService] = [vectorDB]
         if configuration.milvusPassThrough {
             grpcServices.append(MilvusPassThroughService(
-                forwarder: milvus, settings: settings, clientCredentialsAllowed: configuration.passThroughClientCredentials,
-                admission: admission,
+                forwarder: milvus, clientCredentialsAllowed: configuration.passThroughClientCredentials,
                 searchCoalescer: configuration.searchCoalescing.map {
                     PassThroughSearchCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group), logger: logger)
                 }))
         }
-        let routes = router(health: health, services: grpcServices, reflection: configuration.reflection)
+        let routes = router(health: health, services: grpcServices, settings: settings, admission: admission,
+                            reflection: configuration.reflection)
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
         let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]

@@ -72,14 +72,20 @@ public struct APIKeyAuthenticator: Sendable {
     public func authorize(_ metadata: Metadata, needs role: Role) throws(GRPCStatus) -> String? {
         guard keys != nil else { return nil }
         guard let header = metadata[text: "authorization"] else {
-            Self.failures.missing.increment()
-            throw GRPCStatus(.unauthenticated, "missing authorization metadata: send 'authorization: Bearer <api key>'")
+            throw missingKey("send 'authorization: Bearer <api key>'")
         }
         guard header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             Self.failures.malformed.increment()
             throw GRPCStatus(.unauthenticated, "authorization metadata must be 'Bearer <api key>'")
         }
         return try authorize(key: Array(header.utf8.dropFirst(7)), needs: role)
+    }
+
+    /// What a call that presented no key ends with (counted): UNAUTHENTICATED, saying where the
+    /// key goes (`hint`), in the same words for every service.
+    public func missingKey(_ hint: String) -> GRPCStatus {
+        Self.failures.missing.increment()
+        return GRPCStatus(.unauthenticated, "missing API key: \(hint)")
     }
 
     /// The configured key whose hash is that of `presented`, compared in constant time; nil when

@@ -16,13 +16,15 @@ public struct HealthService: GRPCService {
 
     public var serviceName: String { Self.name }
 
-    public var methods: [String: MethodHandler] {
+    /// Open to every caller and never queued (``CallPolicy/open``): a probe must get through
+    /// whatever the keys and the load.
+    public var methods: [MethodDescriptor: MethodHandler] {
         let registry = self.registry
         return [
-            "Check": .immediate { bytes, _ throws(GRPCStatus) in
+            MethodDescriptor(service: Self.name, method: "Check", policy: CallPolicy.open): .immediate { bytes, _ throws(GRPCStatus) in
                 try Self.check(bytes, registry: registry)
             },
-            "Watch": .serverStreaming { bytes, responses, _ in
+            MethodDescriptor(service: Self.name, method: "Watch", policy: CallPolicy.open): .serverStreaming { bytes, responses, _ in
                 try await Self.watch(bytes, registry: registry, responses: responses)
             },
         ]

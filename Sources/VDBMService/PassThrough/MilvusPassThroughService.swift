@@ -20,111 +20,69 @@ public struct MilvusPassThroughService: GRPCService {
     }
 
     private let forwarder: any Forwarder
-    private let settings: ServiceSettings
     /// `auth.passthrough_milvus_credentials`: a client's own Milvus user:password (or token) is
     /// sent on to Milvus in place of vdbm's.
     private let clientCredentialsAllowed: Bool
-    private let admission: AdmissionController?
     /// Merges concurrent `Search` calls (`nil`: each goes to Milvus on its own).
     private let searchCoalescer: PassThroughSearchCoalescer?
 
-    public init(forwarder: any Forwarder, settings: ServiceSettings, clientCredentialsAllowed: Bool = false,
-                admission: AdmissionController? = nil, searchCoalescer: PassThroughSearchCoalescer? = nil) {
+    public init(forwarder: any Forwarder, clientCredentialsAllowed: Bool = false,
+                searchCoalescer: PassThroughSearchCoalescer? = nil) {
         self.forwarder = forwarder
-        self.settings = settings
         self.clientCredentialsAllowed = clientCredentialsAllowed
-        self.admission = admission
         self.searchCoalescer = searchCoalescer
     }
 
     public var serviceName: String { Self.name }
 
-    public var methods: [String: MethodHandler] {
-        var handlers: [String: MethodHandler] = [:]
-        for name in MilvusServiceMethods.names where !MilvusMethodTable.streaming.contains(name) {
-            handlers[name] = handler(method: name)
-        }
-        for name in MilvusMethodTable.streaming {
-            handlers[name] = .immediate { _, _ throws(GRPCStatus) in
-                throw GRPCStatus(.unimplemented, "vdbm passes unary Milvus calls through, not the stream \(name)")
+    public var methods: [MethodDescriptor: MethodHandler] {
+        var handlers: [MethodDescriptor: MethodHandler] = [:]
+        for name in MilvusServiceMethods.names {
+            let descriptor = MethodDescriptor(service: Self.name, method: name, policy: policy(of: name))
+            if MilvusMethodTable.streaming.contains(name) {
+                handlers[descriptor] = .immediate { _, _ throws(GRPCStatus) in
+                    throw GRPCStatus(.unimplemented, "vdbm passes unary Milvus calls through, not the stream \(name)")
+                }
+            } else {
+                handlers[descriptor] = handler(method: name)
             }
         }
         return handlers
     }
 
     /// A method vdbm does not know (a newer SDK's): forwarded as bytes, for an `admin` key.
-    public var fallback: MethodHandler? { handler(method: nil) }
+    public var fallback: (descriptor: MethodDescriptor, handler: MethodHandler)? {
+        (MethodDescriptor(service: Self.name, method: "*", policy: policy(of: nil)), handler(method: nil))
+    }
+
+    /// `method`'s row of the table as a call policy (nil: a method the table does not know).
+    func policy(of method: String?) -> CallPolicy {
+        let role = method.map(MilvusMethodTable.role(of:)) ?? .admin
+        return CallPolicy(role: role, class: method == "Search" || method == "HybridSearch" ? .search : nil,
+                          idempotent: method.map { MilvusMethodTable.idempotency(of: $0) == .idempotent } ?? false,
+                          presentation: .milvusToken(clientCredentials: clientCredentialsAllowed))
+    }
 
     /// The handler of `method`, or (nil) of any method the table does not name, which takes its
-    /// name from the call's path and is counted under the label `other`.
+    /// name from the call's path and is counted under the label `other`. The caller was
+    /// authorized and admitted by the call pipeline before it runs.
     private func handler(method known: String?) -> MethodHandler {
         let label = known ?? "other"
-        let forwarder = self.forwarder, settings = self.settings, admission = self.admission
-        let clientCredentialsAllowed = self.clientCredentialsAllowed
+        let forwarder = self.forwarder
         let searchCoalescer = known == "Search" ? self.searchCoalescer : nil
         return .async { request, context in
             let method = known ?? String(context.path.split(separator: "/").last ?? "")
-            let role = MilvusMethodTable.role(of: method)
-            let credentials = try Self.authorize(context.metadata, role: role, authenticator: settings.authenticator,
-                                                 clientCredentialsAllowed: clientCredentialsAllowed)
-            let forward = { () async throws -> [UInt8] in
-                let metadata = Self.forwardedMetadata(context.metadata)
-                let send: PassThroughSearchCoalescer.Send = { request, deadline throws(VectorDBError) in
-                    try await forwarder.forward(
-                        method, request, metadata: metadata, credentials: credentials,
-                        idempotency: MilvusMethodTable.idempotency(of: method), metricsLabel: label, deadline: deadline)
-                }
-                do throws(VectorDBError) {
-                    guard let searchCoalescer else { return try await send(request, context.deadline) }
-                    return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
-                                                            deadline: context.deadline, send: send)
-                } catch {
-                    throw ErrorMapping.status(for: error)
-                }
+            let credentials = CallerCredentials.milvus.map(Self.milvusCredentials)
+            let metadata = Self.forwardedMetadata(context.metadata)
+            let idempotency = MilvusMethodTable.idempotency(of: method)
+            let send: PassThroughSearchCoalescer.Send = { request, deadline throws(VectorDBError) in
+                try await forwarder.forward(method, request, metadata: metadata, credentials: credentials,
+                                            idempotency: idempotency, metricsLabel: label, deadline: deadline)
             }
-            guard let admission else { return try await forward() }
-            let callClass: CallClass = switch role {
-            case .read: method == "Search" || method == "HybridSearch" ? .search : .read
-            case .write: .write
-            case .admin: .admin
-            }
-            do {
-                return try await admission.run(callClass, deadline: context.deadline, forward)
-            } catch let refusal as AdmissionRefusal {
-                throw GRPCStatus(.resourceExhausted, refusal.message)
-            }
+            guard let searchCoalescer else { return try await send(request, context.deadline) }
+            return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
+                                                    deadline: context.deadline, send: send)
         }
-    }
-
-    /// What the client presented in `authorization`, decoded: pymilvus sends base64 of its token
-    /// (or of `user:password`), without a scheme.
-    static func presented(_ metadata: Metadata) -> [UInt8]? {
-        guard let header = metadata[text: "authorization"] else { return nil }
-        let value = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)) : header
-        return Base64.decode(value)
-    }
-
-    /// Checks the caller; returns the credentials to call Milvus with in place of vdbm's (only a
-    /// client's own, when allowed).
-    static func authorize(_ metadata: Metadata, role: Role, authenticator: APIKeyAuthenticator,
-                          clientCredentialsAllowed: Bool) throws(GRPCStatus) -> MilvusCredentials? {
-        let presented = presented(metadata)
-        if authenticator.isEnabled, let presented, authenticator.key(matching: presented) != nil {
-            _ = try authenticator.authorize(key: presented, needs: role)
-            return nil
-        }
-        let own = presented.flatMap { String(validating: $0, as: UTF8.self) }.map(Self.milvusCredentials)
-        if clientCredentialsAllowed, let own { return own }
-        guard authenticator.isEnabled else { return nil }
-        guard let own else {
-            _ = try authenticator.authorize(key: [], needs: role)  // counts and throws UNAUTHENTICATED
-            return nil
-        }
-        if case .password = own {
-            throw GRPCStatus(.unauthenticated, "Milvus user and password are not accepted: use a vdbm API key as the token "
-                             + "(or set auth.passthrough_milvus_credentials)")
-        }
-        throw GRPCStatus(.unauthenticated, "unknown API key")
     }
 
     /// What besides the request decides a search's answer, for the coalescer's key: the

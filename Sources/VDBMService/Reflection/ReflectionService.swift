@@ -27,10 +27,12 @@ public struct ReflectionService: GRPCService {
         return [v1, v1alpha].map { ReflectionService(serviceName: $0, services: listed, index: index) }
     }
 
-    public var methods: [String: MethodHandler] {
+    /// Open to every caller (``CallPolicy/open``), as gRPC tooling expects.
+    public var methods: [MethodDescriptor: MethodHandler] {
         let services = self.services
         let index = self.index
-        return ["ServerReflectionInfo": .streaming { requests, responses, _ in
+        let descriptor = MethodDescriptor(service: serviceName, method: "ServerReflectionInfo", policy: CallPolicy.open)
+        return [descriptor: .streaming { requests, responses, _ in
             for try await bytes in requests {
                 let request: ReflectionRequest
                 do throws(ProtobufDecodingError) {

@@ -1,6 +1,7 @@
 import GRPCNGHTTP2
 import VDBMDomain
 import VDBMProtobuf
+import VDBMUtils
 
 /// The one place where errors become gRPC statuses (docs/api.md's error table mirrors it).
 enum ErrorMapping {
@@ -28,6 +29,17 @@ enum ErrorMapping {
     /// Request bytes that are not the expected message (or carry a field of the wrong wire type).
     static func status(for error: ProtobufDecodingError) -> GRPCStatus {
         GRPCStatus(.invalidArgument, error.description)
+    }
+
+    /// The status of an error the domain, the protobuf bridge or admission control threw; nil
+    /// for any other.
+    static func mappedStatus(for error: any Error) -> GRPCStatus? {
+        switch error {
+        case let error as VectorDBError: status(for: error)
+        case let error as ProtobufDecodingError: status(for: error)
+        case let refusal as AdmissionRefusal: GRPCStatus(.resourceExhausted, refusal.message)
+        default: nil
+        }
     }
 
     /// Any error a handler may throw: a status as it is, the two above mapped, cancellation as

@@ -3,9 +3,10 @@ import VDBMDomain
 import VDBMProtobuf
 import VDBMUtils
 
-/// `vdbm.v1.VectorDB`: every method authorizes the caller, decodes the request (protobuf-c),
-/// validates it into domain values, calls the backend (the `VectorDBManager`), and encodes the
-/// answer. Errors end the call with the status docs/api.md's table gives.
+/// `vdbm.v1.VectorDB`: every method decodes the request (protobuf-c), validates it into domain
+/// values, calls the backend (the `VectorDBManager`), and encodes the answer. Its table states
+/// each method's policy; the call pipeline authorizes and admits the caller by it, and turns
+/// errors into the statuses docs/api.md's table gives.
 public struct VectorDBService: GRPCService {
     public static let name = "vdbm.v1.VectorDB"
 
@@ -15,70 +16,31 @@ public struct VectorDBService: GRPCService {
     private let backend: any VectorDBBackend
     private let settings: ServiceSettings
     private let serverInfo: ServerInfoSource
-    private let admission: AdmissionController?
 
-    public init(backend: any VectorDBBackend, authenticator: APIKeyAuthenticator = .disabled,
-                limits: RequestLimits = RequestLimits(), admission: AdmissionController? = nil,
-                serverInfo: @escaping ServerInfoSource) {
-        self.init(backend: backend, settings: ServiceSettings(authenticator: authenticator, limits: limits),
-                  admission: admission, serverInfo: serverInfo)
-    }
-
-    /// A service whose keys and limits follow `settings` (which the daemon replaces on reload);
-    /// with `admission`, calls run under its limits.
-    public init(backend: any VectorDBBackend, settings: ServiceSettings, admission: AdmissionController? = nil,
-                serverInfo: @escaping ServerInfoSource) {
+    /// A service whose request limits follow `settings` (which the daemon replaces on reload).
+    /// API keys and admission are the call pipeline's (``CallPipeline``), by each method's policy.
+    public init(backend: any VectorDBBackend, settings: ServiceSettings, serverInfo: @escaping ServerInfoSource) {
         self.backend = backend
         self.settings = settings
-        self.admission = admission
         self.serverInfo = serverInfo
     }
 
     public var serviceName: String { Self.name }
 
-    public var methods: [String: MethodHandler] {
-        var handlers: [String: MethodHandler] = [:]
+    public var methods: [MethodDescriptor: MethodHandler] {
+        var handlers: [MethodDescriptor: MethodHandler] = [:]
         for entry in table() {
-            let descriptor = MethodDescriptor(service: Self.name, method: entry.name)
-            // Authorization first (nothing about the request is looked at for an unknown caller),
-            // then admission (a place under the limits), then the body, whose domain and decoding
-            // errors become their statuses.
-            var chain: [any ServerInterceptor] = [AuthorizationInterceptor(settings: settings, role: entry.role)]
-            if let admission { chain.append(AdmissionInterceptor(controller: admission, callClass: entry.callClass)) }
-            chain.append(ErrorMappingInterceptor())
+            let descriptor = MethodDescriptor(service: Self.name, method: entry.name, policy: entry.policy)
             switch entry.body {
             case .unary(let body):
-                handlers[entry.name] = .async(chain.wrap({ bytes, context in try await body(bytes, context.deadline) },
-                                                         method: descriptor))
+                handlers[descriptor] = .async { bytes, context in try await body(bytes, context.deadline) }
             case .streaming(let body):
-                handlers[entry.name] = guarded(body, role: entry.role, callClass: entry.callClass)
+                handlers[descriptor] = .streaming { requests, responses, context in
+                    try await body(requests, responses, context.deadline)
+                }
             }
         }
         return handlers
-    }
-
-    /// A streaming method behind the same checks as the interceptor chain gives unary ones:
-    /// authorization, then one admission place for the whole call, then error mapping.
-    private func guarded(_ body: @escaping StreamingBody, role: Role, callClass: CallClass) -> MethodHandler {
-        let settings = self.settings, admission = self.admission
-        return .streaming { requests, responses, context in
-            try settings.authenticator.authorize(context.metadata, needs: role)
-            do {
-                if let admission {
-                    try await admission.run(callClass, deadline: context.deadline) {
-                        try await body(requests, responses, context.deadline)
-                    }
-                } else {
-                    try await body(requests, responses, context.deadline)
-                }
-            } catch let refusal as AdmissionRefusal {
-                throw GRPCStatus(.resourceExhausted, refusal.message)
-            } catch let error as VectorDBError {
-                throw ErrorMapping.status(for: error)
-            } catch let error as ProtobufDecodingError {
-                throw ErrorMapping.status(for: error)
-            }
-        }
     }
 
     typealias Body = @Sendable (_ request: [UInt8], _ deadline: Deadline) async throws -> [UInt8]
@@ -90,29 +52,19 @@ public struct VectorDBService: GRPCService {
         case streaming(StreamingBody)
     }
 
-    /// One row of the method table: a method, the role its caller needs, its admission class (by
-    /// default the role's: read, write or admin), and what it does.
+    /// One row of the method table: a method, its policy (the role its caller needs; its
+    /// admission class, by default the role's: read, write or admin), and what it does.
     struct Method {
         var name: String
-        var role: Role
-        var callClass: CallClass
+        var policy: CallPolicy
         var body: Handler
 
         init(_ name: String, _ role: Role, class callClass: CallClass? = nil, _ body: @escaping Body) {
-            self.init(name, role, class: callClass, handler: .unary(body))
+            (self.name, self.policy, self.body) = (name, CallPolicy(role: role, class: callClass), .unary(body))
         }
 
         init(_ name: String, _ role: Role, class callClass: CallClass? = nil, streaming body: @escaping StreamingBody) {
-            self.init(name, role, class: callClass, handler: .streaming(body))
-        }
-
-        private init(_ name: String, _ role: Role, class callClass: CallClass?, handler: Handler) {
-            let byRole: CallClass = switch role {
-            case .read: .read
-            case .write: .write
-            case .admin: .admin
-            }
-            (self.name, self.role, self.callClass, self.body) = (name, role, callClass ?? byRole, handler)
+            (self.name, self.policy, self.body) = (name, CallPolicy(role: role, class: callClass), .streaming(body))
         }
     }
 
