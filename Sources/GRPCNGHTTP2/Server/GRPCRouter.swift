@@ -9,7 +9,6 @@ public struct GRPCRouter: Sendable {
     public typealias ErrorMapping = @Sendable (any Error) -> GRPCStatus?
 
     private struct Route {
-        var descriptor: MethodDescriptor
         var handler: MethodHandler
         var index: Int
     }
@@ -56,7 +55,7 @@ public struct GRPCRouter: Sendable {
         let key = fallback ? descriptor.service : descriptor.path
         let known = fallback ? fallbacks[key] : routes[key]
         let index = known?.index ?? descriptors.count
-        let route = Route(descriptor: descriptor, handler: compose(handler, descriptor), index: index)
+        let route = Route(handler: compose(handler, descriptor), index: index)
         if fallback { fallbacks[key] = route } else { routes[key] = route }
         if known == nil { descriptors.append(descriptor) } else { descriptors[index] = descriptor }
     }

@@ -34,12 +34,8 @@ public struct ReflectionService: GRPCService {
         let descriptor = MethodDescriptor(service: serviceName, method: "ServerReflectionInfo", policy: CallPolicy.open)
         return [descriptor: .streaming { requests, responses, _ in
             for try await bytes in requests {
-                let request: ReflectionRequest
-                do throws(ProtobufDecodingError) {
-                    request = try ReflectionRequest(serializedBytes: bytes)
-                } catch {
-                    throw ErrorMapping.status(for: error)
-                }
+                // A broken request ends the call with INVALID_ARGUMENT by the pipeline's error mapping.
+                let request = try ReflectionRequest(serializedBytes: bytes)
                 try await responses.write(Self.answer(request, services: services, index: index).serializedBytes())
             }
         }]
