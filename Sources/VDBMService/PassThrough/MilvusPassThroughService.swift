@@ -44,7 +44,7 @@ public struct MilvusPassThroughService: GRPCService {
                     throw GRPCStatus(.unimplemented, "vdbm passes unary Milvus calls through, not the stream \(name)")
                 }
             } else {
-                handlers[descriptor] = handler(method: name)
+                handlers[descriptor] = handler(method: name, policy: descriptor.callPolicy)
             }
         }
         return handlers
@@ -52,7 +52,8 @@ public struct MilvusPassThroughService: GRPCService {
 
     /// A method vdbm does not know (a newer SDK's): forwarded as bytes, for an `admin` key.
     public var fallback: (descriptor: MethodDescriptor, handler: MethodHandler)? {
-        (MethodDescriptor(service: Self.name, method: "*", policy: policy(of: nil)), handler(method: nil))
+        let policy = policy(of: nil)
+        return (MethodDescriptor(service: Self.name, method: "*", policy: policy), handler(method: nil, policy: policy))
     }
 
     /// `method`'s row of the table as a call policy (nil: a method the table does not know).
@@ -66,15 +67,15 @@ public struct MilvusPassThroughService: GRPCService {
     /// The handler of `method`, or (nil) of any method the table does not name, which takes its
     /// name from the call's path and is counted under the label `other`. The caller was
     /// authorized and admitted by the call pipeline before it runs.
-    private func handler(method known: String?) -> MethodHandler {
+    private func handler(method known: String?, policy: CallPolicy) -> MethodHandler {
         let label = known ?? "other"
+        let idempotency: Idempotency = policy.idempotent ? .idempotent : .nonIdempotent
         let forwarder = self.forwarder
         let searchCoalescer = known == "Search" ? self.searchCoalescer : nil
         return .async { request, context in
             let method = known ?? String(context.path.split(separator: "/").last ?? "")
             let credentials = CallerCredentials.milvus.map(Self.milvusCredentials)
             let metadata = Self.forwardedMetadata(context.metadata)
-            let idempotency = MilvusMethodTable.idempotency(of: method)
             let send: PassThroughSearchCoalescer.Send = { request, deadline throws(VectorDBError) in
                 try await forwarder.forward(method, request, metadata: metadata, credentials: credentials,
                                             idempotency: idempotency, metricsLabel: label, deadline: deadline)

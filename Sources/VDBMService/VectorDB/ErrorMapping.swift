@@ -42,15 +42,13 @@ enum ErrorMapping {
         }
     }
 
-    /// Any error a handler may throw: a status as it is, the two above mapped, cancellation as
+    /// Any error a handler may throw: a status as it is, the others above mapped, cancellation as
     /// CANCELLED, anything else INTERNAL without detail.
     static func status(forAny error: any Error) -> GRPCStatus {
         switch error {
         case let error as any GRPCStatusConvertible: error.grpcStatus
-        case let error as VectorDBError: status(for: error)
-        case let error as ProtobufDecodingError: status(for: error)
         case is CancellationError: GRPCStatus(.cancelled, "call cancelled")
-        default: GRPCStatus(.internal, "internal error")
+        default: mappedStatus(for: error) ?? GRPCStatus(.internal, "internal error")
         }
     }
 }
