@@ -130,13 +130,27 @@ public enum Daemon {
                            endpoints: [MilvusEndpoint]) -> VectorDBService.ServerInfoSource {
         { deadline in
             let snapshot = await pool.snapshot
-            let version = try? await milvus.version(deadline: deadline)
+            let (version, features) = await versionAndFeatures(milvus, deadline: deadline)
             var info = VDBMv1.ServerInfo(version: VDBMVersion.full, milvusEndpoints: endpoints.map(\.description),
-                                         milvusVersion: version ?? "", connections: snapshot.connections,
+                                         milvusVersion: version, connections: snapshot.connections,
                                          readyConnections: snapshot.readyConnections, activeCalls: snapshot.activeCalls,
                                          waitingCalls: snapshot.waitingCalls)
-            info.milvusFeatures = version.map { MilvusFeature.available(version: $0).map(\.rawValue) } ?? []
+            info.milvusFeatures = features.map(\.rawValue)
             return info
+        }
+    }
+
+    /// The server's version text and the features vdbm lets through to it, as the manager's
+    /// checks decide: a server that answers but does not implement `GetVersion` (Milvus Lite 2.5)
+    /// is refused nothing, so it is reported with every feature; one that is down with none.
+    static func versionAndFeatures(_ milvus: some MilvusAPI, deadline: Deadline) async -> (String, [MilvusFeature]) {
+        do {
+            let version = try await milvus.version(deadline: deadline)
+            return (version, MilvusFeature.available(version: version))
+        } catch .failedPrecondition {
+            return ("", MilvusFeature.allCases)
+        } catch {
+            return ("", [])
         }
     }
 
