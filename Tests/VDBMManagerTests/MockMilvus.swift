@@ -22,6 +22,9 @@ final class MockMilvus: MilvusAPI {
         var searchSizes: [Int] = []
         /// The queries of each search, as sent.
         var searchQueries: [SearchQueries] = []
+        /// When set, answers hybrid searches instead of `searchReply`.
+        var hybridSearchHandler: (@Sendable (_ searches: [MilvusRequest.SubSearch]) async throws(VectorDBError)
+            -> MilvusResponse.Search)?
         /// Each hybrid search's sub-searches and rank params.
         var hybridSearches: [(searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue], outputFields: [String])] = []
         var createdPartitionCounts: [Int?] = []
@@ -156,7 +159,11 @@ final class MockMilvus: MilvusAPI {
                       outputFields: [String], partitions: [String], consistencyLevel: Int32?,
                       deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Search {
         try record("hybridSearch")
-        state.withLock { $0.hybridSearches.append((searches, rankParams, outputFields)) }
+        let handler = state.withLock { state in
+            state.hybridSearches.append((searches, rankParams, outputFields))
+            return state.hybridSearchHandler
+        }
+        if let handler { return try await handler(searches) }
         return emptyOrScripted(queries: searches.first.map { $0.queries.count(dimension: $0.dim) } ?? 0)
     }
 

@@ -6,7 +6,8 @@ import VDBMUtils
 extension VectorDBManager {
     /// Several searches of one collection whose hits a ranker fuses into one list per query: the
     /// hits of each query, best first. Every search has the same number of queries; each goes to
-    /// the field its kind and name choose (as for `search`). Not coalesced: see docs/architecture.md.
+    /// the field its kind and name choose (as for `search`). With coalescing on, concurrent
+    /// weighted-ranker hybrid searches that differ only in their queries leave as one (`HybridBatchKey`).
     nonisolated public func hybridSearch(_ request: HybridSearchRequest, deadline: Deadline) async throws(VectorDBError)
         -> [SearchResults] {
         if let problem = ResultWindow.problem("limit", count: request.limit, offset: request.offset) { throw .invalidArgument(problem) }
@@ -16,8 +17,8 @@ extension VectorDBManager {
         let rankParams = try Self.rankParams(request)
         return try await withSchema(request.collection, deadline: deadline) { schema throws(VectorDBError) in
             try await require(.hybridSearch, deadline: deadline)
+            var targets: [SearchTarget] = []
             var searches: [MilvusRequest.SubSearch] = []
-            var queries = 0
             for (number, search) in request.searches.enumerated() {
                 let target: SearchTarget
                 do throws(VectorDBError) {
@@ -26,25 +27,46 @@ extension VectorDBManager {
                     throw Self.naming(search: number, error)
                 }
                 if let feature = target.feature { try await require(feature, deadline: deadline) }
-                if number == 0 { queries = target.count }
-                guard target.count == queries else {
-                    throw .invalidArgument("searches[\(number)] has \(target.count) queries; searches[0] has \(queries)")
+                guard target.count == targets.first?.count ?? target.count else {
+                    throw .invalidArgument("searches[\(number)] has \(target.count) queries; searches[0] has \(targets[0].count)")
                 }
                 let limit = search.limit ?? request.limit + request.offset
                 if let problem = ResultWindow.problem("searches[\(number)].limit", count: limit) { throw .invalidArgument(problem) }
+                targets.append(target)
                 searches.append(MilvusRequest.SubSearch(
                     queries: target.queries, dim: target.dimension, filter: search.filter,
                     params: MilvusRequest.searchParams(annsField: target.field.name, topK: limit, params: search.params, offset: 0)))
             }
+            let queries = targets[0].count
             let (fields, dynamic, keepMeta) = try SchemaMapping.outputFields(request.outputFields, schema: schema)
             let milvus = self.milvus
-            let reply = try await explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
-                try await milvus.hybridSearch(request.collection, searches: searches, rankParams: rankParams,
-                                              outputFields: request.outputFields.isEmpty ? [] : fields,
-                                              partitions: request.partitions, consistencyLevel: request.consistency?.rawValue,
-                                              deadline: deadline)
+            let subSearches = searches
+            // One Milvus hybrid search of `searches` (this request's, or a batch's) with `count` queries each.
+            let send: @Sendable ([MilvusRequest.SubSearch], Int, Deadline) async throws(VectorDBError) -> [SearchResults] = {
+                searches, count, deadline throws(VectorDBError) in
+                let reply = try await self.explainingNotLoaded(request.collection, deadline: deadline) { () throws(VectorDBError) in
+                    try await milvus.hybridSearch(request.collection, searches: searches, rankParams: rankParams,
+                                                  outputFields: request.outputFields.isEmpty ? [] : fields,
+                                                  partitions: request.partitions, consistencyLevel: request.consistency?.rawValue,
+                                                  deadline: deadline)
+                }
+                return try Self.results(reply, queries: count)
             }
-            return Self.unpackingDynamicFields(try Self.results(reply, queries: queries), names: dynamic, keepMeta: keepMeta)
+            let results: [SearchResults]
+            let database = MilvusCallContext.database
+            if let hybridCoalescer,
+               let key = HybridBatchKey(request, database: database, fields: targets.map(\.field.name), schema: schema) {
+                let rows = HybridQueryRow.rows(targets.map(\.queries), dimensions: targets.map(\.dimension), count: queries)
+                results = try await hybridCoalescer.search(key: key, vectors: rows, queries: queries, deadline: deadline) {
+                    rows, count, deadline throws(VectorDBError) in
+                    var merged = subSearches  // equal keys: any member's sub-searches, with the batch's queries
+                    for index in merged.indices { merged[index].queries = HybridQueryRow.joined(rows, search: index) }
+                    return try await Self.inDatabase(database) { () throws(VectorDBError) in try await send(merged, count, deadline) }
+                }
+            } else {
+                results = try await send(subSearches, queries, deadline)
+            }
+            return Self.unpackingDynamicFields(results, names: dynamic, keepMeta: keepMeta)
         }
     }
 

@@ -23,6 +23,8 @@ public actor VectorDBManager {
     /// `nil` when coalescing is off: every search goes to Milvus on its own.
     private let coalescer: Coalescer?
     private typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
+    /// Hybrid searches merged under the same policy (`nil` when coalescing is off).
+    let hybridCoalescer: SearchCoalescer<HybridBatchKey, [HybridQueryRow], SearchResults>?
 
     /// - Parameters:
     ///   - searchCoalescing: how concurrent searches that differ only in their vectors are merged
@@ -33,6 +35,7 @@ public actor VectorDBManager {
         self.milvus = milvus
         self.logger = logger
         self.coalescer = searchCoalescing.map { Coalescer(policy: $0, scheduler: searchScheduler) }
+        self.hybridCoalescer = searchCoalescing.map { SearchCoalescer(policy: $0, scheduler: searchScheduler) }
     }
 
     // MARK: Collections
