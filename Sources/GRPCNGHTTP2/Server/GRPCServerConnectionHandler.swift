@@ -16,23 +16,23 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     typealias OutboundOut = ByteBuffer
 
     private let router: GRPCRouter
-    private let limits: GRPCServerLimits
-    private let budget: RequestMemoryBudget
-    private let logger: Logger
-    private let observers: [any CallObserver]
-    private let connectionTag: String
+    let limits: GRPCServerLimits
+    let budget: RequestMemoryBudget
+    let logger: Logger
+    let observers: [any CallObserver]
+    let connectionTag: String
 
-    private var session: NGHTTP2Session?
-    private var context: ChannelHandlerContext?
-    private var eventLoop: (any EventLoop)?
-    private var streams: [Int32: ServerStream] = [:]
+    var session: NGHTTP2Session?
+    var context: ChannelHandlerContext?
+    var eventLoop: (any EventLoop)?
+    var streams: [Int32: ServerStream] = [:]
     /// The stream of the last lookup: nghttp2 calls back several times in a row for one stream,
     /// and this spares a hash lookup for most of those calls.
     private var recentStream: (id: Int32, stream: ServerStream)?
     private var recentRoute: (path: String, handler: MethodHandler, index: Int)?
-    private var peer = "unknown"
+    var peer = "unknown"
     /// Where `.async` handlers run: this connection's event loop (made on first use).
-    private var taskExecutor: EventLoopTaskExecutor?
+    var taskExecutor: EventLoopTaskExecutor?
     // Output scheduling (not the connection's life, which `connection` holds):
     /// True while nghttp2 parses a read: responses wait for `channelReadComplete` to leave in one write.
     private var reading = false
@@ -45,11 +45,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     private var streamsAwaitingTimer: [Int32] = []
     /// The connection's life: idle timeout, maximum age, preface timeout, keepalive enforcement
     /// and the two-step GOAWAY (`ServerConnectionStateMachine`); this handler performs its actions.
-    private var connection: ServerConnectionStateMachine
-    private var lifetimeStarted = false
-    private var lifetimeTimer: Scheduled<Void>?
+    var connection: ServerConnectionStateMachine
+    var lifetimeStarted = false
+    var lifetimeTimer: Scheduled<Void>?
     /// Streaming calls whose handler waits in `write` until the client reads (checked after each flush).
-    private var streamsWaitingToWrite: [Int32] = []
+    var streamsWaitingToWrite: [Int32] = []
     /// A streaming handler's `write` waits while more than this is queued for its client.
     static let maxQueuedResponseBytes = 256 * 1024
 
@@ -167,13 +167,16 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     func stream(_ streamID: Int32, didReceiveData data: UnsafeRawBufferPointer) {
-        guard let stream = stream(streamID), stream.phase != .responded else {
-            session?.consume(streamID: streamID, bytes: data.count)
-            return
+        guard let stream = stream(streamID) else { return consume(streamID, data.count) }
+        switch stream.machine.dataReceived() {
+        case .discard:
+            return consume(streamID, data.count)
+        case .streaming:
+            guard let streaming = stream.streaming else { return consume(streamID, data.count) }
+            return receiveStreaming(streamID, stream, streaming, data)
+        case .unary:
+            consume(streamID, data.count)
         }
-        if let streaming = stream.streaming { return receiveStreaming(streamID, stream, streaming, data) }
-        session?.consume(streamID: streamID, bytes: data.count)
-        guard stream.phase == .receiving else { return }
         guard budget.reserve(data.count) else {
             respond(streamID, stream, .failure(GRPCStatus(
                 .resourceExhausted, "the server holds too many request bytes at once; retry later")))
@@ -194,6 +197,10 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
     }
 
+    private func consume(_ streamID: Int32, _ bytes: Int) {
+        session?.consume(streamID: streamID, bytes: bytes)
+    }
+
     func streamDidEndData(_ streamID: Int32) {
         guard let stream = stream(streamID) else { return }
         finishRequest(streamID, stream)
@@ -202,7 +209,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     func streamDidClose(_ streamID: Int32, errorCode: UInt32) {
         if recentStream?.id == streamID { recentStream = nil }
         guard let stream = streams.removeValue(forKey: streamID) else { return }
-        if stream.phase != .responded {
+        if stream.machine.closed() {
             // The client reset the stream (or the connection is going away) before our answer.
             report(streamID, stream, code: .cancelled)
         }
@@ -215,7 +222,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     // MARK: Request handling
 
-    private func stream(_ streamID: Int32) -> ServerStream? {
+    func stream(_ streamID: Int32) -> ServerStream? {
         if let recent = recentStream, recent.id == streamID { return recent.stream }
         guard let stream = streams[streamID] else { return nil }
         recentStream = (streamID, stream)
@@ -263,7 +270,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private func armPendingTimers() {
         for streamID in streamsAwaitingTimer {
-            if let stream = stream(streamID), stream.phase != .responded { armTimer(streamID, stream) }
+            if let stream = stream(streamID), !stream.machine.hasEnded { armTimer(streamID, stream) }
         }
         streamsAwaitingTimer.removeAll(keepingCapacity: true)
     }
@@ -273,7 +280,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         guard let context, let deadline = stream.deadline, stream.timer == nil else { return }
         let delay = TimeAmount(clamping: deadline.remaining())
         stream.timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
-            guard let current = self.stream(streamID), current === stream, current.phase != .responded else { return }
+            guard let current = self.stream(streamID), current === stream, !current.machine.hasEnded else { return }
             current.timer = nil
             respond(streamID, current, .failure(GRPCStatus(.deadlineExceeded, "deadline exceeded")))
         }
@@ -281,8 +288,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     /// The client finished sending: check that exactly one message came, then run the handler.
     private func finishRequest(_ streamID: Int32, _ stream: ServerStream) {
-        if let streaming = stream.streaming { return finishStreamingRequests(streamID, stream, streaming) }
-        guard stream.phase == .receiving else { return }
+        switch stream.machine.requestDidEnd() {
+        case .none: return
+        case .endReads: return endReads(streamID, stream)
+        case .runUnary: break
+        }
         if stream.deframer.hasPartialMessage {
             return respond(streamID, stream, .failure(GRPCStatus(.internal, "request ended inside a message")))
         }
@@ -305,7 +315,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             }
         case .async(let body):
             guard let eventLoop = context?.eventLoop else { return }
-            stream.phase = .dispatched
+            stream.machine.handlerDispatched()
             if !reading { armTimer(streamID, stream) }
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
@@ -338,7 +348,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
     }
 
-    private func makeCallContext(_ streamID: Int32, _ stream: ServerStream, deadline: Deadline) -> ServerCallContext {
+    func makeCallContext(_ streamID: Int32, _ stream: ServerStream, deadline: Deadline) -> ServerCallContext {
         ServerCallContext(
             path: stream.headers.path ?? "", metadata: stream.headers.metadata, deadline: deadline, peer: peer,
             clientRequestID: stream.headers.requestID, connectionTag: connectionTag, streamID: streamID,
@@ -347,284 +357,9 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
 
     private func handlerDidFinish(_ streamID: Int32, _ result: Result<[UInt8], GRPCStatus>) {
         // Answered already (deadline) or gone (reset, connection closed): nothing to do.
-        guard let stream = stream(streamID), stream.phase == .dispatched else { return }
+        guard let stream = stream(streamID), stream.machine.handlerFinished() else { return }
         stream.task = nil
         respond(streamID, stream, result)
-    }
-
-    // MARK: Responses
-
-    private static let responseHeaderFields = [(":status", "200"), ("content-type", "application/grpc")]
-    private static let successHeaders = StaticHeaderBlock(responseHeaderFields)
-    private static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
-
-    /// Ends a call: a unary call's response message, or (for a streaming call, where `.success`
-    /// only means OK) its trailers; a failure as a trailers-only response if no headers left yet.
-    private func respond(_ streamID: Int32, _ stream: ServerStream, _ result: Result<[UInt8], GRPCStatus>,
-                         extraHeaders: [(String, String)] = []) {
-        guard let session, stream.phase != .responded else { return }
-        stream.phase = .responded
-        stream.cancelWork()
-        releaseBudget(stream, streamID: streamID)
-        connection.responseSent()
-        if let streaming = stream.streaming, streaming.headersSent || (try? result.get()) != nil {
-            let failure: GRPCStatus? = if case .failure(let status) = result { status } else { nil }
-            endStreamingResponse(streamID, stream, streaming, session, failure: failure)
-            flushSoon()
-            return
-        }
-        switch result {
-        case .success(let message):
-            let headers = StaticHeaderBlockAndField(block: Self.successHeaders, name: "x-request-id",
-                                                    value: requestID(streamID, stream))
-            session.submitResponse(streamID: streamID, headers: headers, message: message, trailers: Self.okTrailers)
-            report(streamID, stream, code: .ok, responseBytes: message.count)
-        case .failure(let status):
-            var headers = HeaderFields(Self.responseHeaderFields)
-            headers.add("x-request-id", requestID(streamID, stream), indexed: false)
-            headers.add("grpc-status", String(status.code.rawValue))
-            if !status.message.isEmpty {
-                headers.add("grpc-message", PercentEncoding.encode(status.message))
-            }
-            for (name, value) in extraHeaders { headers.add(name, value) }
-            session.submitHeadersOnly(streamID: streamID, headers: headers)
-            report(streamID, stream, code: status.code, message: status.message)
-        }
-        flushSoon()
-    }
-
-    private func respondHTTPError(_ streamID: Int32, _ stream: ServerStream, status: Int) {
-        guard let session, stream.phase == .receiving else { return }
-        stream.phase = .responded
-        releaseBudget(stream, streamID: streamID)
-        var headers = HeaderFields([(":status", String(status))])
-        if status == 405 { headers.add("allow", "POST") }
-        session.submitHeadersOnly(streamID: streamID, headers: headers)
-        report(streamID, stream, code: nil, httpStatus: status)
-        flush()
-    }
-
-    private func releaseBudget(_ stream: ServerStream, streamID: Int32) {
-        budget.release(stream.reservedBytes)
-        stream.reservedBytes = 0
-        stream.deframer = MessageDeframer(maxMessageBytes: 0)  // drop a partial message's bytes now
-        stream.message = nil
-        if let streaming = stream.streaming {
-            streaming.inbound.removeAll()
-            // Held back from the client's window: the connection's share must come back.
-            session?.consume(streamID: streamID, bytes: streaming.unconsumedBytes)
-            streaming.unconsumedBytes = 0
-        }
-    }
-
-    private func requestID(_ streamID: Int32, _ stream: ServerStream) -> String {
-        if let known = stream.requestID { return known }
-        let made = ServerCallContext.requestID(client: stream.headers.requestID,
-                                               traceparent: stream.headers.metadata[text: "traceparent"],
-                                               connectionTag: connectionTag, streamID: streamID)
-        stream.requestID = made
-        return made
-    }
-
-    /// Tells the observers that the call ended (exactly once per stream: every path that ends a
-    /// stream comes here, marked by `reported`).
-    private func report(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code?, message: String = "",
-                        httpStatus: Int? = nil, responseBytes: Int = 0) {
-        guard !stream.reported else { return }
-        stream.reported = true
-        guard !observers.isEmpty else { return }
-        let record = CallRecord(
-            method: stream.headers.path ?? "", methodIndex: stream.methodIndex, status: code, httpStatus: httpStatus,
-            message: message, duration: stream.startedAt.duration(to: .now), peer: peer,
-            requestID: requestID(streamID, stream), requestBytes: stream.requestBytes, responseBytes: responseBytes)
-        for observer in observers { observer.callFinished(record) }
-    }
-
-    // MARK: Streaming calls
-
-    /// Starts a streaming handler as soon as its headers are in: it reads the request messages
-    /// as they arrive.
-    private func startStreaming(
-        _ streamID: Int32, _ stream: ServerStream,
-        _ body: @escaping @Sendable (RequestMessages, ResponseWriter, ServerCallContext) async throws -> Void
-    ) {
-        guard let eventLoop, let deadline = stream.deadline, stream.phase == .receiving else { return }
-        stream.streaming = StreamingState()
-        stream.phase = .dispatched
-        let callContext = makeCallContext(streamID, stream, deadline: deadline)
-        let endpoint = NIOLoopBound<any StreamingCallEndpoint>(self, eventLoop: eventLoop)
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
-        taskExecutor = executor
-        let trace = callContext.trace
-        stream.task = Task(executorPreference: executor) {
-            let failure: GRPCStatus?
-            do {
-                try await TraceContext.$current.withValue(trace) {
-                    try await body(RequestMessages(endpoint: endpoint, streamID: streamID),
-                                   ResponseWriter(endpoint: endpoint, streamID: streamID), callContext)
-                }
-                failure = nil
-            } catch let error as any GRPCStatusConvertible {
-                failure = error.grpcStatus
-            } catch is CancellationError {
-                failure = GRPCStatus(.cancelled, "call cancelled")
-            } catch {
-                callContext.logger.error("handler failed", metadata: ["error": "\(error)"])
-                failure = GRPCStatus(.internal, "internal error")
-            }
-            if eventLoop.inEventLoop {
-                bound.value.streamingHandlerDidFinish(streamID, failure)
-            } else {
-                eventLoop.execute { bound.value.streamingHandlerDidFinish(streamID, failure) }
-            }
-        }
-    }
-
-    private func streamingHandlerDidFinish(_ streamID: Int32, _ failure: GRPCStatus?) {
-        guard let stream = stream(streamID), stream.phase == .dispatched else { return }
-        stream.task = nil
-        stream.streaming?.handlerReturned = true
-        respond(streamID, stream, failure.map { .failure($0) } ?? .success([]))
-    }
-
-    /// DATA for a streaming call: whole messages go to a waiting reader or the queue. The bytes
-    /// are given back to the client's window at once while the handler keeps up, and only when it
-    /// has read the queue otherwise: a client never gets more than a window ahead of its handler.
-    private func receiveStreaming(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState,
-                                  _ data: UnsafeRawBufferPointer) {
-        if streaming.inbound.isEmpty {
-            session?.consume(streamID: streamID, bytes: data.count)
-        } else {
-            streaming.unconsumedBytes += data.count
-        }
-        guard !streaming.halfClosed else { return }
-        guard budget.reserve(data.count) else {
-            return respond(streamID, stream, .failure(GRPCStatus(
-                .resourceExhausted, "the server holds too many request bytes at once; retry later")))
-        }
-        stream.reservedBytes += data.count
-        var messages: [[UInt8]] = []
-        do {
-            try stream.deframer.feed(data) { message throws(MessageDeframer.Failure) in messages.append(message) }
-        } catch {
-            return respond(streamID, stream, .failure(error.status))
-        }
-        for message in messages {
-            streaming.messagesReceived += 1
-            guard streaming.messagesReceived <= limits.maxMessagesPerStream else {
-                return respond(streamID, stream, .failure(GRPCStatus(.resourceExhausted,
-                    "more than \(limits.maxMessagesPerStream) request messages on one stream (server.max_messages_per_stream)")))
-            }
-            stream.requestBytes += message.count
-            if let reader = streaming.reader {
-                streaming.reader = nil
-                releaseDelivered(stream, message)
-                reader.succeed(message)
-            } else {
-                streaming.inbound.append(message)
-            }
-        }
-    }
-
-    /// END_STREAM from the client of a streaming call: reads end after the queued messages.
-    private func finishStreamingRequests(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState) {
-        guard stream.phase != .responded, !streaming.halfClosed else { return }
-        if stream.deframer.hasPartialMessage {
-            return respond(streamID, stream, .failure(GRPCStatus(.internal, "request ended inside a message")))
-        }
-        streaming.halfClosed = true
-        if streaming.inbound.isEmpty, let reader = streaming.reader {
-            streaming.reader = nil
-            reader.succeed(nil)
-        }
-    }
-
-    /// A message handed to the handler no longer counts against the memory budget.
-    private func releaseDelivered(_ stream: ServerStream, _ message: [UInt8]) {
-        let bytes = min(stream.reservedBytes, message.count + MessageDeframer.prefixLength)
-        budget.release(bytes)
-        stream.reservedBytes -= bytes
-    }
-
-    func nextRequest(_ streamID: Int32) -> EventLoopFuture<[UInt8]?> {
-        guard let eventLoop else { preconditionFailure("a streaming call outlived its connection handler") }
-        guard let stream = stream(streamID), stream.phase == .dispatched, let streaming = stream.streaming else {
-            return eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call has ended"))
-        }
-        if let message = streaming.inbound.popFirst() {
-            releaseDelivered(stream, message)
-            if streaming.inbound.isEmpty, streaming.unconsumedBytes > 0 {
-                session?.consume(streamID: streamID, bytes: streaming.unconsumedBytes)
-                streaming.unconsumedBytes = 0
-                flushSoon()  // the WINDOW_UPDATE
-            }
-            return eventLoop.makeSucceededFuture(message)
-        }
-        if streaming.halfClosed { return eventLoop.makeSucceededFuture(nil) }
-        guard streaming.reader == nil else {
-            return eventLoop.makeFailedFuture(GRPCStatus(.internal, "two readers on one request stream"))
-        }
-        let promise = eventLoop.makePromise(of: [UInt8]?.self)
-        streaming.reader = promise
-        return promise.futureResult
-    }
-
-    func writeResponse(_ streamID: Int32, _ message: [UInt8]) -> EventLoopFuture<Void> {
-        guard let eventLoop else { preconditionFailure("a streaming call outlived its connection handler") }
-        guard let session, let stream = stream(streamID), stream.phase == .dispatched, let streaming = stream.streaming else {
-            return eventLoop.makeFailedFuture(GRPCStatus(.cancelled, "the call has ended"))
-        }
-        if !streaming.headersSent {
-            streaming.headersSent = true
-            session.submitStreamingHeaders(streamID: streamID, headers: StaticHeaderBlockAndField(
-                block: Self.successHeaders, name: "x-request-id", value: requestID(streamID, stream)))
-        }
-        session.enqueueMessage(streamID: streamID, message)
-        streaming.responseBytes += message.count
-        flushSoon()
-        guard session.queuedOutboundBytes(streamID: streamID) > Self.maxQueuedResponseBytes else {
-            return eventLoop.makeSucceededVoidFuture()
-        }
-        guard streaming.writer == nil else {
-            return eventLoop.makeFailedFuture(GRPCStatus(.internal, "two writers on one response stream"))
-        }
-        let promise = eventLoop.makePromise(of: Void.self)
-        streaming.writer = promise
-        streamsWaitingToWrite.append(streamID)
-        return promise.futureResult
-    }
-
-    /// Lets writers go on once their client has taken most of what was queued.
-    private func resumeWriters(_ session: NGHTTP2Session) {
-        streamsWaitingToWrite.removeAll { streamID in
-            guard let streaming = streams[streamID]?.streaming, let writer = streaming.writer else { return true }
-            guard session.queuedOutboundBytes(streamID: streamID) <= Self.maxQueuedResponseBytes / 2 else { return false }
-            streaming.writer = nil
-            writer.succeed()
-            return true
-        }
-    }
-
-    /// The end of a streaming response: headers first if no message went out, then trailers with
-    /// the status. What the handler wrote goes first, unless the transport ends the call
-    /// (deadline, a broken request): then the client gets the status without waiting for the rest.
-    private func endStreamingResponse(_ streamID: Int32, _ stream: ServerStream, _ streaming: StreamingState,
-                                      _ session: NGHTTP2Session, failure: GRPCStatus?) {
-        if !streaming.headersSent {
-            streaming.headersSent = true
-            session.submitStreamingHeaders(streamID: streamID, headers: StaticHeaderBlockAndField(
-                block: Self.successHeaders, name: "x-request-id", value: requestID(streamID, stream)))
-        }
-        if let failure {
-            var trailers = HeaderFields([("grpc-status", String(failure.code.rawValue))])
-            if !failure.message.isEmpty { trailers.add("grpc-message", PercentEncoding.encode(failure.message)) }
-            session.finishStreaming(streamID: streamID, trailers: trailers, discardingQueued: !streaming.handlerReturned)
-            report(streamID, stream, code: failure.code, message: failure.message, responseBytes: streaming.responseBytes)
-        } else {
-            session.finishStreaming(streamID: streamID, trailers: Self.okTrailers, discardingQueued: false)
-            report(streamID, stream, code: .ok, responseBytes: streaming.responseBytes)
-        }
     }
 
     // MARK: Output and shutdown
@@ -632,7 +367,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// Answers that complete together (several handler tasks finishing in one event-loop tick
     /// under load) leave in one write: the flush runs after the tasks already queued. During a
     /// read, channelReadComplete flushes anyway.
-    private func flushSoon() {
+    func flushSoon() {
         guard !reading, !flushScheduled, let context else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -645,7 +380,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     /// Sends what nghttp2 has queued, unless a read is being parsed (it will flush when done) or
     /// the socket is full (it will flush when writable again; until then nghttp2 holds the frames
     /// and its stream limit bounds what can pile up).
-    private func flush() {
+    func flush() {
         guard !reading, !flushing, let context, let session, context.channel.isWritable else { return }
         flushing = true
         defer { flushing = false }
@@ -666,93 +401,11 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         }
     }
 
-    /// Two-step GOAWAY (RFC 9113 §6.8): a notice and a PING first, so requests already on the wire
-    /// are not lost; when the PING's ACK comes back (the client has seen the notice, and whatever
-    /// it sent before is in), the final GOAWAY with the last stream really processed. A client
-    /// that does not answer gets the final GOAWAY after a second.
-    private func beginGracefulShutdown() {
-        perform(connection.quiesce())
-    }
-
-    func sessionDidReceivePingAck() {
-        perform(connection.pingAckReceived())
-    }
-
-    func sessionDidReceivePing() {
-        perform(connection.pingReceived(at: .now()))
-    }
-
-    func sessionDidReceiveSettings() {
-        connection.prefaceReceived()
-    }
-
-    /// Carries out what the connection state machine decided.
-    private func perform(_ action: ServerConnectionStateMachine.Action?) {
-        guard let action, let context, let session else { return }
-        switch action {
-        case .sendNoticeAndPing(let reason):
-            if reason != "shutdown" {
-                logger.debug("connection going away", metadata: ["peer": "\(peer)", "reason": "\(reason)"])
-            }
-            session.submitShutdownNotice()
-            session.submitPing()
-            flush()
-            context.eventLoop.assumeIsolated().scheduleTask(in: ServerConnectionStateMachine.shutdownFallback) { [self] in
-                perform(connection.shutdownFallbackFired())
-            }
-        case .sendFinalGoAway(let tooManyPings):
-            if tooManyPings {
-                logger.debug("client PINGs too often while idle: GOAWAY too_many_pings", metadata: ["peer": "\(peer)"])
-                session.submitGoAway(errorCode: NGHTTP2Session.enhanceYourCalm, debugData: "too_many_pings")
-            } else {
-                session.submitGoAway()
-            }
-            flush()  // (inside a read it waits for channelReadComplete)
-        case .close:
-            logger.debug("connection closed: no HTTP/2 preface in time, or its maximum age and grace are over",
-                         metadata: ["peer": "\(peer)"])
-            context.close(promise: nil)
-        }
-    }
-
-    // MARK: Connection lifetime
-
-    private static func stateMachine(_ limits: GRPCServerLimits, openedAt: NIODeadline) -> ServerConnectionStateMachine {
-        ServerConnectionStateMachine(
-            lifetime: ConnectionLifetime(idleTimeout: limits.idleTimeout.map { TimeAmount(clamping: $0) },
-                                         maxAge: limits.maxConnectionAge.map { TimeAmount(clamping: $0) },
-                                         maxAgeGrace: TimeAmount(clamping: limits.maxConnectionAgeGrace),
-                                         prefaceTimeout: limits.prefaceTimeout.map { TimeAmount(clamping: $0) }, openedAt: openedAt),
-            minimumPingInterval: TimeAmount(clamping: limits.minimumPingInterval))
-    }
-
-    /// When the connection becomes active: its lifetime counts from now (nothing has happened on
-    /// it yet), and its timer starts if a limit is set.
-    private func startLifetime() {
-        guard !lifetimeStarted else { return }
-        lifetimeStarted = true
-        connection = Self.stateMachine(limits, openedAt: .now())
-        guard connection.hasLifetimeLimits else { return }
-        checkLifetime()
-    }
-
-    private func checkLifetime() {
-        guard let context else { return }
-        let (action, next) = connection.timerFired(at: .now())
-        perform(action)
-        lifetimeTimer?.cancel()
-        lifetimeTimer = nil
-        guard action != .close else { return }
-        lifetimeTimer = next.map { deadline in
-            context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in checkLifetime() }
-        }
-    }
-
     private func cancelAllStreams() {
         for streamID in Array(streams.keys) {
             recentStream = nil
             guard let stream = streams.removeValue(forKey: streamID) else { continue }
-            if stream.phase != .responded { report(streamID, stream, code: .cancelled) }
+            if stream.machine.closed() { report(streamID, stream, code: .cancelled) }
             stream.cancelWork()
             releaseBudget(stream, streamID: streamID)
         }

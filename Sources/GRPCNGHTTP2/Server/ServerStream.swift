@@ -6,16 +6,8 @@ import VDBMUtils
 /// A class, owned by its connection handler and used only on that handler's event loop: every
 /// nghttp2 callback updates it in place, with no copy of its buffers.
 final class ServerStream {
-    enum Phase {
-        /// Headers and the message are arriving.
-        case receiving
-        /// The handler is running off the event loop.
-        case dispatched
-        /// A response (or error) has been submitted; later input is ignored.
-        case responded
-    }
-
-    var phase = Phase.receiving
+    /// Which events may still act on the call, and what they lead to.
+    var machine = ServerStreamStateMachine()
     var headers = RequestHeaders()
     var deframer: MessageDeframer
     var message: [UInt8]?
@@ -34,8 +26,6 @@ final class ServerStream {
     var requestBytes = 0
     /// The call's request id, once made (the access log and the response headers share it).
     var requestID: String?
-    /// The observers were told that the call ended.
-    var reported = false
     let startedAt: ContinuousClock.Instant
 
     init(maxMessageBytes: Int, startedAt: ContinuousClock.Instant) {
@@ -61,15 +51,10 @@ final class StreamingState {
     /// DATA bytes received while `inbound` was not empty: given back to the client's window
     /// (`NGHTTP2Session.consume`) when the handler has read everything queued.
     var unconsumedBytes = 0
-    /// The client sent END_STREAM: after `inbound`, reads return nil.
-    var halfClosed = false
     var messagesReceived = 0
     var reader: EventLoopPromise<[UInt8]?>?
     var writer: EventLoopPromise<Void>?
-    var headersSent = false
     var responseBytes = 0
-    /// The handler ended the call (returned or threw), not the transport.
-    var handlerReturned = false
 
     /// A handler waiting on a read or write learns that the call is over.
     func failWaiters() {
