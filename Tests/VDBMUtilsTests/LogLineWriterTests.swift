@@ -38,6 +38,16 @@ private final class PipeCapture: Sendable {
         pthread_detach(thread)
     }
 
+    /// Whether `text` has arrived, waiting up to `seconds` for it.
+    func sees(_ text: String, within seconds: Int) async throws -> Bool {
+        let until = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < until {
+            if String(decoding: captured.withLock { $0 }, as: UTF8.self).contains(text) { return true }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return false
+    }
+
     /// Closes the write end and waits for EOF; returns the lines read.
     func finish() async throws -> [String] {
         Glibc.close(writeEnd)
@@ -109,6 +119,23 @@ private final class PipeCapture: Sendable {
         }
         #expect(!reported.isEmpty)
         #expect(reported.reduce(0, +) == dropped)
+    }
+
+    @Test func aLineAfterAQuietSpellWakesTheSleepingWriter() async throws {
+        // The writer sleeps without a timeout once a round finds nothing; the next line must wake
+        // it, or it would sit in its lane until close.
+        let capture = PipeCapture()
+        capture.startReading()
+        let writer = LogLineWriter(fileDescriptor: capture.writeEnd)
+        writer.submit(Array("first\n".utf8))
+        #expect(try await capture.sees("first", within: 5))
+        for round in 0..<3 {
+            try await Task.sleep(for: .milliseconds(200))  // several empty rounds: asleep by now
+            writer.submit(Array("after quiet \(round)\n".utf8))
+            #expect(try await capture.sees("after quiet \(round)", within: 5))
+        }
+        writer.close()
+        _ = try await capture.finish()
     }
 
     @Test func linesAfterCloseAreWrittenDirectly() async throws {

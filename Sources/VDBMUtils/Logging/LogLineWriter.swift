@@ -11,12 +11,14 @@ import Darwin
 ///
 /// Why: one `write(2)` per line on the event loop halved vdbm's throughput with the access log on.
 /// Here a caller appends its line to one of a few buffers ("lanes", picked by thread, so the event
-/// loops do not contend for one lock) and goes on; no I/O happens under any lock, and a caller
-/// never wakes the writer (a futex wake per line, before the call's answer left, cost every lone
-/// call a context switch). The writer thread looks every 5 ms while lines come (every 50 ms after
-/// a quiet second), takes every lane's bytes and writes them outside the locks. Lines are
-/// appended whole, so none is torn or
-/// interleaved, and one thread's lines keep their order. The buffers are bounded: a line that
+/// loops do not contend for one lock) and goes on; no I/O happens under any lock. While lines come,
+/// the writer thread takes every lane's bytes every 50 ms (sooner when a lane passes 256 KiB) and
+/// writes them outside the locks: at one call per millisecond that is one `write(2)` and one
+/// wake-up per 50 calls, where a 5 ms round cost one per 5. When a round finds nothing, the writer
+/// sleeps until the next line wakes it: an idle process is not woken at all. Only two lines pay
+/// for a wake-up (a futex call): the first after a quiet round, and the one that fills a lane past
+/// the threshold. Lines are appended whole, so none is torn or interleaved, and one thread's lines
+/// keep their order. The buffers are bounded: a line that
 /// does not fit is dropped and counted (the event loop never waits for a slow sink), and the
 /// writer reports the count in a line of its own once it has caught up. ``close()`` writes every
 /// line accepted so far before it returns; lines after it are written directly.
@@ -28,6 +30,8 @@ public final class LogLineWriter: Sendable {
     private let droppedSinceReport = Atomic<Int>(0)
     private let droppedTotal = Atomic<Int>(0)
     private let wakeup: WakeupSignal
+    /// Set by the writer before it sleeps without a timeout; the next line clears it and wakes it.
+    private let sleeping = Atomic<Bool>(false)
     private let thread = Mutex<pthread_t?>(nil)
 
     /// Starts the writer thread for `descriptor`, buffering at most `capacity` bytes in all.
@@ -70,6 +74,7 @@ public final class LogLineWriter: Sendable {
             Self.writeAll(line, to: descriptor)
             return
         }
+        var wake = false
         let accepted = lanes[Self.laneIndex(count: lanes.count)].bytes.withLock { buffer in
             let start = buffer.count
             if buffer.capacity == 0 { buffer.reserveCapacity(64 << 10) }
@@ -78,11 +83,16 @@ public final class LogLineWriter: Sendable {
                 buffer.removeSubrange(start...)
                 return false
             }
+            wake = start < Self.wakeThreshold && buffer.count >= Self.wakeThreshold
             return true
         }
         if !accepted {
             droppedSinceReport.add(1, ordering: .relaxed)
             droppedTotal.add(1, ordering: .relaxed)
+        }
+        // The relaxed load keeps the common case (the writer is on its timed round) to one read.
+        if wake || (sleeping.load(ordering: .relaxed) && sleeping.exchange(false, ordering: .sequentiallyConsistent)) {
+            wakeup.signal()
         }
     }
 
@@ -96,15 +106,26 @@ public final class LogLineWriter: Sendable {
         Self.writeAll(takeAll(), to: descriptor)
     }
 
-    /// The writer thread: every `busyPause` (or `idlePause` after a quiet second) it takes what
-    /// the lanes hold and writes it; `close()` cuts the pause short for the last round.
+    /// The writer thread: every `pause` while lines come (or sooner, when woken), it takes what the
+    /// lanes hold and writes it; after a round that found nothing it sleeps until a line comes.
+    /// `close()` wakes it for the last round.
     private func drain() {
         var batch: [UInt8] = []
-        var quietRounds = 0
+        var idle = false
         while true {
             if !closed.load(ordering: .sequentiallyConsistent) {
-                wakeup.wait(for: quietRounds >= Self.roundsBeforeIdle ? Self.idlePause : Self.busyPause) {
-                    self.closed.load(ordering: .sequentiallyConsistent)
+                if idle {
+                    sleeping.store(true, ordering: .sequentiallyConsistent)
+                    // A line that came between the last round and `sleeping` found no sleeper to
+                    // wake: look once more before sleeping.
+                    if lanesHoldLines() {
+                        sleeping.store(false, ordering: .sequentiallyConsistent)
+                    } else {
+                        wakeup.wait(for: nil) { self.closed.load(ordering: .sequentiallyConsistent) }
+                        sleeping.store(false, ordering: .sequentiallyConsistent)
+                    }
+                } else {
+                    wakeup.wait(for: Self.pause) { self.closed.load(ordering: .sequentiallyConsistent) }
                 }
             }
             let done = closed.load(ordering: .sequentiallyConsistent)
@@ -122,10 +143,14 @@ public final class LogLineWriter: Sendable {
                     message: "log output too slow: \(dropped) lines dropped", label: "vdbm.log",
                     metadata: ["dropped_lines": .stringConvertible(dropped)]))
             }
-            quietRounds = batch.isEmpty ? quietRounds + 1 : 0
+            idle = batch.isEmpty
             Self.writeAll(batch, to: descriptor)
             if done { return }
         }
+    }
+
+    private func lanesHoldLines() -> Bool {
+        lanes.contains { lane in lane.bytes.withLock { !$0.isEmpty } }
     }
 
     private func takeAll() -> [UInt8] {
@@ -152,11 +177,10 @@ public final class LogLineWriter: Sendable {
     }
 
     /// How long lines gather between two writes while they come: the most a line waits then.
-    static let busyPause: Duration = .milliseconds(5)
-    /// The pause after `roundsBeforeIdle` rounds found nothing (200 of 5 ms: one quiet second), so
-    /// that an idle process is not woken 200 times a second.
-    static let idlePause: Duration = .milliseconds(50)
-    static let roundsBeforeIdle = 200
+    static let pause: Duration = .milliseconds(50)
+    /// A lane this full wakes the writer before its pause ends (2 MiB lanes never fill between two
+    /// rounds then, unless the sink itself is stuck).
+    static let wakeThreshold = 256 << 10
 
     /// Writes all of `bytes`, retrying short writes and EINTR; gives up silently on an error (a
     /// log sink that cannot take the line must not take the daemon down).
@@ -180,12 +204,14 @@ private final class Lane: Sendable {
     let bytes = Mutex<[UInt8]>([])
 }
 
-/// A condition variable with its mutex: the writer sleeps on it between rounds, and `close()`
-/// wakes it early.
+/// A condition variable with its mutex: the writer sleeps on it between rounds; a line (after a
+/// quiet round, or one that fills a lane) and `close()` wake it early.
 private final class WakeupSignal: @unchecked Sendable {
     // @unchecked: the pthread objects are used only through pthread calls, which synchronize.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// A signal not yet consumed by a wait (guarded by `mutex`).
+    private var signalled = false
 
     init() {
         pthread_mutex_init(mutex, nil)
@@ -205,9 +231,17 @@ private final class WakeupSignal: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Sleeps for `pause`, or until `isDone` holds (checked under the mutex, so a signal cannot
-    /// slip between the check and the sleep).
-    func wait(for pause: Duration, until isDone: () -> Bool) {
+    /// Sleeps for `pause` (`nil`: until signalled), or until signalled, or until `isDone` holds
+    /// (checked under the mutex, so a signal cannot slip between the check and the sleep: a signal
+    /// sent while nobody waits is kept for the next wait).
+    func wait(for pause: Duration?, until isDone: () -> Bool) {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard let pause else {
+            while !signalled && !isDone() { pthread_cond_wait(condition, mutex) }
+            signalled = false
+            return
+        }
         var until = timespec()
         #if canImport(Glibc)
         clock_gettime(CLOCK_MONOTONIC, &until)
@@ -218,15 +252,15 @@ private final class WakeupSignal: @unchecked Sendable {
         let nanoseconds = Int(until.tv_nsec) + Int(attoseconds / 1_000_000_000)
         until.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
         until.tv_nsec = nanoseconds % 1_000_000_000
-        pthread_mutex_lock(mutex)
-        while !isDone() {
+        while !signalled && !isDone() {
             if pthread_cond_timedwait(condition, mutex, &until) == ETIMEDOUT { break }
         }
-        pthread_mutex_unlock(mutex)
+        signalled = false
     }
 
     func signal() {
         pthread_mutex_lock(mutex)
+        signalled = true
         pthread_cond_signal(condition)
         pthread_mutex_unlock(mutex)
     }
