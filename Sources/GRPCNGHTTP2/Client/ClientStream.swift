@@ -10,10 +10,12 @@ final class ClientStream {
     var deframer: MessageDeframer
     var message: [UInt8]?
     var failure: GRPCCallError?
-    var timer: Scheduled<Void>?
+    /// When the call fails with DEADLINE_EXCEEDED unless answered (the connection's deadline timer).
+    let deadline: NIODeadline
 
-    init(promise: EventLoopPromise<GRPCClientResponse>, maxResponseBytes: Int) {
+    init(promise: EventLoopPromise<GRPCClientResponse>, maxResponseBytes: Int, deadline: NIODeadline) {
         self.promise = promise
+        self.deadline = deadline
         self.deframer = MessageDeframer(maxMessageBytes: maxResponseBytes)
     }
 
