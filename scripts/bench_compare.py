@@ -25,10 +25,12 @@ KINDS = os.environ.get("KINDS", "v1,passthrough").split(",")
 
 
 def start(work, label, binary):
-    """The daemon of one build (the shipped configuration: coalescing on)."""
+    """The daemon of one build, with the configuration its own tree ships (coalescing on): a
+    build under .build-compare/<commit>/ reads that tree's Config/vdbm.yaml, whose keys it knows."""
     shared.VDBM = binary
+    tree = next((parent for parent in Path(binary).parents if parent.parent.name == ".build-compare"), shared.ROOT)
     try:
-        return shared.start_vdbm(work, label)
+        return shared.start_vdbm(work, label, config=tree / "Config" / "vdbm.yaml")
     finally:
         shared.VDBM = BUILDS["head"]  # the load generator is always head's `vdbm bench`
 

@@ -85,11 +85,11 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_vdbm(work, label, *settings):
+def start_vdbm(work, label, *settings, config=ROOT / "Config" / "vdbm.yaml"):
     """The daemon, its gRPC address and its admin port (for the coalescer's batch counters)."""
     port, admin = free_port(), free_port()
     log = open(work / f"vdbm-{label}.log", "wb")
-    process = subprocess.Popen([VDBM, "serve", "--config", str(ROOT / "Config" / "vdbm.yaml"), "--port", str(port),
+    process = subprocess.Popen([VDBM, "serve", "--config", str(config), "--port", str(port),
                                 "--set", f"admin.port={admin}",
                                 *[arg for setting in settings for arg in ("--set", setting)]],
                                stdout=log, stderr=subprocess.STDOUT)

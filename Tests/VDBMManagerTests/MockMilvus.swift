@@ -27,6 +27,9 @@ final class MockMilvus: MilvusAPI {
             -> MilvusResponse.Search)?
         /// Each hybrid search's sub-searches and rank params.
         var hybridSearches: [(searches: [MilvusRequest.SubSearch], rankParams: [MilvusKeyValue], outputFields: [String])] = []
+        /// When set, answers inserts and upserts (after they are recorded) instead of echoing them.
+        var insertHandler: (@Sendable (_ fields: [MilvusFieldData], _ upsert: Bool) async throws(VectorDBError)
+            -> MilvusResponse.Mutation)?
         var createdPartitionCounts: [Int?] = []
         /// The database each call acted in (nil: the default one), in the order of `calls`.
         var callDatabases: [String?] = []
@@ -112,7 +115,11 @@ final class MockMilvus: MilvusAPI {
     func insert(_ collection: String, partition: String, fields: [MilvusFieldData], upsert: Bool,
                 deadline: Deadline) async throws(VectorDBError) -> MilvusResponse.Mutation {
         try record(upsert ? "upsert" : "insert")
-        state.withLock { $0.inserted.append((collection, fields, upsert)) }
+        let handler = state.withLock { state in
+            state.inserted.append((collection, fields, upsert))
+            return state.insertHandler
+        }
+        if let handler { return try await handler(fields, upsert) }
         let rows = Int64(fields.first?.rowCount ?? 0)
         let ids = fields.first { $0.name == "id" }.map { field -> MilvusIDs in
             if case .int64s(let values) = field.values { return .int64s(values) }

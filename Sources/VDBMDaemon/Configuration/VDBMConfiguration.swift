@@ -60,6 +60,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var requestLimits: RequestLimits
     /// `nil` when `search.coalescing` is false.
     public var searchCoalescing: SearchCoalescingPolicy?
+    /// `nil` when `writes.coalescing` is false.
+    public var writeCoalescing: WriteCoalescingPolicy?
     /// Every key's resolved value, as text: what a reload compares.
     public var settings: [String: String] = [:]
 
@@ -179,6 +181,12 @@ public struct VDBMConfiguration: Sendable, Equatable {
             maxWait: .microseconds(try reader.integer("search.max_wait_microseconds", in: 0...1_000_000)),
             regroupWait: .microseconds(try reader.integer("search.regroup_wait_microseconds", in: 0...1_000_000)))
         searchCoalescing = try reader.boolean("search.coalescing") ? policy : nil
+        let writes = WriteCoalescingPolicy(
+            maxBatchRows: try reader.integer("writes.max_batch_rows", in: 1...100_000),
+            maxBatchBytes: try reader.integer("writes.max_batch_bytes", in: 1024...(64 << 20)),
+            maxInflightBatches: try reader.integer("writes.max_inflight_batches", in: 1...1024),
+            maxQueuedRows: try reader.integer("writes.max_queued_rows", in: 0...10_000_000))
+        writeCoalescing = try reader.boolean("writes.coalescing") ? writes : nil
     }
 
     private static func readFile(_ path: String) throws(ConfigurationError) -> String {

@@ -122,6 +122,7 @@ public enum Daemon {
         let milvus = MilvusClient(pool: pool, credentials: configuration.milvusCredentials,
                                   retryPolicy: configuration.retryPolicy, logger: logger)
         return (pool, milvus, VectorDBManager(milvus: milvus, logger: logger, searchCoalescing: configuration.searchCoalescing,
+                                              writeCoalescing: configuration.writeCoalescing,
                                               searchScheduler: EventLoopSearchScheduler(group: group)))
     }
 

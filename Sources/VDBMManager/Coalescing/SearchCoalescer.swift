@@ -70,7 +70,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     /// equal keys make them equivalent).
     func search(key: Key, vectors: Vectors, queries: Int, deadline: Deadline,
                 search: @escaping Search) async throws(VectorDBError) -> [Answer] {
-        let ticket = Ticket()
+        let ticket = CoalescerTicket()
         do {
             return try await withTaskCancellationHandler {
                 try await enter(key: key, vectors: vectors, queries: queries, deadline: deadline, search: search, ticket: ticket)
@@ -92,7 +92,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     }
 
     private func enter(key: Key, vectors: Vectors, queries: Int, deadline: Deadline, search: @escaping Search,
-                       ticket: Ticket) async throws -> [Answer] {
+                       ticket: CoalescerTicket) async throws -> [Answer] {
         var resumptions: [Resumption] = []
         let now = scheduler.now
         let entry = state.withLock { state -> Entry in
@@ -258,30 +258,5 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
         }
         state.waiters[member] = nil
         return [Resumption(continuation: continuation, result: result)]
-    }
-
-    /// Which member a caller became, so that its cancellation handler (which may run at any
-    /// moment, even before the caller is enrolled) can find it.
-    private final class Ticket: Sendable {
-        private enum Phase { case pending, member(Machine.MemberID), cancelled }
-        private let phase = Mutex(Phase.pending)
-
-        /// Records the member; false when the caller was cancelled first.
-        func enroll(_ id: Machine.MemberID) -> Bool {
-            phase.withLock { phase in
-                if case .cancelled = phase { return false }
-                phase = .member(id)
-                return true
-            }
-        }
-
-        /// The member to remove, if the caller was enrolled already.
-        func cancel() -> Machine.MemberID? {
-            phase.withLock { phase in
-                if case .member(let id) = phase { return id }
-                phase = .cancelled
-                return nil
-            }
-        }
     }
 }

@@ -25,17 +25,23 @@ public actor VectorDBManager {
     typealias Coalescer = SearchCoalescer<SearchBatchKey, [Float], SearchResults>
     /// Hybrid searches merged under the same policy (`nil` when coalescing is off).
     let hybridCoalescer: SearchCoalescer<HybridBatchKey, [HybridQueryRow], SearchResults>?
+    /// Concurrent inserts (and, apart, upserts) merged into one Milvus write (`nil`: each alone).
+    let writeCoalescer: WriteCoalescer<WriteBatchKey, WriteRows, MutationResult>?
 
     /// - Parameters:
     ///   - searchCoalescing: how concurrent searches that differ only in their vectors are merged
     ///     into one Milvus search; `nil` sends every search on its own.
-    ///   - searchScheduler: where merged searches and the coalescer's timer run.
+    ///   - writeCoalescing: how concurrent inserts and upserts of one collection and partition are
+    ///     merged into one Milvus write; `nil` sends every write on its own.
+    ///   - searchScheduler: where merged searches and writes and the coalescers' timers run.
     public init(milvus: any MilvusAPI, logger: Logger, searchCoalescing: SearchCoalescingPolicy? = nil,
+                writeCoalescing: WriteCoalescingPolicy? = nil,
                 searchScheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         self.milvus = milvus
         self.logger = logger
         self.coalescer = searchCoalescing.map { Coalescer(policy: $0, scheduler: searchScheduler) }
         self.hybridCoalescer = searchCoalescing.map { SearchCoalescer(policy: $0, scheduler: searchScheduler) }
+        self.writeCoalescer = writeCoalescing.map { WriteCoalescer(policy: $0, scheduler: searchScheduler) }
     }
 
     // MARK: Collections
@@ -146,42 +152,6 @@ public actor VectorDBManager {
     }
 
     // MARK: Data
-
-    nonisolated public func insert(_ collection: String, entities: Entities, partition: String = "",
-                       deadline: Deadline) async throws(VectorDBError) -> MutationResult {
-        try await mutate(collection, entities: entities, partition: partition, upsert: false, deadline: deadline)
-    }
-
-    nonisolated public func upsert(_ collection: String, entities: Entities, partition: String = "",
-                       deadline: Deadline) async throws(VectorDBError) -> MutationResult {
-        try await mutate(collection, entities: entities, partition: partition, upsert: true, deadline: deadline)
-    }
-
-    nonisolated private func mutate(_ collection: String, entities: Entities, partition: String, upsert: Bool,
-                        deadline: Deadline) async throws(VectorDBError) -> MutationResult {
-        if !partition.isEmpty { try SchemaMapping.validateName(partition, kind: "partition") }
-        return try await withSchema(collection, deadline: deadline) { schema throws(VectorDBError) in
-            let columns = try SchemaMapping.columns(entities, schema: schema, upsert: upsert)
-            let result = try await milvus.insert(collection, partition: partition, fields: columns, upsert: upsert,
-                                                 deadline: deadline)
-            return try Self.mutationResult(result, rows: entities.rowCount, upsert: upsert)
-        }
-    }
-
-    /// What an insert or upsert of `rows` rows did, as Milvus says; an answer that counts other
-    /// rows than were sent, or names keys for other rows, is an internal error.
-    package static func mutationResult(_ reply: MilvusResponse.Mutation, rows: Int, upsert: Bool) throws(VectorDBError)
-        -> MutationResult {
-        let count = upsert ? reply.upsertCount : reply.insertCount
-        let kind = upsert ? "upsert" : "insert"
-        guard count == Int64(rows) else {
-            throw .internal(MalformedMilvusAnswer(kind, "\(kind) count \(count) for \(rows) rows sent").description)
-        }
-        guard reply.ids.count == rows else {
-            throw .internal(MalformedMilvusAnswer(kind, "\(reply.ids.count) ids for \(rows) rows sent").description)
-        }
-        return MutationResult(ids: SchemaMapping.keys(reply.ids), count: count)
-    }
 
     /// Deletes the rows with these keys.
     nonisolated public func delete(_ collection: String, ids: PrimaryKeys, partition: String = "",
