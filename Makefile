@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench bench-search chaos soak fuzz protos docs clean
+.PHONY: setup build release run test bench bench-search bench-hop bench-write chaos soak fuzz protos docs clean
 
 setup:
 	scripts/setup
@@ -28,6 +28,15 @@ bench: setup
 # concurrency 1, 8, 32 and 128 (stop `make test` first).
 bench-search: setup
 	scripts/bench-search
+
+# One hop in front of Milvus: direct, haproxy, nghttpx, vdbm.v1 and the pass-through, interleaved
+# (PIN=1 puts Milvus on a core of its own).
+bench-hop: setup
+	scripts/bench-hop
+
+# Writers of 1 and 8 rows per insert: Milvus direct, vdbm with and without write coalescing.
+bench-write: setup
+	scripts/bench-write
 
 # Writers and readers through vdbm while Milvus is killed, restarted, frozen and resumed; checks
 # nothing acknowledged is lost or doubled (stop `make test` first). SECONDS=120 by default.

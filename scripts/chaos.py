@@ -22,14 +22,17 @@ from pymilvus import MilvusClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Tests" / "e2e"))
-from conftest import Daemon, health_check  # noqa: E402
+from conftest import Daemon, health_check, scrape  # noqa: E402
 from grpc_health.v1 import health_pb2  # noqa: E402
 from vdbm_api import data_pb2, int64_column, pb2, pb2_grpc, vectors_column  # noqa: E402
 
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 120
-WRITERS, READERS, BATCH, DIM = 8, 2, 20, 8
+# CHAOS_WRITERS writers of CHAOS_BATCH rows per insert (8 x 20 by default; 32 x 1 puts the
+# write coalescer under the faults: the daemon merges their concurrent inserts).
+WRITERS, READERS, DIM = int(os.environ.get("CHAOS_WRITERS", "8")), 2, 8
+BATCH = int(os.environ.get("CHAOS_BATCH", "20"))
 # Between two inserts of one writer: keeps the rows to check afterwards at a few thousand a second.
-PAUSE = 0.05
+PAUSE = float(os.environ.get("CHAOS_PAUSE", "0.05"))
 DEADLINE = 10.0
 MILVUS = os.environ.get("MILVUS_ADDRESS", "127.0.0.1:19530")
 USER, PASSWORD = os.environ.get("MILVUS_USER", ""), os.environ.get("MILVUS_PASSWORD", "")
@@ -227,6 +230,15 @@ def main():
     print("first successful call through vdbm after Milvus answered again: "
           + ", ".join(f"{what} {delay:.2f} s" if delay is not None else f"{what} never" for what, delay in firsts))
     print(f"vdbm: same process throughout, SERVING at the end: {daemon.process.poll() is None and serving}")
+    try:
+        samples, _ = scrape(daemon)
+        writes = samples.get(("vdbm_write_batch_rows_count", ()), 0)
+        rows = samples.get(("vdbm_write_batch_rows_sum", ()), 0)
+        inserts = sum(1 for kind, *_ in log.calls if kind == "insert")
+        print(f"write coalescing: {inserts} inserts left as {writes:.0f} Milvus writes of {rows:.0f} rows "
+              f"({rows / writes if writes else 0:.1f} rows per write)")
+    except Exception as error:  # noqa: BLE001 - a report line, not a promise
+        print(f"write coalescing: no figures ({error})")
 
     client.drop_collection(NAME)
     channel.close()

@@ -21,8 +21,11 @@ public struct BenchPlan: Sendable {
     /// The vector field (Milvus's `anns_field`; vdbm finds it from the schema).
     public var vectorField: String
     public var limit: Int
-    /// Query vectors in each call (Milvus's `nq`).
+    /// Query vectors in each call (Milvus's `nq`), or rows in each insert.
     public var vectorsPerCall: Int
+    /// Insert the vectors (as rows of an auto-id collection whose only other field is the key)
+    /// instead of searching with them.
+    public var insert: Bool
     /// Index search parameters, e.g. `ef=64`.
     public var params: [(key: String, value: Int64)]
     public var filter: String
@@ -38,7 +41,7 @@ public struct BenchPlan: Sendable {
     public var authorization: String?
 
     public init(host: String = "127.0.0.1", port: Int = 50051, target: Target = .vdbm, collection: String,
-                vectorField: String = "vector", limit: Int = 10, vectorsPerCall: Int = 1, params: [(key: String, value: Int64)] = [], filter: String = "",
+                vectorField: String = "vector", limit: Int = 10, vectorsPerCall: Int = 1, insert: Bool = false, params: [(key: String, value: Int64)] = [], filter: String = "",
                 connections: Int = 1, streams: Int = 1, stop: Stop = .after(.seconds(10)), warmup: Duration = .seconds(1),
                 timeout: Duration = .seconds(10), authorization: String? = nil) {
         self.host = host
@@ -48,6 +51,7 @@ public struct BenchPlan: Sendable {
         self.vectorField = vectorField
         self.limit = limit
         self.vectorsPerCall = max(1, vectorsPerCall)
+        self.insert = insert
         self.params = params
         self.filter = filter
         self.connections = max(1, connections)

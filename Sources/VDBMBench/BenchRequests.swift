@@ -11,6 +11,22 @@ struct BenchRequests: Sendable {
         let per = plan.vectorsPerCall
         let calls = max(1, vectors.count / per)
         func group(_ call: Int) -> [Float] { (0..<per).flatMap { vectors.vector(call * per + $0) } }
+        if plan.insert {
+            let column = { (call: Int) in FieldValues.floatVectors(dimension: vectors.dimension, values: group(call)) }
+            switch plan.target {
+            case .vdbm:
+                path = "/vdbm.v1.VectorDB/Insert"
+                bodies = (0..<calls).map { VDBMv1.encodeInsert(collection: plan.collection, columns: [(plan.vectorField, column($0))]) }
+            case .milvus:
+                path = "/milvus.proto.milvus.MilvusService/Insert"
+                bodies = (0..<calls).map { call in
+                    MilvusRequest.insert(plan.collection, fields: [
+                        MilvusFieldData(name: plan.vectorField, dataType: 101, values: column(call)),  // 101: FloatVector
+                    ])
+                }
+            }
+            return
+        }
         switch plan.target {
         case .vdbm:
             path = "/vdbm.v1.VectorDB/Search"

@@ -158,8 +158,11 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Hits per query vector (top-k).")
     var limit = 10
 
-    @Option(help: "Query vectors in each call (Milvus's nq).")
+    @Option(help: "Query vectors in each call (Milvus's nq), or rows in each call with --insert.")
     var vectorsPerCall = 1
+
+    @Flag(help: "Insert the vectors instead of searching: each call writes --vectors-per-call rows to a collection with an auto-id key and the vector field only.")
+    var insert = false
 
     @Option(help: "A search parameter as key=integer, e.g. ef=64 (repeatable).")
     var param: [String] = []
@@ -226,7 +229,7 @@ struct Bench: AsyncParsableCommand {
         let vectors = try vectorsFile.map { path throws in try QueryVectors.read(path: path) }
             ?? QueryVectors.random(count: queries, dimension: dimension ?? 0, seed: seed)
         let plan = BenchPlan(host: String(address[..<colon]), port: port, target: milvus ? .milvus : .vdbm, collection: collection,
-                             vectorField: vectorField, limit: limit, vectorsPerCall: vectorsPerCall, params: params, filter: filter, connections: connections,
+                             vectorField: vectorField, limit: limit, vectorsPerCall: vectorsPerCall, insert: insert, params: params, filter: filter, connections: connections,
                              streams: streams, stop: total.map { .total($0) } ?? .after(.milliseconds(Int64(duration * 1000))),
                              warmup: .milliseconds(Int64(warmup * 1000)), timeout: .milliseconds(Int64(timeout * 1000)),
                              authorization: authorization)

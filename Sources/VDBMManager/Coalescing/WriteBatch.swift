@@ -71,15 +71,18 @@ enum WriteMerging {
         }
     }
 
-    /// Whether Milvus answered the write with a refusal, which means it wrote nothing: then each
-    /// member may be sent again alone. Anything else (no answer, a deadline, an answer that does
-    /// not add up) leaves the outcome unknown, and a write is never sent twice on a guess.
+    /// Whether Milvus answered the write with a refusal that may be about one member's rows (it
+    /// then wrote nothing): each member may be sent again alone, for its own answer. A rate limit
+    /// or vdbm's own full queue also wrote nothing, but is about the load, not a row: every member
+    /// gets it, unsent again (sending each alone would only add load). Anything else (no answer,
+    /// a deadline, an answer that does not add up) leaves the outcome unknown, and a write is never
+    /// sent twice on a guess.
     static func isRefusal(_ error: VectorDBError) -> Bool {
         switch error {
-        case .notFound, .alreadyExists, .invalidArgument, .failedPrecondition, .notLoaded, .rateLimited,
-             .permissionDenied, .unauthenticated, .milvus:
+        case .notFound, .alreadyExists, .invalidArgument, .failedPrecondition, .notLoaded, .permissionDenied,
+             .unauthenticated, .milvus:
             true
-        case .unavailable, .deadlineExceeded, .cancelled, .resourceExhausted, .relayed, .internal:
+        case .rateLimited, .resourceExhausted, .unavailable, .deadlineExceeded, .cancelled, .relayed, .internal:
             false
         }
     }

@@ -1,4 +1,5 @@
 import CVDBMProtos
+import VDBMDomain
 
 /// Encoders for the requests a client sends (`vdbm bench`, tests): the other side of the decoders.
 extension VDBMv1 {
@@ -23,6 +24,17 @@ extension VDBMv1 {
                     }
                 }
                 (message.n_params, message.params) = (built.count, arena.pointers(built))
+            }
+        }
+    }
+
+    /// A `vdbm.v1.WriteRequest` (what `Insert` and `Upsert` take) with these columns.
+    public static func encodeInsert(collection: String, columns: [(name: String, values: FieldValues)]) -> [UInt8] {
+        ProtobufC.pack { arena in
+            arena.message(vdbm__v1__write_request__init) { message in
+                message.collection = arena.string(collection)
+                let built = columns.map { VDBMColumns.build(name: $0.name, values: $0.values, in: arena) }
+                (message.n_columns, message.columns) = (built.count, arena.pointers(built))
             }
         }
     }
