@@ -16,6 +16,8 @@ enum MetricCatalogue {
         "vdbm_milvus_endpoint_ejections_total": "Milvus endpoints taken out of rotation for failing their calls (outlier ejection).",
         "vdbm_search_batches_total": "Milvus searches sent by the search coalescer (one per lone search or merged batch).",
         "vdbm_search_batch_vectors": "Query vectors per Milvus search sent by the search coalescer.",
+        "vdbm_write_batches_total": "Milvus inserts and upserts sent by the write coalescer (one per lone write or merged batch).",
+        "vdbm_write_batch_rows": "Rows per Milvus insert or upsert sent by the write coalescer.",
         "vdbm_passthrough_search_fallbacks_total": "Merged pass-through searches whose answer was not cut, so each member searched alone, by reason (milvus_error, undecodable, unknown_field, malformed, iterator).",
         "vdbm_search_queue_wait_seconds": "Time a search waited in the coalescer before its Milvus search left (0 when it left at once).",
         "vdbm_auth_failures_total": "Calls refused by API-key authentication, by reason (missing, malformed, unknown_key, role_too_low).",

@@ -84,6 +84,7 @@ public enum Daemon {
             .milliseconds(500), .seconds(1), .microseconds(2_500_000), .seconds(5), .seconds(10), .seconds(30),
         ]
         factory.valueHistogramBuckets["vdbm_search_batch_vectors"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384]
+        factory.valueHistogramBuckets["vdbm_write_batch_rows"] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096, 16384]
         MetricsSystem.bootstrap(factory)
         return registry
     }
