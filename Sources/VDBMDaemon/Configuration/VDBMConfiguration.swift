@@ -127,7 +127,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
         var perClass: [CallClass: Int] = [:]
         for (callClass, key) in classKeys { perClass[callClass] = try reader.integer(key, in: 1...1_000_000) }
         admission = AdmissionLimits(total: try reader.integer("server.max_inflight_calls", in: 1...1_000_000),
-                                    perClass: perClass, keys: classKeys)
+                                    perClass: perClass, totalKey: "server.max_inflight_calls", keys: classKeys)
         shutdownGrace = try reader.seconds("server.shutdown_grace_seconds")
         logLevel = try reader.logLevel("logging.level")
         accessLog = try reader.boolean("logging.access_log")

@@ -1,6 +1,7 @@
 import Synchronization
 import Testing
-@testable import VDBMUtils
+@testable import VDBMService
+import VDBMUtils
 
 /// Admission with real tasks: a call waits for a place, one that cannot expect one in time is
 /// refused, a cancelled waiter leaves.

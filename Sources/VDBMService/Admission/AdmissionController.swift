@@ -1,11 +1,13 @@
 import Synchronization
+import VDBMUtils
 
 /// The classes of calls admission control limits separately.
 public enum CallClass: String, Sendable, Hashable, CaseIterable {
     case search, read, write, admin
 }
 
-/// The limits, from `server.max_inflight_*` in the configuration.
+/// The limits, with the name of each as the caller's configuration spells it (for refusal
+/// messages; the daemon's are `server.max_inflight_*`).
 public struct AdmissionLimits: Sendable, Hashable {
     public var total: Int
     public var perClass: [CallClass: Int]
@@ -13,7 +15,7 @@ public struct AdmissionLimits: Sendable, Hashable {
     public var keys: [CallClass: String]
     public var totalKey: String
 
-    public init(total: Int, perClass: [CallClass: Int], totalKey: String = "server.max_inflight_calls",
+    public init(total: Int, perClass: [CallClass: Int], totalKey: String = "the limit on all calls",
                 keys: [CallClass: String] = [:]) {
         self.total = total
         self.perClass = perClass

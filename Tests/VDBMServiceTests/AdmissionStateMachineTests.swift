@@ -1,5 +1,6 @@
 import Testing
-@testable import VDBMUtils
+@testable import VDBMService
+import VDBMUtils
 
 /// Admission decisions with instants chosen by the test.
 @Suite struct AdmissionStateMachineTests {
