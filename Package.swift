@@ -91,11 +91,20 @@ let package = Package(
                            .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
-        // Our public gRPC services: grpc.health.v1.Health and vdbm.v1.VectorDB (auth, validation,
-        // error mapping).
+        // Our public gRPC services: grpc.health.v1.Health, reflection and vdbm.v1.VectorDB over a
+        // VectorDBBackend protocol, and the call pipeline every service runs behind (API keys,
+        // admission, error mapping). Knows neither the Milvus client nor the manager.
         .target(
             name: "VDBMService",
-            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", "VDBMManager", "MilvusClient", .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: ["GRPCNGHTTP2", "VDBMProtobuf", "VDBMUtils", "VDBMDomain", .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: hotPath
+        ),
+        // The Milvus pass-through: milvus.proto.milvus.MilvusService calls forwarded as bytes over
+        // the Milvus client, its method table, and the coalescer that merges its searches.
+        .target(
+            name: "VDBMPassThrough",
+            dependencies: ["GRPCNGHTTP2", "VDBMService", "VDBMManager", "MilvusClient", "VDBMProtobuf", "VDBMDomain", "VDBMUtils",
+                           .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: hotPath
         ),
         // Configuration, lifecycle and the serve command, as a library so tests can reach it.
@@ -105,6 +114,7 @@ let package = Package(
                 "CVDBMBuildInfo",
                 "GRPCNGHTTP2",
                 "VDBMService",
+                "VDBMPassThrough",
                 "VDBMManager",
                 "MilvusClient",
                 "VDBMProtobuf",
@@ -194,7 +204,12 @@ let package = Package(
         ),
         .testTarget(
             name: "VDBMServiceTests",
-            dependencies: ["VDBMService", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", "MilvusClient", "VDBMUtils"]
+            dependencies: ["VDBMService", "VDBMPassThrough", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", "MilvusClient", "VDBMUtils"]
+        ),
+        .testTarget(
+            name: "VDBMPassThroughTests",
+            dependencies: ["VDBMPassThrough", "VDBMService", "VDBMManager", "GRPCNGHTTP2", "VDBMDomain", "VDBMProtobuf", "MilvusClient",
+                           "VDBMUtils", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "VDBMDaemonTests",

@@ -1,4 +1,5 @@
 import MilvusClient
+import VDBMService
 
 /// Every `milvus.proto.milvus.MilvusService` method (`Protos/milvus/milvus_service.proto`), with
 /// the role a vdbm API key needs to call it through the pass-through: reads (looking, searching,

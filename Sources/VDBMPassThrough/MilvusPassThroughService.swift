@@ -3,6 +3,7 @@ import MilvusClient
 import VDBMDomain
 import VDBMManager
 import VDBMProtobuf
+import VDBMService
 import VDBMUtils
 
 /// Sends the calls an unmodified Milvus SDK makes (`milvus.proto.milvus.MilvusService`) on to

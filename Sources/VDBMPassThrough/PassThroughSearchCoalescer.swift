@@ -1,8 +1,9 @@
+import CoreMetrics
 import Logging
-import Metrics
 import MilvusClient
 import Synchronization
 import VDBMDomain
+import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
 

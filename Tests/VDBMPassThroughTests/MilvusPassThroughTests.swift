@@ -4,8 +4,10 @@ import MilvusClient
 import Synchronization
 import Testing
 import VDBMDomain
+import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
+@testable import VDBMPassThrough
 @testable import VDBMService
 
 /// Records what the pass-through sends on, and answers with fixed bytes.

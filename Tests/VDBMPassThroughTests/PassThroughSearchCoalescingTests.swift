@@ -7,6 +7,7 @@ import VDBMDomain
 import VDBMManager
 import VDBMProtobuf
 import VDBMUtils
+@testable import VDBMPassThrough
 @testable import VDBMService
 
 /// Plays Milvus for pass-through searches: each query vector (x, y) gets one hit whose id is x and

@@ -4,6 +4,7 @@ import MilvusClient
 import Synchronization
 import Testing
 import VDBMDomain
+import VDBMPassThrough
 import VDBMUtils
 @testable import VDBMService
 

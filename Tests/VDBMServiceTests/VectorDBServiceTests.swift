@@ -1,6 +1,5 @@
 import GRPCNGHTTP2
 import Logging
-import MilvusClient
 import Testing
 import VDBMDomain
 import VDBMProtobuf

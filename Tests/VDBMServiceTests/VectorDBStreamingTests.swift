@@ -1,9 +1,7 @@
 import GRPCNGHTTP2
-import MilvusClient
 import Synchronization
 import Testing
 import VDBMDomain
-import VDBMManager
 import VDBMUtils
 @testable import VDBMService
 

@@ -38,6 +38,8 @@ public struct GRPCClientConfiguration: Sendable, Hashable {
     public var authority: String
     /// TLS (nil: h2c).
     public var transportSetup: ClientTransportSetup?
+    /// What the server is, for log lines ("Milvus sent GOAWAY").
+    public var peerName = "server"
 
     public init(maxResponseBytes: Int = 64 << 20, http2: NGHTTP2Settings = NGHTTP2Settings(maxConcurrentStreams: 100),
                 keepaliveInterval: Duration = .seconds(10), busyPingAfter: Duration = .seconds(1),

@@ -40,6 +40,8 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
                                          minimumSpacing: TimeAmount(clamping: configuration.minimumPingSpacing), now: .now())
     }
 
+    private var peerName: String { configuration.peerName }
+
     // MARK: Calls (on the event loop)
 
     /// Starts one unary call; `promise` completes with the response or fails with a `GRPCCallError`.
@@ -131,7 +133,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             try buffer.withUnsafeReadableBytes { try session.receive($0) }
         } catch {
             reading = false
-            logger.warning("closing Milvus connection after an HTTP/2 protocol error", metadata: ["error": "\(error)"])
+            logger.warning("closing \(peerName) connection after an HTTP/2 protocol error", metadata: ["error": "\(error)"])
             state.markFailed()
             failAll(.connectionLost("HTTP/2 protocol error: \(error)"))
             context.close(promise: nil)
@@ -150,7 +152,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        logger.debug("Milvus connection error", metadata: ["error": "\(error)"])
+        logger.debug("\(peerName) connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 
@@ -209,7 +211,7 @@ final class GRPCClientConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
         goAwayLastStreamID = lastStreamID
         state.markDraining()
         if errorCode == NGHTTP2Session.enhanceYourCalm { state.markToldToCalmDown() }
-        logger.info("Milvus sent GOAWAY", metadata: ["last_stream_id": "\(lastStreamID)", "error_code": "\(errorCode)"])
+        logger.info("\(peerName) sent GOAWAY", metadata: ["last_stream_id": "\(lastStreamID)", "error_code": "\(errorCode)"])
     }
 
     func sessionDidReceivePingAck() {

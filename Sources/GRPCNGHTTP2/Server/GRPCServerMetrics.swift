@@ -13,11 +13,24 @@ import Synchronization
 /// the start (in flight reads 0, not "absent"); a (method, code) pair's are made the first time
 /// it occurs, under a lock held only for the slot lookup.
 public final class GRPCServerMetrics: CallObserver {
-    public static let callsLabel = "vdbm_grpc_server_calls_total"
-    public static let durationLabel = "vdbm_grpc_server_call_duration_seconds"
-    public static let inFlightLabel = "vdbm_grpc_server_calls_in_flight"
-    public static let requestBytesLabel = "vdbm_grpc_server_request_bytes_total"
-    public static let responseBytesLabel = "vdbm_grpc_server_response_bytes_total"
+    /// The metric names, under the prefix the executable chose (vdbm's is `vdbm_`).
+    public struct Labels: Sendable, Hashable {
+        public let calls: String
+        public let duration: String
+        public let inFlight: String
+        public let requestBytes: String
+        public let responseBytes: String
+
+        public init(prefix: String) {
+            calls = prefix + "grpc_server_calls_total"
+            duration = prefix + "grpc_server_call_duration_seconds"
+            inFlight = prefix + "grpc_server_calls_in_flight"
+            requestBytes = prefix + "grpc_server_request_bytes_total"
+            responseBytes = prefix + "grpc_server_response_bytes_total"
+        }
+    }
+
+    public let labels: Labels
 
     private struct OutcomeMetrics: Sendable {
         var calls: Counter
@@ -41,16 +54,19 @@ public final class GRPCServerMetrics: CallObserver {
 
     /// - Parameters:
     ///   - methods: the router's ``GRPCRouter/methodPaths``, whose indexes the calls carry.
+    ///   - prefix: put before every metric name (`vdbm_` gives `vdbm_grpc_server_calls_total`).
     ///   - factory: the metrics backend (the process's own by default).
-    public init(methods: [String], factory: any MetricsFactory = MetricsSystem.factory) {
+    public init(methods: [String], prefix: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.factory = factory
+        let labels = Labels(prefix: prefix)
+        self.labels = labels
         methodNames = methods + ["unknown"]
         self.methods = methodNames.map { name in
             let dimensions = [("grpc_method", name)]
             return MethodMetrics(
-                inFlight: Meter(label: Self.inFlightLabel, dimensions: dimensions, factory: factory),
-                requestBytes: Counter(label: Self.requestBytesLabel, dimensions: dimensions, factory: factory),
-                responseBytes: Counter(label: Self.responseBytesLabel, dimensions: dimensions, factory: factory))
+                inFlight: Meter(label: labels.inFlight, dimensions: dimensions, factory: factory),
+                requestBytes: Counter(label: labels.requestBytes, dimensions: dimensions, factory: factory),
+                responseBytes: Counter(label: labels.responseBytes, dimensions: dimensions, factory: factory))
         }
         outcomes = Mutex(Array(repeating: nil, count: methodNames.count * Self.codeSlots))
     }
@@ -90,8 +106,8 @@ public final class GRPCServerMetrics: CallObserver {
         let index = method * Self.codeSlots + slot
         if let known = outcomes.withLock({ $0[index] }) { return known }
         let dimensions = [("grpc_method", methodNames[method]), ("grpc_code", code)]
-        let made = OutcomeMetrics(calls: Counter(label: Self.callsLabel, dimensions: dimensions, factory: factory),
-                                  duration: Timer(label: Self.durationLabel, dimensions: dimensions, factory: factory))
+        let made = OutcomeMetrics(calls: Counter(label: labels.calls, dimensions: dimensions, factory: factory),
+                                  duration: Timer(label: labels.duration, dimensions: dimensions, factory: factory))
         return outcomes.withLock { outcomes in
             if let raced = outcomes[index] { return raced }
             outcomes[index] = made

@@ -46,6 +46,8 @@ public actor MilvusConnectionPool {
             self.maxWaiters = maxWaiters
             self.reconnectInitialBackoff = reconnectInitialBackoff
             self.reconnectMaxBackoff = reconnectMaxBackoff
+            var client = client
+            client.peerName = "Milvus"
             self.client = client
             self.readinessProbe = readinessProbe
         }

@@ -10,6 +10,7 @@ import Prometheus
 import ServiceLifecycle
 import UnixSignals
 import VDBMManager
+import VDBMPassThrough
 import VDBMProtobuf
 import VDBMService
 import VDBMUtils
@@ -228,7 +229,7 @@ public enum Daemon {
         let routes = router(health: health, services: grpcServices, settings: settings, admission: admission,
                             reflection: configuration.reflection)
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
-        let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths),
+        let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths, prefix: "vdbm_"),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
         let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers, tls: serverTLS),
                                 router: routes, group: group, logger: logger)

@@ -16,11 +16,11 @@ import VDBMUtils
 /// (one per query vector); pass-through searches bring Milvus placeholder values and get their
 /// share of Milvus's answer. `Vectors` are concatenated in member order; the batch's answer has one
 /// element per query vector, and each member gets its own run of them.
-final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableCollection & Sendable, Answer: Sendable>:
+public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableCollection & Sendable, Answer: Sendable>:
     Sendable {
     typealias Machine = SearchCoalescerStateMachine<Key>
     /// One Milvus search of `queries` query vectors: one answer per query vector.
-    typealias Search = @Sendable (_ vectors: Vectors, _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
+    public typealias Search = @Sendable (_ vectors: Vectors, _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
         -> [Answer]
     private typealias Continuation = CheckedContinuation<[Answer], any Error>
     private typealias Outcome = Result<[Answer], VectorDBError>
@@ -60,7 +60,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
 
     private let scheduler: any SearchCoalescerScheduler
 
-    init(policy: Machine.Policy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
+    public init(policy: SearchCoalescingPolicy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         state = Mutex(State(machine: Machine(policy: policy)))
         self.scheduler = scheduler
     }
@@ -68,7 +68,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     /// Searches `vectors` (`queries` of them, packed) within `deadline`, in a batch with other
     /// searches of the same key when there are some; `search` runs the batch (any member's does:
     /// equal keys make them equivalent).
-    func search(key: Key, vectors: Vectors, queries: Int, deadline: Deadline,
+    public func search(key: Key, vectors: Vectors, queries: Int, deadline: Deadline,
                 search: @escaping Search) async throws(VectorDBError) -> [Answer] {
         let ticket = CoalescerTicket()
         do {
@@ -154,7 +154,7 @@ final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeReplaceableC
     }
 
     /// Waiting searches, and batches whose search has not finished (for tests and server info).
-    var snapshot: (members: Int, batches: Int, queuedVectors: Int) {
+    public var snapshot: (members: Int, batches: Int, queuedVectors: Int) {
         state.withLock { ($0.machine.memberCount, $0.machine.batchesInFlight, $0.machine.queuedVectors) }
     }
 

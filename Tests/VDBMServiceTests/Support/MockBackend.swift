@@ -1,7 +1,5 @@
-import MilvusClient
 import Synchronization
 import VDBMDomain
-import VDBMManager
 import VDBMService
 import VDBMUtils
 
