@@ -175,7 +175,8 @@ let package = Package(
         .testTarget(name: "VDBMUtilsTests", dependencies: ["VDBMUtils"]),
         .testTarget(name: "VDBMDomainTests", dependencies: ["VDBMDomain"]),
         .testTarget(name: "VDBMBenchTests", dependencies: ["VDBMBench", "GRPCNGHTTP2", "VDBMProtobuf",
-                                                           .product(name: "NIOPosix", package: "swift-nio")]),
+                                                           .product(name: "NIOPosix", package: "swift-nio"),
+                                                           .product(name: "Histogram", package: "hdrhistogram-swift")]),
         .testTarget(
             name: "GRPCNGHTTP2Tests",
             dependencies: [

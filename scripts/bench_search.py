@@ -195,15 +195,19 @@ def batch_counters(admin):
 
 
 def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False, admin=None, duration=DURATION,
-          vectors_per_call=1, layout=None):
+          vectors_per_call=1, layout=None, title=None):
     """One `vdbm bench` run and the CPU each process spent per query vector (from /proc), with the
-    mean number of vectors in the Milvus searches the daemon sent when `admin` names its port."""
+    mean number of vectors in the Milvus searches the daemon sent when `admin` names its port.
+    With `title`, the run's chart section (`vdbm bench --html`) comes back as result["chart"]."""
     connections, streams = layout or LAYOUT[concurrency]
     command = [VDBM, "bench", "--address", address, "--collection", NAME, "--vectors-file", str(query_file),
                "--limit", str(TOPK), "--param", f"ef={EF}", "--connections", str(connections), "--streams", str(streams),
                "--vectors-per-call", str(vectors_per_call), "--duration", str(duration), "--warmup", "2", "--json"]
     if milvus:
         command.append("--milvus")
+    chart = Path(str(query_file) + f".{os.getpid()}.{time.monotonic_ns()}.html")
+    if title:
+        command += ["--html", str(chart), "--title", title]
     own = [vdbm_pid] if vdbm_pid else []
     batches_before = batch_counters(admin) if admin else None
     before = (cpu_seconds(own), cpu_seconds(milvus_pids()), children_cpu())
@@ -215,7 +219,18 @@ def bench(address, concurrency, query_file, vdbm_pid=None, milvus=False, admin=N
     if admin:
         sent, searches = (b - a for a, b in zip(batches_before, batch_counters(admin)))
         result["mean_batch_vectors"] = sent / searches if searches else 0.0
+    if title:
+        result["chart"] = chart.read_text()
+        chart.unlink()
     return result
+
+
+def chart_page(pages):
+    """One page of the sections of several `vdbm bench --html` pages (the first one's frame)."""
+    start, end = "<!-- vdbm-bench-section -->", "<!-- /vdbm-bench-section -->"
+    sections = [page[page.index(start):page.index(end) + len(end)] for page in pages]
+    first = pages[0]
+    return first[:first.index(start)] + "\n".join(sections) + first[first.index(end) + len(end):]
 
 
 def machine_use(result):
@@ -291,12 +306,17 @@ def main():
             rounds = {"direct": [], "coalescing": [], "plain": [], "passthrough": []}
             count, duration = (C1_ROUNDS, C1_DURATION) if concurrency == 1 else (ROUNDS, DURATION)
             for _ in range(count):
-                rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True, duration=duration))
+                def titled(label):
+                    return f"{label}, concurrency {concurrency}"
+                rounds["direct"].append(bench(MILVUS, concurrency, query_file, milvus=True, duration=duration,
+                                              title=titled("Milvus direct")))
                 rounds["coalescing"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, admin=on_admin,
-                                                  duration=duration))
-                rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid, duration=duration))
+                                                  duration=duration, title=titled("vdbm.v1, coalescing")))
+                rounds["plain"].append(bench(off_target, concurrency, query_file, vdbm_pid=off.pid, duration=duration,
+                                             title=titled("vdbm.v1, no coalescing")))
                 rounds["passthrough"].append(bench(on_target, concurrency, query_file, vdbm_pid=on.pid, milvus=True,
-                                                   admin=on_admin, duration=duration))
+                                                   admin=on_admin, duration=duration,
+                                                   title=titled("Milvus pass-through, coalescing")))
             results[concurrency] = {label: median_round(runs) for label, runs in rounds.items()}
             results[concurrency]["all_rounds_qps"] = {label: [round(r["qps"]) for r in runs] for label, runs in rounds.items()}
             if concurrency == 1:
@@ -310,9 +330,20 @@ def main():
         out = ROOT / "bench-results"
         out.mkdir(exist_ok=True)
         path = out / f"search-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        # The median round of each target, charted: latency by percentile and throughput over time.
+        charts = [result.pop("chart") for per_concurrency in results.values() for result in per_concurrency.values()
+                  if isinstance(result, dict) and "chart" in result]
+        for per_concurrency in results.values():
+            for runs in per_concurrency.values():
+                if isinstance(runs, dict):
+                    runs.pop("chart", None)
         path.write_text(json.dumps({**{str(k): v for k, v in results.items()}, "milvus_alone_32_in_flight": alone},
                                    indent=2))
         print(f"numbers: {path.relative_to(ROOT)}")
+        if charts:
+            page = path.with_suffix(".html")
+            page.write_text(chart_page(charts))
+            print(f"charts: {page.relative_to(ROOT)}")
     finally:
         for process in (on, off):
             process.terminate()

@@ -10,12 +10,20 @@ public struct BenchReport: Sendable {
     /// Calls by outcome: gRPC status names (`OK`, `DEADLINE_EXCEEDED`, ...), `MILVUS_<code>` for a
     /// Milvus response whose status is an error, `TRANSPORT` for calls that got no status.
     public var outcomes: [String: Int]
+    /// Calls finished in each `slot` of the measured phase, in order (throughput over time).
+    public var completions: [Int]
 
-    public init(plan: BenchPlan, elapsed: Duration, latency: Histogram<UInt64>, outcomes: [String: Int]) {
+    /// The width of a `completions` slot.
+    public static let slot: Duration = .milliseconds(250)
+    static let slotSeconds = 0.25
+
+    public init(plan: BenchPlan, elapsed: Duration, latency: Histogram<UInt64>, outcomes: [String: Int],
+                completions: [Int] = []) {
         self.plan = plan
         self.elapsed = elapsed
         self.latency = latency
         self.outcomes = outcomes
+        self.completions = completions
     }
 
     public var calls: Int { outcomes.values.reduce(0, +) }

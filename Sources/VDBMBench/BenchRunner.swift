@@ -37,20 +37,21 @@ public enum BenchRunner {
         case .after(let duration): .after(duration)
         case .total(let count): .total(measuredFrom + count)
         }
-        let (latency, outcomes) = await phase(plan, requests, connections, metadata, next: next, stop: stop)
+        let (latency, outcomes, completions) = await phase(plan, requests, connections, metadata, next: next, stop: stop)
         let elapsed = started.duration(to: .now)
         for connection in connections { await connection.close() }
-        return BenchReport(plan: plan, elapsed: elapsed, latency: latency, outcomes: outcomes)
+        return BenchReport(plan: plan, elapsed: elapsed, latency: latency, outcomes: outcomes, completions: completions)
     }
 
-    /// One phase: every worker calls until the phase stops; their histograms and counts merged.
+    /// One phase: every worker calls until the phase stops; their histograms, counts and calls
+    /// finished per `BenchReport.slot` merged.
     private static func phase(_ plan: BenchPlan, _ requests: BenchRequests, _ connections: [GRPCClientConnection],
                               _ metadata: [(String, String)], next: Counter, stop: BenchPlan.Stop)
-        async -> (Histogram<UInt64>, [String: Int]) {
+        async -> (Histogram<UInt64>, [String: Int], [Int]) {
         let end = ContinuousClock.now
         let until: ContinuousClock.Instant? = if case .after(let duration) = stop { end + duration } else { nil }
         let total: Int? = if case .total(let count) = stop { count } else { nil }
-        return await withTaskGroup(of: (Histogram<UInt64>, [String: Int]).self) { group in
+        return await withTaskGroup(of: (Histogram<UInt64>, [String: Int], [Int]).self) { group in
             for connection in connections {
                 // Workers run on their connection's loop: a call and its answer cross no thread.
                 let executor = EventLoopTaskExecutor(connection.eventLoop)
@@ -58,6 +59,7 @@ public enum BenchRunner {
                     group.addTask(executorPreference: executor) {
                         var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
                         var outcomes: [String: Int] = [:]
+                        var completions: [Int] = []
                         while true {
                             if let until, ContinuousClock.now >= until { break }
                             let index = next.take()
@@ -73,21 +75,28 @@ public enum BenchRunner {
                             } catch {
                                 outcome = "TRANSPORT"
                             }
-                            let micros = sent.duration(to: .now).components
+                            let finished = ContinuousClock.now
+                            let micros = sent.duration(to: finished).components
                             _ = latency.record(UInt64(max(1, micros.seconds * 1_000_000 + micros.attoseconds / 1_000_000_000_000)))
                             outcomes[outcome, default: 0] += 1
+                            let slot = max(0, Int(end.duration(to: finished) / BenchReport.slot))
+                            if slot >= completions.count { completions += Array(repeating: 0, count: slot - completions.count + 1) }
+                            completions[slot] += 1
                         }
-                        return (latency, outcomes)
+                        return (latency, outcomes, completions)
                     }
                 }
             }
             var latency = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
             var outcomes: [String: Int] = [:]
-            for await (part, counts) in group {
+            var completions: [Int] = []
+            for await (part, counts, slots) in group {
                 latency.add(part)
                 outcomes.merge(counts, uniquingKeysWith: +)
+                if slots.count > completions.count { completions += Array(repeating: 0, count: slots.count - completions.count) }
+                for (slot, count) in slots.enumerated() { completions[slot] += count }
             }
-            return (latency, outcomes)
+            return (latency, outcomes, completions)
         }
     }
 

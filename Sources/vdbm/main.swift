@@ -200,6 +200,12 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Option(help: "Also write an HTML page with the run's latency by percentile and its throughput over time.")
+    var html: String?
+
+    @Option(help: "The title of the run in the --html page (default: the target and concurrency).")
+    var title: String?
+
     func validate() throws {
         guard connections >= 1, streams >= 1 else { throw ValidationError("--connections and --streams must be at least 1") }
         guard vectorsFile != nil || (dimension ?? 0) > 0 else { throw ValidationError("give --dimension or --vectors-file") }
@@ -236,6 +242,11 @@ struct Bench: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let report = try await BenchRunner.run(plan, vectors: vectors, group: group, logger: Logger(label: "vdbm.bench"))
         try await group.shutdownGracefully()
+        if let html {
+            let name = title ?? "\(milvus ? "Milvus Search" : insert ? "vdbm.v1 Insert" : "vdbm.v1 Search") at \(address), "
+                + "concurrency \(plan.concurrency)"
+            try TextFile.write(BenchChart.page([(name, report)]), to: html)
+        }
         print(json ? report.json : report.table)
     }
 }

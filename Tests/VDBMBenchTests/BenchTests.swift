@@ -91,5 +91,6 @@ private final class CountingSearch: GRPCService, Sendable {
         #expect(report.latency.totalCount == 200)
         #expect(service.seen.withLock { $0.vectors.count } == 200)  // every call its own query vector
         #expect(report.json.contains("\"calls\": 200") && report.table.contains("UNAVAILABLE: 40"))
+        #expect(report.completions.reduce(0, +) == 200)  // every call in one throughput slot
     }
 }

@@ -2,14 +2,16 @@
 import Glibc
 #endif
 
-/// Reads a whole text file (the configuration, `vdbm bench`'s query vectors) without Foundation.
+/// Reads (the configuration, `vdbm bench`'s query vectors) and writes (`vdbm bench --html`) a
+/// whole text file without Foundation.
 public enum TextFile {
     /// Why a file could not be read: the system's reason (`strerror`).
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
         public var path: String
         public var reason: String
+        public var writing = false
 
-        public var description: String { "cannot read \(path): \(reason)" }
+        public var description: String { "cannot \(writing ? "write" : "read") \(path): \(reason)" }
     }
 
     /// The file's bytes as text (invalid UTF-8 is repaired with U+FFFD).
@@ -27,5 +29,16 @@ public enum TextFile {
         }
         if ferror(file) != 0 { throw Failure(path: path, reason: "read error") }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Replaces the file's contents with `text` (created with mode 0644 when missing).
+    public static func write(_ text: String, to path: String) throws(Failure) {
+        guard let file = fopen(path, "wb") else {
+            throw Failure(path: path, reason: String(cString: strerror(errno)), writing: true)
+        }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        let closed = fclose(file)
+        guard written == bytes.count, closed == 0 else { throw Failure(path: path, reason: "write error", writing: true) }
     }
 }
