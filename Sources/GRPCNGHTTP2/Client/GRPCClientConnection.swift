@@ -50,7 +50,7 @@ public final class GRPCClientConnection: Sendable {
         let state = SharedState()
         let ready = Mutex<EventLoopFuture<Void>?>(nil)
         let bootstrap = ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(clamping: configuration.connectTimeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

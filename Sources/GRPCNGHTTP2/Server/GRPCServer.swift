@@ -81,7 +81,7 @@ public final class GRPCServer: Sendable {
         if tcp {
             bootstrap = bootstrap
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         }
         let setup = tcp ? configuration.tcpConnectionSetup : nil
         return bootstrap.childChannelInitializer { channel in
