@@ -1,5 +1,5 @@
 # The entry points the README names. Each target installs what it needs first (scripts/setup).
-.PHONY: setup build release run test bench bench-search bench-hop bench-write chaos soak fuzz protos docs clean
+.PHONY: setup build release run test image bench bench-search bench-hop bench-write chaos soak fuzz protos docs clean
 
 setup:
 	scripts/setup
@@ -20,6 +20,10 @@ run: release
 # (fails below 80%), the end-to-end suite and the fault tests, against real Milvus servers.
 test: setup
 	scripts/test
+
+# The container image (deploy/Containerfile) FROM scratch, with podman: localhost/vdbm:<version>.
+image: setup
+	scripts/image
 
 bench: setup
 	scripts/bench-health
