@@ -69,7 +69,7 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
     /// searches of the same key when there are some; `search` runs the batch (any member's does:
     /// equal keys make them equivalent).
     public func search(key: Key, vectors: Vectors, queries: Int, deadline: Deadline,
-                search: @escaping Search) async throws(VectorDBError) -> [Answer] {
+                       search: @escaping Search) async throws(VectorDBError) -> [Answer] {
         let ticket = CoalescerTicket()
         do {
             return try await withTaskCancellationHandler {
