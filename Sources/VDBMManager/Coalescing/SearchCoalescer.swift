@@ -22,14 +22,12 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
     /// One Milvus search of `queries` query vectors: one answer per query vector.
     public typealias Search = @Sendable (_ vectors: Vectors, _ queries: Int, _ deadline: Deadline) async throws(VectorDBError)
         -> [Answer]
-    private typealias Continuation = CheckedContinuation<[Answer], any Error>
     private typealias Outcome = Result<[Answer], VectorDBError>
+    private typealias Members = CoalescerMembers<Waiter, [Answer]>
+    private typealias Resumption = Members.Resumption
 
+    /// What a waiting search brought.
     private struct Waiter {
-        /// `nil` until the caller suspends (or for good, when it runs its batch itself).
-        var continuation: Continuation?
-        /// An outcome that came before the continuation did.
-        var early: Outcome?
         var vectors: Vectors
         var queries: Int
         var search: Search
@@ -45,7 +43,7 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
 
     private struct State {
         var machine: Machine
-        var waiters: [Machine.MemberID: Waiter] = [:]
+        var waiters = Members()
         var flights: [Machine.BatchID: Flight] = [:]
         /// Cancels the armed regroup timer.
         var cancelTimer: (@Sendable () -> Void)?
@@ -101,7 +99,7 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
                 return .rejected(.resourceExhausted("search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query "
                                                     + "vectors already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters[id] = Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: now)
+                state.waiters.add(id, Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: now))
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -134,21 +132,11 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
                 }
             }
             finish(batch, outcome)
-            let mine = state.withLock { $0.waiters.removeValue(forKey: id)?.early }
+            let mine = state.withLock { $0.waiters.takeOutcome(id) }
             return try (mine ?? .failure(.internal("the search's answer was lost"))).get()
         case .waiting(let id):
-            return try await withCheckedThrowingContinuation { (continuation: Continuation) in
-                let early = state.withLock { state -> Outcome? in
-                    guard var waiter = state.waiters[id] else { return .failure(.internal("the search's answer was lost")) }
-                    if let early = waiter.early {
-                        state.waiters[id] = nil
-                        return early
-                    }
-                    waiter.continuation = continuation
-                    state.waiters[id] = waiter
-                    return nil
-                }
-                if let early { continuation.resume(with: early.mapError { $0 }) }
+            return try await Members.outcome(of: id, lost: "the search's answer was lost") { body in
+                state.withLock { body(&$0.waiters) }
             }
         }
     }
@@ -171,14 +159,6 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
     }
 
     // MARK: Actions
-
-    /// A continuation to resume once the lock is released.
-    private struct Resumption {
-        var continuation: Continuation
-        var result: Outcome
-
-        func resume() { continuation.resume(with: result.mapError { $0 }) }
-    }
 
     /// Runs the actions under the lock; what resumes a caller is returned, to run after it.
     private func execute(_ actions: [Machine.Action], outcome: Outcome?,
@@ -250,13 +230,6 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
 
     /// Hands `result` to the member: resumes it when it is suspended, keeps it for it otherwise.
     private func answer(_ member: Machine.MemberID, _ result: Outcome, in state: inout State) -> [Resumption] {
-        guard var waiter = state.waiters[member] else { return [] }
-        guard let continuation = waiter.continuation else {
-            if waiter.early == nil { waiter.early = result }
-            state.waiters[member] = waiter
-            return []
-        }
-        state.waiters[member] = nil
-        return [Resumption(continuation: continuation, result: result)]
+        state.waiters.answer(member, result).map { [$0] } ?? []
     }
 }

@@ -18,13 +18,11 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
     typealias Outcome = Result<Answer, VectorDBError>
     /// One Milvus write of the members' rows, in order, by `deadline`: one outcome per member.
     typealias Write = @Sendable (_ members: [Rows], _ deadline: Deadline) async -> [Outcome]
-    private typealias Continuation = CheckedContinuation<Answer, any Error>
+    private typealias Members = CoalescerMembers<Waiter, Answer>
+    private typealias Resumption = Members.Resumption
 
+    /// What a waiting write brought.
     private struct Waiter {
-        /// `nil` until the caller suspends (or for good, when it runs its batch itself).
-        var continuation: Continuation?
-        /// An outcome that came before the continuation did.
-        var early: Outcome?
         var rows: Rows
         var rowCount: Int
         var write: Write
@@ -32,7 +30,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
 
     private struct State {
         var machine: Machine
-        var waiters: [Machine.MemberID: Waiter] = [:]
+        var waiters = Members()
         /// Each batch's members in the order of its outcomes.
         var flights: [Machine.BatchID: [Machine.MemberID]] = [:]
         var cancelTimer: (@Sendable () -> Void)?
@@ -94,7 +92,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
                 return .rejected(.resourceExhausted("writes.max_queued_rows (\(state.machine.policy.maxQueuedRows)) rows "
                                                     + "already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters[id] = Waiter(rows: rows, rowCount: rowCount, write: write)
+                state.waiters.add(id, Waiter(rows: rows, rowCount: rowCount, write: write))
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -122,21 +120,11 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
                 ? [.failure(.cancelled("the write was cancelled before it was sent"))]
                 : await write([rows], Deadline(batchDeadline))
             finish(batch, outcomes)
-            let mine = state.withLock { $0.waiters.removeValue(forKey: id)?.early }
+            let mine = state.withLock { $0.waiters.takeOutcome(id) }
             return try (mine ?? .failure(.internal("the write's answer was lost"))).get()
         case .waiting(let id):
-            return try await withCheckedThrowingContinuation { (continuation: Continuation) in
-                let early = state.withLock { state -> Outcome? in
-                    guard var waiter = state.waiters[id] else { return .failure(.internal("the write's answer was lost")) }
-                    if let early = waiter.early {
-                        state.waiters[id] = nil
-                        return early
-                    }
-                    waiter.continuation = continuation
-                    state.waiters[id] = waiter
-                    return nil
-                }
-                if let early { continuation.resume(with: early.mapError { $0 }) }
+            return try await Members.outcome(of: id, lost: "the write's answer was lost") { body in
+                state.withLock { body(&$0.waiters) }
             }
         }
     }
@@ -153,14 +141,6 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
     }
 
     // MARK: Actions
-
-    /// A continuation to resume once the lock is released.
-    private struct Resumption {
-        var continuation: Continuation
-        var result: Outcome
-
-        func resume() { continuation.resume(with: result.mapError { $0 }) }
-    }
 
     private func execute(_ actions: [Machine.Action], outcomes: [Outcome]?, in state: inout State) -> [Resumption] {
         var resumptions: [Resumption] = []
@@ -210,11 +190,6 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
 
     /// Hands `outcome` to the member: resumes it when it is suspended, keeps it for it otherwise.
     private func answer(_ member: Machine.MemberID, _ outcome: Outcome, in state: inout State) -> [Resumption] {
-        guard let continuation = state.waiters[member]?.continuation else {
-            if state.waiters[member] != nil, state.waiters[member]?.early == nil { state.waiters[member]?.early = outcome }
-            return []
-        }
-        state.waiters[member] = nil
-        return [Resumption(continuation: continuation, result: outcome)]
+        state.waiters.answer(member, outcome).map { [$0] } ?? []
     }
 }
