@@ -31,7 +31,7 @@ public enum TextFile {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Replaces the file's contents with `text` (created with mode 0644 when missing).
+    /// Replaces the file's contents with `text` (the file is created when missing).
     public static func write(_ text: String, to path: String) throws(Failure) {
         guard let file = fopen(path, "wb") else {
             throw Failure(path: path, reason: String(cString: strerror(errno)), writing: true)
