@@ -310,8 +310,12 @@ final class NGHTTP2Session {
 
     // MARK: Callbacks (C function pointers: no captures, the session comes back through user data)
 
-    private static func owner(_ userData: UnsafeMutableRawPointer?) -> NGHTTP2Session {
-        Unmanaged<NGHTTP2Session>.fromOpaque(userData!).takeUnretainedValue()
+    /// Runs `body` with the session `userData` names, without retaining it: nghttp2 calls back
+    /// only from inside the session's own calls (receive, send), whose caller holds the session.
+    /// (A retain and a release per callback, a dozen callbacks per call, were a tenth of a
+    /// Health/Check's CPU.)
+    private static func withOwner<Result>(_ userData: UnsafeMutableRawPointer?, _ body: (NGHTTP2Session) -> Result) -> Result {
+        Unmanaged<NGHTTP2Session>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
     }
 
     private static func isTrailers(_ frame: UnsafePointer<nghttp2_frame>) -> Bool {
@@ -323,22 +327,23 @@ final class NGHTTP2Session {
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
             let category = frame.pointee.headers.cat
             if category == NGHTTP2_HCAT_REQUEST || category == NGHTTP2_HCAT_RESPONSE {
-                NGHTTP2Session.owner(userData).delegate?.streamDidBegin(frame.pointee.hd.stream_id)
+                NGHTTP2Session.withOwner(userData) { $0.delegate?.streamDidBegin(frame.pointee.hd.stream_id) }
             }
             return 0
         }
         nghttp2_session_callbacks_set_on_header_callback(callbacks) {
             _, frame, name, nameLength, value, valueLength, _, userData in
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-            NGHTTP2Session.owner(userData).delegate?.stream(
-                frame.pointee.hd.stream_id, didReceiveHeader: UnsafeBufferPointer(start: name, count: nameLength),
-                value: UnsafeBufferPointer(start: value, count: valueLength),
-                isTrailers: NGHTTP2Session.isTrailers(frame))
+            NGHTTP2Session.withOwner(userData) {
+                $0.delegate?.stream(frame.pointee.hd.stream_id, didReceiveHeader: UnsafeBufferPointer(start: name, count: nameLength),
+                                    value: UnsafeBufferPointer(start: value, count: valueLength),
+                                    isTrailers: NGHTTP2Session.isTrailers(frame))
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks) { _, frame, userData in
             guard let frame else { return 0 }
-            let delegate = NGHTTP2Session.owner(userData).delegate
+            let delegate = NGHTTP2Session.withOwner(userData) { $0.delegate }
             let header = frame.pointee.hd
             let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             switch UInt32(header.type) {
@@ -363,20 +368,22 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks) { _, frame, userData in
             guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
                   frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
-            NGHTTP2Session.owner(userData).delegate?.streamDidSendHeaders(frame.pointee.hd.stream_id)
+            NGHTTP2Session.withOwner(userData) { $0.delegate?.streamDidSendHeaders(frame.pointee.hd.stream_id) }
             return 0
         }
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks) {
             _, _, streamID, data, length, userData in
-            NGHTTP2Session.owner(userData).delegate?.stream(
-                streamID, didReceiveData: UnsafeRawBufferPointer(start: data, count: length))
+            NGHTTP2Session.withOwner(userData) {
+                $0.delegate?.stream(streamID, didReceiveData: UnsafeRawBufferPointer(start: data, count: length))
+            }
             return 0
         }
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks) { _, streamID, errorCode, userData in
-            let owner = NGHTTP2Session.owner(userData)
-            owner.outboundBodies[streamID] = nil
-            owner.streamingBodies[streamID] = nil
-            owner.delegate?.streamDidClose(streamID, errorCode: errorCode)
+            NGHTTP2Session.withOwner(userData) { owner in
+                owner.outboundBodies[streamID] = nil
+                owner.streamingBodies[streamID] = nil
+                owner.delegate?.streamDidClose(streamID, errorCode: errorCode)
+            }
             return 0
         }
     }
@@ -385,12 +392,39 @@ final class NGHTTP2Session {
     /// submits the trailers (nghttp2 allows that from inside this callback).
     private static let readBody: nghttp2_data_source_read_callback = {
         nghttp2Session, streamID, buffer, capacity, flags, _, userData in
-        let owner = NGHTTP2Session.owner(userData)
-        guard var body = owner.outboundBodies[streamID], let buffer, let flags else {
-            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        NGHTTP2Session.withOwner(userData) { owner in
+            guard var body = owner.outboundBodies[streamID], let buffer, let flags else {
+                return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+            }
+            let count = body.copy(into: buffer, capacity: capacity)
+            if body.remaining == 0 {
+                flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                if let trailers = body.trailers {
+                    flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                    trailers.withNameValueArray { nameValues, nameValueCount in
+                        _ = nghttp2_submit_trailer(nghttp2Session, streamID, nameValues, nameValueCount)
+                    }
+                }
+                owner.outboundBodies[streamID] = nil
+            } else {
+                owner.outboundBodies[streamID] = body
+            }
+            return count
         }
-        let count = body.copy(into: buffer, capacity: capacity)
-        if body.remaining == 0 {
+    }
+
+    /// Like `readBody` for a streaming response: copies queued messages while there is room;
+    /// with none queued, defers (``enqueueMessage(streamID:_:)`` resumes it) until the body has ended.
+    private static let readStreamingBody: nghttp2_data_source_read_callback = {
+        nghttp2Session, streamID, buffer, capacity, flags, _, userData in
+        NGHTTP2Session.withOwner(userData) { owner in
+            guard let buffer, let flags,
+                  let (written, done) = owner.streamingBodies[streamID]?.fill(buffer, capacity: capacity) else {
+                return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+            }
+            guard done, let body = owner.streamingBodies.removeValue(forKey: streamID) else {
+                return written > 0 ? written : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+            }
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
             if let trailers = body.trailers {
                 flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
@@ -398,32 +432,7 @@ final class NGHTTP2Session {
                     _ = nghttp2_submit_trailer(nghttp2Session, streamID, nameValues, nameValueCount)
                 }
             }
-            owner.outboundBodies[streamID] = nil
-        } else {
-            owner.outboundBodies[streamID] = body
+            return written
         }
-        return count
-    }
-
-    /// Like `readBody` for a streaming response: copies queued messages while there is room;
-    /// with none queued, defers (``enqueueMessage(streamID:_:)`` resumes it) until the body has ended.
-    private static let readStreamingBody: nghttp2_data_source_read_callback = {
-        nghttp2Session, streamID, buffer, capacity, flags, _, userData in
-        let owner = NGHTTP2Session.owner(userData)
-        guard let buffer, let flags,
-              let (written, done) = owner.streamingBodies[streamID]?.fill(buffer, capacity: capacity) else {
-            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
-        }
-        guard done, let body = owner.streamingBodies.removeValue(forKey: streamID) else {
-            return written > 0 ? written : Int(NGHTTP2_ERR_DEFERRED.rawValue)
-        }
-        flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
-        if let trailers = body.trailers {
-            flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-            trailers.withNameValueArray { nameValues, nameValueCount in
-                _ = nghttp2_submit_trailer(nghttp2Session, streamID, nameValues, nameValueCount)
-            }
-        }
-        return written
     }
 }
