@@ -7,8 +7,7 @@ let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], 
 // VDBMManager's generic search coalescer is used by the pass-through module too: its bodies are
 // exported so that module specializes it (without, a pass-through search cost about 15% more
 // vdbm CPU at 32 callers: scripts/bench-compare).
-let exportsGenerics: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked", "-cross-module-optimization"],
-                                                    .when(configuration: .release))]
+let exportsGenerics: [SwiftSetting] = hotPath + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
 
 let package = Package(
     name: "vdbm",

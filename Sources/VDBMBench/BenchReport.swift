@@ -15,7 +15,7 @@ public struct BenchReport: Sendable {
 
     /// The width of a `completions` slot.
     public static let slot: Duration = .milliseconds(250)
-    static let slotSeconds = 0.25
+    static var slotSeconds: Double { Double(slot.components.seconds) + Double(slot.components.attoseconds) * 1e-18 }
 
     public init(plan: BenchPlan, elapsed: Duration, latency: Histogram<UInt64>, outcomes: [String: Int],
                 completions: [Int] = []) {

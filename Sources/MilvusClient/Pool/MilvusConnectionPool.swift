@@ -46,8 +46,6 @@ public actor MilvusConnectionPool {
             self.maxWaiters = maxWaiters
             self.reconnectInitialBackoff = reconnectInitialBackoff
             self.reconnectMaxBackoff = reconnectMaxBackoff
-            var client = client
-            client.peerName = "Milvus"
             self.client = client
             self.readinessProbe = readinessProbe
         }
@@ -338,6 +336,7 @@ public actor MilvusConnectionPool {
             case .connect(let slot, _):
                 let endpoint = configuration.endpoints[slot.endpoint]
                 var client = configuration.client
+                client.peerName = "Milvus"
                 let scale = keepaliveScale[slot.endpoint]
                 client.keepaliveInterval = client.keepaliveInterval * scale
                 let probe = configuration.readinessProbe

@@ -5,7 +5,7 @@ import Glibc
 /// Reads (the configuration, `vdbm bench`'s query vectors) and writes (`vdbm bench --html`) a
 /// whole text file without Foundation.
 public enum TextFile {
-    /// Why a file could not be read: the system's reason (`strerror`).
+    /// Why a file could not be read or written: the system's reason (`strerror`).
     public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
         public var path: String
         public var reason: String
