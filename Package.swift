@@ -78,7 +78,7 @@ let package = Package(
         // The only code that touches protobuf-c memory: pack/unpack to Swift value types.
         .target(
             name: "VDBMProtobuf",
-            dependencies: ["CVDBMProtos", "CProtobufC", "VDBMDomain"],
+            dependencies: ["CVDBMProtos", "CProtobufC", "VDBMDomain", "VDBMUtils"],
             swiftSettings: hotPath
         ),
         // The Milvus side: gRPC channel, connection pool, retry policy and budget, typed errors.
@@ -185,6 +185,7 @@ let package = Package(
             name: "GRPCNGHTTP2Tests",
             dependencies: [
                 "GRPCNGHTTP2",
+                "VDBMUtils",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

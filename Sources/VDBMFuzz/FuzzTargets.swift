@@ -7,6 +7,7 @@ import NIOEmbedded
 import VDBMManager
 import VDBMProtobuf
 @testable import VDBMService
+import VDBMUtils
 
 /// What the fuzzers feed arbitrary bytes to. Each must end normally on any input: an error is an
 /// answer, a crash (or, under AddressSanitizer, a memory error or leak) is a finding.

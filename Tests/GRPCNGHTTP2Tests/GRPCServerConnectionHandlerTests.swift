@@ -4,6 +4,7 @@ import NIOEmbedded
 import Synchronization
 import Testing
 @testable import GRPCNGHTTP2
+import VDBMUtils
 
 private struct TestFailure: Error {}
 

@@ -90,7 +90,8 @@ public final class GRPCServer: Sendable {
                 registry.add(channel)
                 let handler = GRPCServerConnectionHandler(
                     router: router, limits: configuration.limits, budget: budget, logger: logger,
-                    observers: configuration.observers, connectionTag: ConnectionTag.next())
+                    observers: configuration.observers, spanRecorder: configuration.spanRecorder,
+                    connectionTag: ConnectionTag.next())
                 try channel.pipeline.syncOperations.addHandler(handler)
             }
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import VDBMUtils
 
 /// Where a gRPC server listens and what it enforces.
 public struct GRPCServerConfiguration: Sendable {
@@ -12,10 +13,13 @@ public struct GRPCServerConfiguration: Sendable {
     /// Adds handlers in front of the gRPC handler on each TCP connection (TLS); the Unix socket
     /// never gets them. Throwing refuses the connection.
     public var tcpConnectionSetup: (@Sendable (any Channel) throws -> Void)?
+    /// Where the spans of sampled calls go (OpenTelemetry tracing); `nil`: no spans.
+    public var spanRecorder: SpanRecorder?
 
     public init(tcp: (host: String, port: Int)? = ("127.0.0.1", 50051), unixSocketPath: String? = nil,
                 limits: GRPCServerLimits = GRPCServerLimits(), observers: [any CallObserver] = [],
-                tcpConnectionSetup: (@Sendable (any Channel) throws -> Void)? = nil) {
+                tcpConnectionSetup: (@Sendable (any Channel) throws -> Void)? = nil, spanRecorder: SpanRecorder? = nil) {
+        self.spanRecorder = spanRecorder
         self.tcp = tcp
         self.unixSocketPath = unixSocketPath
         self.limits = limits

@@ -77,6 +77,7 @@ extension GRPCServerConnectionHandler {
     func report(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code?, message: String = "",
                         httpStatus: Int? = nil, responseBytes: Int = 0) {
         guard stream.machine.reportEnd() else { return }
+        if spanRecorder != nil { recordServerSpan(streamID, stream, code: code, message: message, httpStatus: httpStatus) }
         guard !observers.isEmpty else { return }
         let record = CallRecord(
             method: stream.headers.path ?? "", methodIndex: stream.methodIndex, status: code, httpStatus: httpStatus,

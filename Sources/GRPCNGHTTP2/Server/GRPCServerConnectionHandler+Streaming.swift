@@ -18,7 +18,7 @@ extension GRPCServerConnectionHandler {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
         taskExecutor = executor
-        let trace = callContext.trace
+        let trace = traceContext(streamID, stream)
         stream.task = Task(executorPreference: executor) {
             let failure: GRPCStatus?
             do {

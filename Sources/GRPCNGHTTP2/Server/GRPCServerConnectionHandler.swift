@@ -20,6 +20,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     let budget: RequestMemoryBudget
     let logger: Logger
     let observers: [any CallObserver]
+    /// Where sampled calls' server spans go; `nil`: tracing is off.
+    let spanRecorder: SpanRecorder?
     let connectionTag: String
 
     var session: NGHTTP2Session?
@@ -54,7 +56,8 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
     static let maxQueuedResponseBytes = 256 * 1024
 
     init(router: GRPCRouter, limits: GRPCServerLimits, budget: RequestMemoryBudget, logger: Logger, observers: [any CallObserver],
-         connectionTag: String) {
+         spanRecorder: SpanRecorder? = nil, connectionTag: String) {
+        self.spanRecorder = spanRecorder
         self.router = router
         self.limits = limits
         self.budget = budget
@@ -320,7 +323,7 @@ final class GRPCServerConnectionHandler: ChannelInboundHandler, NGHTTP2SessionDe
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
             let executor = taskExecutor ?? EventLoopTaskExecutor(eventLoop)
             taskExecutor = executor
-            let trace = callContext.trace
+            let trace = traceContext(streamID, stream)
             stream.task = Task(executorPreference: executor) {
                 let result: Result<[UInt8], GRPCStatus>
                 do {

@@ -44,12 +44,6 @@ public struct ServerCallContext: Sendable {
                        streamID: streamID)
     }
 
-    /// The call's trace context (see ``TraceContext``), from its `traceparent` and `tracestate`.
-    public var trace: TraceContext {
-        TraceContext(traceparent: metadata[text: "traceparent"], tracestate: metadata[text: "tracestate"],
-                     requestID: Self.validClientID(clientRequestID), fallbackRequestID: "\(connectionTag)-\(streamID)")
-    }
-
     /// A logger that carries the request id and method.
     public var logger: Logger {
         var logger = baseLogger

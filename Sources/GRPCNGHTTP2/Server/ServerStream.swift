@@ -26,6 +26,8 @@ final class ServerStream {
     var requestBytes = 0
     /// The call's request id, once made (the access log and the response headers share it).
     var requestID: String?
+    /// The call's trace context, once made (its handler and its server span share it).
+    var trace: TraceContext?
     let startedAt: ContinuousClock.Instant
 
     init(maxMessageBytes: Int, startedAt: ContinuousClock.Instant) {

@@ -79,14 +79,17 @@ public final class MilvusClient: MilvusAPI {
                     throw AttemptFailure.call(Self.failure(for: error))
                 }
                 endpoint = connection.target
+                let span = MilvusCallSpan(method: method, endpoint: endpoint, attempt: retry.attempt, collection: collection)
                 let bytes: [UInt8]
                 do {
                     // The pass-through relays its caller's own metadata (dbname included) untouched.
                     let database = relayingStatuses ? nil : MilvusCallContext.database
                     let channel = MilvusChannel(connection: connection, credentials: credentialsHeader ?? credentials,
                                                 extra: database.map { extraMetadata + [("dbname", $0)] } ?? extraMetadata)
-                    bytes = try await channel.call(method, request, deadline: deadline, relayingStatuses: relayingStatuses)
+                    bytes = try await channel.call(method, request, deadline: deadline, relayingStatuses: relayingStatuses,
+                                                   traceparent: span?.traceparent)
                 } catch {
+                    span?.end(error: "\(error)")
                     switch error {
                     case .notProcessed, .unavailable, .deadlineExceeded: pool.recordOutcome(connection, success: false)
                     default: break
@@ -97,8 +100,10 @@ public final class MilvusClient: MilvusAPI {
                 do {
                     (status, value) = try read(bytes)
                 } catch {
+                    span?.end(error: "undecodable response")
                     throw AttemptFailure.call(.permanent("undecodable \(method) response from Milvus: \(error)"))
                 }
+                span?.end(error: status.isSuccess ? nil : MilvusErrorMapping.shortReason(status))
                 // Milvus answered: the endpoint works, unless it says to come back later.
                 pool.recordOutcome(connection, success: !status.retriable)
                 guard status.isSuccess else { throw AttemptFailure.status(status) }

@@ -22,12 +22,15 @@ public struct MilvusChannel: Sendable {
     /// With `relayingStatuses` (the pass-through), a gRPC status Milvus answers with, other than
     /// the transport's own (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED), comes back as
     /// `answered`, to be relayed as it is.
+    /// `traceparent` names the span vdbm records for this call; without one, a call inside a
+    /// traced call still names itself a child of it.
     public func call(_ method: String, _ request: [UInt8], deadline: Deadline,
-                     relayingStatuses: Bool = false) async throws(CallFailure) -> [UInt8] {
+                     relayingStatuses: Bool = false, traceparent: String? = nil) async throws(CallFailure) -> [UInt8] {
         let response: GRPCClientResponse
         do {
             response = try await connection.unary(path: Self.servicePath + method, request: request,
-                                                  metadata: Self.withTrace(metadata), deadline: deadline)
+                                                  metadata: Self.withTrace(metadata, traceparent: traceparent),
+                                                  deadline: deadline)
         } catch {
             throw Self.failure(for: error)
         }
@@ -42,10 +45,10 @@ public struct MilvusChannel: Sendable {
 
     /// `metadata` plus, inside a traced call, a `traceparent` naming this Milvus call as a child
     /// span of the call it serves (and its `tracestate`).
-    static func withTrace(_ metadata: [(String, String)]) -> [(String, String)] {
+    static func withTrace(_ metadata: [(String, String)], traceparent: String? = nil) -> [(String, String)] {
         guard let trace = TraceContext.current else { return metadata }
         var traced = metadata
-        traced.append(("traceparent", trace.childTraceparent()))
+        traced.append(("traceparent", traceparent ?? trace.childTraceparent()))
         if let state = trace.state, !state.isEmpty { traced.append(("tracestate", state)) }
         return traced
     }

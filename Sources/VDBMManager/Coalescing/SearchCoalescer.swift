@@ -32,6 +32,8 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
         var queries: Int
         var search: Search
         var enqueuedAt: ContinuousClock.Instant
+        /// The caller's trace context, for a merged search's span.
+        var trace: TraceContext?
     }
 
     private struct Flight {
@@ -99,7 +101,8 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
                 return .rejected(.resourceExhausted("search.max_queued_vectors (\(state.machine.policy.maxQueuedVectors)) query "
                                                     + "vectors already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters.add(id, Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: now))
+                state.waiters.add(id, Waiter(vectors: vectors, queries: queries, search: search, enqueuedAt: now,
+                                             trace: TraceContext.current))
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -180,13 +183,17 @@ public final class SearchCoalescer<Key: Hashable & Sendable, Vectors: RangeRepla
                     let (seconds, attoseconds) = waiter.enqueuedAt.duration(to: now).components
                     queueWait.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
                 }
+                let trace = BatchTrace(name: "vdbm.search.batch", members: waiters.map(\.trace),
+                                       attributes: [("vdbm.batch.vectors", .int(Int64(queries)))])
                 let task = Task(executorPreference: scheduler.executorForBatch()) { [weak self] in
-                    let outcome: Outcome
-                    do throws(VectorDBError) {
-                        outcome = .success(try await search(vectors, queries, Deadline(deadline)))
-                    } catch {
-                        outcome = .failure(error)
+                    let outcome: Outcome = await trace.run {
+                        do throws(VectorDBError) {
+                            return .success(try await search(vectors, queries, Deadline(deadline)))
+                        } catch {
+                            return .failure(error)
+                        }
                     }
+                    if case .failure(let error) = outcome { trace.end(error: "\(error)") } else { trace.end(error: nil) }
                     self?.finish(batch, outcome)
                 }
                 state.flights[batch] = Flight(members: waiters.indices.map { (members[$0], waiters[$0].queries) }, task: task)

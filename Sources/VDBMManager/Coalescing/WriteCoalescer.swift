@@ -26,6 +26,8 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
         var rows: Rows
         var rowCount: Int
         var write: Write
+        /// The caller's trace context, for a merged write's span.
+        var trace: TraceContext?
     }
 
     private struct State {
@@ -92,7 +94,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
                 return .rejected(.resourceExhausted("writes.max_queued_rows (\(state.machine.policy.maxQueuedRows)) rows "
                                                     + "already wait for Milvus: try again later"))
             case .accepted(let id, var actions):
-                state.waiters.add(id, Waiter(rows: rows, rowCount: rowCount, write: write))
+                state.waiters.add(id, Waiter(rows: rows, rowCount: rowCount, write: write, trace: TraceContext.current))
                 var alone: (Machine.BatchID, ContinuousClock.Instant)?
                 if let index = actions.firstIndex(where: { if case .send(_, [id], _) = $0 { true } else { false } }),
                    case .send(let batch, _, let batchDeadline) = actions.remove(at: index) {
@@ -153,9 +155,14 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
                 state.flights[batch] = members
                 state.sent += 1
                 batchesSent.increment()
-                batchRows.record(waiters.reduce(0) { $0 + $1.rowCount })
+                let rowCount = waiters.reduce(0) { $0 + $1.rowCount }
+                batchRows.record(rowCount)
+                let trace = BatchTrace(name: "vdbm.write.batch", members: waiters.map(\.trace),
+                                       attributes: [("vdbm.batch.rows", .int(Int64(rowCount)))])
                 Task(executorPreference: scheduler.executorForBatch()) { [weak self] in
-                    let outcomes = await write(rows, Deadline(deadline))
+                    let outcomes = await trace.run { await write(rows, Deadline(deadline)) }
+                    let failed = outcomes.filter { if case .failure = $0 { true } else { false } }.count
+                    trace.end(error: failed == 0 ? nil : "\(failed) of \(outcomes.count) members failed")
                     self?.finish(batch, outcomes)
                 }
             case .deliver(let batch, let members):

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 @testable import GRPCNGHTTP2
+import VDBMUtils
 
 /// Drives the real server handler with a real nghttp2 client session, in memory.
 class ServerHarness {
@@ -12,14 +13,14 @@ class ServerHarness {
     private var heldForClient: [ByteBuffer] = []
 
     init(services: [any GRPCService], limits: GRPCServerLimits = GRPCServerLimits(),
-         observers: [any CallObserver] = []) async throws {
+         observers: [any CallObserver] = [], spanRecorder: SpanRecorder? = nil) async throws {
         let router = GRPCRouter(services: services)
         let budget = RequestMemoryBudget(limit: limits.maxBufferedRequestBytes)
         self.budget = budget
         channel = try await NIOAsyncTestingChannel { channel in
             try channel.pipeline.syncOperations.addHandler(GRPCServerConnectionHandler(
                 router: router, limits: limits, budget: budget, logger: Logger(label: "test"), observers: observers,
-                connectionTag: "t"))
+                spanRecorder: spanRecorder, connectionTag: "t"))
         }
         try await channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).get()
         try await exchange()

@@ -1,5 +1,5 @@
 import Testing
-@testable import GRPCNGHTTP2
+@testable import VDBMUtils
 
 @Suite struct TraceContextTests {
     private let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"

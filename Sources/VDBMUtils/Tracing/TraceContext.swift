@@ -9,9 +9,9 @@ import Glibc
 ///
 /// A call that brings a valid `traceparent` continues that trace: its request id is the trace
 /// id, and each call vdbm makes for it (to Milvus) goes out as a child span with a span id of its
-/// own. A call without one starts a trace of its own. No exporter: the ids exist to join logs
-/// across processes.
-public struct TraceContext: Sendable, Hashable {
+/// own. A call without one starts a trace of its own. The ids join logs across processes; with
+/// tracing on (``sample(by:)``), a sampled call also carries the ``SpanRecorder`` its spans go to.
+public struct TraceContext: Sendable {
     /// The trace id's 128 bits (never both zero).
     public private(set) var traceHigh: UInt64
     public private(set) var traceLow: UInt64
@@ -23,6 +23,11 @@ public struct TraceContext: Sendable, Hashable {
     public var state: String?
     /// The call's request id: the client's `x-request-id`, else the trace id, else one made up.
     public var requestID: String
+    /// The call's own span (the parent of what vdbm does for it), once sampled; 0 otherwise.
+    public private(set) var spanID: UInt64 = 0
+    /// Where the call's spans go: set on a sampled call only, so unsampled calls and a daemon
+    /// without tracing record nothing.
+    public private(set) var recorder: SpanRecorder?
 
     /// The context of the call now running, if any (set by the server around each handler).
     @TaskLocal public static var current: TraceContext?
@@ -49,8 +54,36 @@ public struct TraceContext: Sendable, Hashable {
     public var traceIDHex: String { Self.hex(traceHigh) + Self.hex(traceLow) }
 
     /// A `traceparent` for a call made on behalf of this one: same trace, a new span id.
-    public func childTraceparent() -> String {
-        "00-\(traceIDHex)-\(Self.hex(Self.newSpanID()))-\(Self.hex(UInt64(flags), digits: 2))"
+    public func childTraceparent() -> String { traceparent(spanID: Self.newSpanID()) }
+
+    /// A `traceparent` naming `spanID` in this trace (a child span vdbm records itself).
+    public func traceparent(spanID: UInt64) -> String {
+        "00-\(traceIDHex)-\(Self.hex(spanID))-\(Self.hex(UInt64(flags), digits: 2))"
+    }
+
+    // MARK: Sampling
+
+    /// Decides whether this call is traced, as OpenTelemetry's parent-based sampler does: a
+    /// continued trace follows its caller's `sampled` flag; a new one is sampled at the
+    /// recorder's ratio (and says so in the flags it passes on). `nil`: tracing is off.
+    public mutating func sample(by recorder: SpanRecorder?) {
+        guard let recorder else { return }
+        let sampled = parentSpanID == nil ? recorder.samples(traceHigh: traceHigh, traceLow: traceLow) : flags & 1 == 1
+        guard sampled else { return }
+        flags |= 1
+        spanID = Self.newSpanID()
+        self.recorder = recorder
+    }
+
+    /// A new trace for work done on behalf of several calls (a merged search or write): sampled,
+    /// recording to `recorder`; its request id is its trace id.
+    public static func batch(recorder: SpanRecorder) -> TraceContext {
+        var trace = TraceContext(traceparent: nil, requestID: nil, fallbackRequestID: "")
+        trace.requestID = trace.traceIDHex
+        trace.flags = 1
+        trace.spanID = newSpanID()
+        trace.recorder = recorder
+        return trace
     }
 
     // MARK: Parsing
@@ -58,7 +91,7 @@ public struct TraceContext: Sendable, Hashable {
     /// `version-traceid-parentid-flags`: version 00 exactly as specified; a later version
     /// (not `ff`) by its first four fields, as the specification asks. Trace and parent ids must
     /// not be all zeros; hex digits are lowercase.
-    static func parse(_ header: String) -> (high: UInt64, low: UInt64, parent: UInt64, flags: UInt8)? {
+    public static func parse(_ header: String) -> (high: UInt64, low: UInt64, parent: UInt64, flags: UInt8)? {
         let bytes = Array(header.utf8)
         guard bytes.count >= 55, bytes[2] == UInt8(ascii: "-"), bytes[35] == UInt8(ascii: "-"),
               bytes[52] == UInt8(ascii: "-"),
@@ -83,7 +116,7 @@ public struct TraceContext: Sendable, Hashable {
         return value
     }
 
-    static func hex(_ value: UInt64, digits: Int = 16) -> String {
+    public static func hex(_ value: UInt64, digits: Int = 16) -> String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: max(0, digits - text.count)) + text
     }
@@ -103,7 +136,8 @@ public struct TraceContext: Sendable, Hashable {
         return (salt.0, salt.1 ^ sequence)
     }
 
-    private static func newSpanID() -> UInt64 {
+    /// A span id, unique within the process (never 0).
+    public static func newSpanID() -> UInt64 {
         let sequence = counter.wrappingAdd(1, ordering: .relaxed).newValue
         let id = (salt.1 &* 0x9E37_79B9_7F4A_7C15) ^ sequence
         return id == 0 ? 1 : id
