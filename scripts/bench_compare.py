@@ -22,6 +22,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "6"))
 DURATION = float(os.environ.get("DURATION", "10"))
 CONCURRENCIES = [int(c) for c in os.environ.get("CONCURRENCIES", "1,32").split(",")]
 KINDS = os.environ.get("KINDS", "v1,passthrough").split(",")
+# Settings for one build's daemon (`key=value`, space-separated): the same build with a setting
+# on and off, e.g. HEAD_SET="tracing.otlp_endpoint=127.0.0.1:4317 tracing.sample_ratio=0.01".
+SETTINGS = {"base": os.environ.get("BASE_SET", "").split(), "head": os.environ.get("HEAD_SET", "").split()}
 
 
 def start(work, label, binary):
@@ -30,7 +33,7 @@ def start(work, label, binary):
     shared.VDBM = binary
     tree = next((parent for parent in Path(binary).parents if parent.parent.name == ".build-compare"), shared.ROOT)
     try:
-        return shared.start_vdbm(work, label, config=tree / "Config" / "vdbm.yaml")
+        return shared.start_vdbm(work, label, *SETTINGS[label], config=tree / "Config" / "vdbm.yaml")
     finally:
         shared.VDBM = BUILDS["head"]  # the load generator is always head's `vdbm bench`
 

@@ -103,6 +103,28 @@ import Testing
         }
     }
 
+    @Test func tracingIsOffWithoutAnEndpointAndTakesOnePlaintextCollector() throws {
+        #expect(try VDBMConfiguration.load(filePath: nil, environment: [:], overrides: []).tracing == nil)
+        for endpoint in ["otel:4317", "http://otel:4317", "http://otel:4317/"] {
+            let configuration = try VDBMConfiguration.load(
+                filePath: nil, environment: ["VDBM_TRACING_OTLP_ENDPOINT": endpoint],
+                overrides: ["tracing.sample_ratio=0.01", "tracing.service_name=search-sidecar"])
+            #expect(configuration.tracing == TracingSettings(host: "otel", port: 4317, sampleRatio: 0.01,
+                                                             serviceName: "search-sidecar"))
+        }
+        for endpoint in ["https://otel:4317", "otel:4317,otel2:4317", "otel", "otel:0", "http://otel:4317/v1/traces"] {
+            #expect(throws: ConfigurationError.self, "\(endpoint)") {
+                try VDBMConfiguration.load(filePath: nil, environment: [:], overrides: ["tracing.otlp_endpoint=\(endpoint)"])
+            }
+        }
+        for ratio in ["-0.1", "1.5", "half", "nan"] {
+            #expect(throws: ConfigurationError.self, "\(ratio)") {
+                try VDBMConfiguration.load(filePath: nil, environment: [:],
+                                           overrides: ["tracing.otlp_endpoint=otel:4317", "tracing.sample_ratio=\(ratio)"])
+            }
+        }
+    }
+
     @Test func malformedOverridesAndFilesAreReported() {
         #expect(throws: ConfigurationError.malformedOverride("server.port")) {
             try VDBMConfiguration.load(filePath: nil, environment: [:], overrides: ["server.port"])

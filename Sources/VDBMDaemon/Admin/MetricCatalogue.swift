@@ -21,6 +21,8 @@ enum MetricCatalogue {
         "vdbm_passthrough_search_fallbacks_total": "Merged pass-through searches whose answer was not cut, so each member searched alone, by reason (milvus_error, undecodable, unknown_field, malformed, iterator).",
         "vdbm_search_queue_wait_seconds": "Time a search waited in the coalescer before its Milvus search left (0 when it left at once).",
         "vdbm_auth_failures_total": "Calls refused by API-key authentication, by reason (missing, malformed, unknown_key, role_too_low).",
+        "vdbm_trace_spans_exported_total": "Spans the OTLP collector accepted (tracing.otlp_endpoint).",
+        "vdbm_trace_spans_dropped_total": "Spans not exported: the span buffer was full, or the collector failed or refused them.",
         "vdbm_log_lines_dropped_total": "Log lines dropped because the log output was slower than the traffic.",
         "vdbm_config_reloads_total": "Configuration reloads on SIGHUP, by outcome (applied, failed).",
         "process_cpu_seconds_total": "User and system CPU time spent by vdbm, in seconds.",

@@ -140,6 +140,12 @@ public struct ConfigurationKey: Sendable, Hashable {
               summary: "`trace`, `debug`, `info`, `notice`, `warning`, `error`, `critical`"),
         .init(name: "logging.access_log", defaultValue: "true",
               summary: "one line per call at `info`"),
+        .init(name: "tracing.otlp_endpoint", defaultValue: "",
+              summary: "an OpenTelemetry collector's OTLP/gRPC `host:port` (plaintext) that spans go to; empty: no tracing"),
+        .init(name: "tracing.sample_ratio", defaultValue: "1.0",
+              summary: "share of new traces recorded, 0 to 1; a call that continues a trace follows its caller's `sampled` flag"),
+        .init(name: "tracing.service_name", defaultValue: "vdbm",
+              summary: "the `service.name` spans carry"),
         .init(name: "admin.host", defaultValue: "127.0.0.1", summary: "address of the admin listener (/metrics, /healthz, /readyz)"),
         .init(name: "admin.port", defaultValue: "9464", summary: "port of the admin listener; 0 turns it off"),
     ]

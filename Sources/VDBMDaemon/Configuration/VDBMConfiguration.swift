@@ -62,6 +62,8 @@ public struct VDBMConfiguration: Sendable, Equatable {
     public var searchCoalescing: SearchCoalescingPolicy?
     /// `nil` when `writes.coalescing` is false.
     public var writeCoalescing: WriteCoalescingPolicy?
+    /// `nil` when `tracing.otlp_endpoint` is empty.
+    public var tracing: TracingSettings?
     /// Every key's resolved value, as text: what a reload compares.
     public var settings: [String: String] = [:]
 
@@ -131,6 +133,7 @@ public struct VDBMConfiguration: Sendable, Equatable {
         shutdownGrace = try reader.seconds("server.shutdown_grace_seconds")
         logLevel = try reader.logLevel("logging.level")
         accessLog = try reader.boolean("logging.access_log")
+        tracing = try reader.tracing()
         adminHost = try reader.nonEmptyString("admin.host")
         adminPort = try reader.integer("admin.port", in: 0...65535)
         if adminPort != 0 && adminPort == port {
@@ -306,6 +309,28 @@ private struct ValueReader {
             throw .invalidValue(key: key, value: value, expected: "at least one host:port", source: source)
         }
         return endpoints
+    }
+
+    /// `tracing.*`: nil without an endpoint; one `host:port`, optionally written `http://host:port`.
+    func tracing() throws(ConfigurationError) -> TracingSettings? {
+        let (value, source) = values["tracing.otlp_endpoint"]!
+        var endpoint = value.trimmingSpaces
+        guard !endpoint.isEmpty else { return nil }
+        if endpoint.hasPrefix("http://") { endpoint.removeFirst("http://".count) }
+        if endpoint.hasSuffix("/") { endpoint.removeLast() }
+        guard !endpoint.hasPrefix("https://"), !endpoint.contains(","), !endpoint.contains("/") else {
+            throw .invalidValue(key: "tracing.otlp_endpoint", value: value,
+                                expected: "one plaintext OTLP/gRPC host:port (TLS to the collector is not supported)",
+                                source: source)
+        }
+        let target = try ValueReader(values: ["tracing.otlp_endpoint": (endpoint, source)]).endpoints("tracing.otlp_endpoint")[0]
+        let (ratioText, ratioSource) = values["tracing.sample_ratio"]!
+        guard let ratio = Double(ratioText), ratio >= 0, ratio <= 1 else {
+            throw .invalidValue(key: "tracing.sample_ratio", value: ratioText, expected: "a number from 0 to 1",
+                                source: ratioSource)
+        }
+        return TracingSettings(host: target.host, port: target.port, sampleRatio: ratio,
+                               serviceName: try nonEmptyString("tracing.service_name"))
     }
 
     /// `name:role:sha256-hex` entries, comma-separated. Errors name the entry, never a whole list.

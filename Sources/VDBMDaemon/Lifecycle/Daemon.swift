@@ -42,8 +42,10 @@ public enum Daemon {
     ///   - configuration: vdbm's settings.
     ///   - observers: what is told of every call (metrics, the access log).
     ///   - tls: the listener's TLS context when `server.tls.*` is set.
+    ///   - spanRecorder: where sampled calls' spans go when `tracing.*` is set.
     public static func serverConfiguration(_ configuration: VDBMConfiguration, observers: [any CallObserver] = [],
-                                           tls: ServerTLSContext? = nil) -> GRPCServerConfiguration {
+                                           tls: ServerTLSContext? = nil,
+                                           spanRecorder: SpanRecorder? = nil) -> GRPCServerConfiguration {
         let settings = NGHTTP2Settings(
             maxConcurrentStreams: UInt32(configuration.maxConcurrentStreams),
             initialWindowSize: UInt32(configuration.initialWindowBytes),
@@ -65,7 +67,8 @@ public enum Daemon {
                                      minimumPingInterval: configuration.minimumPingInterval,
                                      maxMessagesPerStream: configuration.maxMessagesPerStream),
             observers: observers,
-            tcpConnectionSetup: tlsSetup)
+            tcpConnectionSetup: tlsSetup,
+            spanRecorder: spanRecorder)
     }
 
     /// Whether the access log writes: `logging.access_log` on and the level showing `info` lines.
@@ -231,7 +234,10 @@ public enum Daemon {
         let accessLogSwitch = AccessLogSwitch(accessLogOn(configuration))
         let observers: [any CallObserver] = [GRPCServerMetrics(methods: routes.methodPaths, prefix: "vdbm_"),
                                              JSONAccessLog(label: "vdbm", writer: output, enabled: accessLogSwitch)]
-        let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers, tls: serverTLS),
+        // Tracing: calls record spans into a bounded buffer; the exporter sends them.
+        let spanRecorder = configuration.tracing.map { SpanRecorder(sampleRatio: $0.sampleRatio) }
+        let server = GRPCServer(configuration: serverConfiguration(configuration, observers: observers, tls: serverTLS,
+                                                                   spanRecorder: spanRecorder),
                                 router: routes, group: group, logger: logger)
         // Health follows Milvus: NOT_SERVING while no connection to it is usable.
         await pool.onReadinessChange { ready in
@@ -252,7 +258,17 @@ public enum Daemon {
                                             await admin?.close()
                                             await pool.shutdown()
                                         })
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: service)]
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let spanRecorder, let tracing = configuration.tracing {
+            // First in the group, so it stops last: the drained calls' spans still leave.
+            services.append(.init(service: OTLPSpanExporter(
+                recorder: spanRecorder, settings: tracing,
+                origin: OTLPTraceExport.Origin(serviceName: tracing.serviceName, serviceVersion: VDBMVersion.full),
+                group: group, logger: logger)))
+            logger.notice("tracing on: spans go to an OTLP collector",
+                          metadata: ["collector": "\(tracing.host):\(tracing.port)", "sample_ratio": "\(tracing.sampleRatio)"])
+        }
+        services.append(.init(service: service))
         if let reload {
             // What a reload can change: the keys and limits the service reads per call, the shared
             // log level, the access log switch.
