@@ -21,7 +21,18 @@ extension GRPCServerConnectionHandler {
 
     func recordServerSpan(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code?, message: String,
                           httpStatus: Int?) {
-        let trace = traceContext(streamID, stream)
+        let trace: TraceContext
+        if let known = stream.trace {
+            trace = known
+        } else {
+            // Answered with no handler task (Health, refusals): decide before making a request id,
+            // which only a handler's logs need (the span takes the response's).
+            let metadata = stream.headers.metadata
+            var fresh = TraceContext(traceparent: metadata[text: "traceparent"], tracestate: metadata[text: "tracestate"],
+                                     requestID: nil, fallbackRequestID: "")
+            fresh.sample(by: spanRecorder)
+            trace = fresh
+        }
         guard let recorder = trace.recorder else { return }
         let end = WallClock.nanoseconds()
         let (seconds, attoseconds) = stream.startedAt.duration(to: .now).components
