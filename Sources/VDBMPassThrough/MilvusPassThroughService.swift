@@ -26,12 +26,15 @@ public struct MilvusPassThroughService: GRPCService {
     private let clientCredentialsAllowed: Bool
     /// Merges concurrent `Search` calls (`nil`: each goes to Milvus on its own).
     private let searchCoalescer: PassThroughSearchCoalescer?
+    /// Merges concurrent `Insert` calls (`nil`: each goes to Milvus on its own).
+    private let writeCoalescer: PassThroughWriteCoalescer?
 
     public init(forwarder: any Forwarder, clientCredentialsAllowed: Bool = false,
-                searchCoalescer: PassThroughSearchCoalescer? = nil) {
+                searchCoalescer: PassThroughSearchCoalescer? = nil, writeCoalescer: PassThroughWriteCoalescer? = nil) {
         self.forwarder = forwarder
         self.clientCredentialsAllowed = clientCredentialsAllowed
         self.searchCoalescer = searchCoalescer
+        self.writeCoalescer = writeCoalescer
     }
 
     public var serviceName: String { Self.name }
@@ -73,6 +76,7 @@ public struct MilvusPassThroughService: GRPCService {
         let idempotency: Idempotency = policy.idempotent ? .idempotent : .nonIdempotent
         let forwarder = self.forwarder
         let searchCoalescer = known == "Search" ? self.searchCoalescer : nil
+        let writeCoalescer = known == "Insert" ? self.writeCoalescer : nil
         return .async { request, context in
             let method = known ?? String(context.path.split(separator: "/").last ?? "")
             let credentials = CallerCredentials.milvus.map(Self.milvusCredentials)
@@ -81,13 +85,20 @@ public struct MilvusPassThroughService: GRPCService {
                 try await forwarder.forward(method, request, metadata: metadata, credentials: credentials,
                                             idempotency: idempotency, metricsLabel: label, deadline: deadline)
             }
-            guard let searchCoalescer else { return try await send(request, context.deadline) }
-            return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
-                                                    deadline: context.deadline, send: send)
+            if let searchCoalescer {
+                return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
+                                                        deadline: context.deadline, send: send)
+            }
+            if let writeCoalescer {
+                return try await writeCoalescer.insert(request, context: Self.searchContext(metadata, credentials),
+                                                       deadline: context.deadline, send: send)
+            }
+            return try await send(request, context.deadline)
         }
     }
 
-    /// What besides the request decides a search's answer, for the coalescer's key: the
+    /// What besides the request decides a search's answer (or where an insert's rows go), for the
+    /// coalescers' keys: the
     /// credentials Milvus sees and the client's metadata (its database), less what names only the
     /// client or the call.
     static func searchContext(_ metadata: [(String, String)], _ credentials: MilvusCredentials?) -> [UInt8] {

@@ -227,6 +227,9 @@ public enum Daemon {
                 forwarder: milvus, clientCredentialsAllowed: configuration.passThroughClientCredentials,
                 searchCoalescer: configuration.searchCoalescing.map {
                     PassThroughSearchCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group), logger: logger)
+                },
+                writeCoalescer: configuration.writeCoalescing.map {
+                    PassThroughWriteCoalescer(policy: $0, scheduler: EventLoopSearchScheduler(group: group))
                 }))
         }
         let routes = router(health: health, services: grpcServices, settings: settings, admission: admission,

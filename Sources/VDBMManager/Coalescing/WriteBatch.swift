@@ -36,15 +36,20 @@ struct WriteBatchKey: Hashable, Sendable {
 }
 
 /// One caller's validated rows, as they join a batch.
-struct WriteRows: Sendable {
-    var columns: [MilvusFieldData]
-    var count: Int
+public struct WriteRows: Sendable {
+    public var columns: [MilvusFieldData]
+    public var count: Int
+
+    public init(columns: [MilvusFieldData], count: Int) {
+        self.columns = columns
+        self.count = count
+    }
 }
 
-enum WriteMerging {
+public enum WriteMerging {
     /// The members' columns, row after row in member order (their keys are equal, so their
     /// columns line up one to one).
-    static func merged(_ members: [WriteRows]) -> [MilvusFieldData] {
+    public static func merged(_ members: [WriteRows]) -> [MilvusFieldData] {
         guard var columns = members.first?.columns, members.count > 1 else { return members.first?.columns ?? [] }
         for index in columns.indices {
             let parts = members.map { index < $0.columns.count ? $0.columns[index] : columns[index] }
@@ -77,7 +82,7 @@ enum WriteMerging {
     /// gets it, unsent again (sending each alone would only add load). Anything else (no answer,
     /// a deadline, an answer that does not add up) leaves the outcome unknown, and a write is never
     /// sent twice on a guess.
-    static func isRefusal(_ error: VectorDBError) -> Bool {
+    public static func isRefusal(_ error: VectorDBError) -> Bool {
         switch error {
         case .notFound, .alreadyExists, .invalidArgument, .failedPrecondition, .notLoaded, .permissionDenied,
              .unauthenticated, .milvus:
@@ -124,7 +129,7 @@ extension FieldValues {
     }
 
     /// Bytes of the values, about as they go on the wire.
-    var payloadBytes: Int {
+    public var payloadBytes: Int {
         switch self {
         case .bools(let values): values.count
         case .int32s(let values): values.count * 4

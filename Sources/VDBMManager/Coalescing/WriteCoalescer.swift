@@ -13,11 +13,11 @@ import VDBMUtils
 /// Generic over what a member carries (`Rows`) and gets (`Answer`): the batch's `Write` receives
 /// every member's rows in order and returns one outcome per member, so it decides how a merged
 /// answer is cut, and what happens when Milvus refuses the merged write.
-final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sendable>: Sendable {
+public final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sendable>: Sendable {
     typealias Machine = WriteCoalescerStateMachine<Key>
-    typealias Outcome = Result<Answer, VectorDBError>
+    public typealias Outcome = Result<Answer, VectorDBError>
     /// One Milvus write of the members' rows, in order, by `deadline`: one outcome per member.
-    typealias Write = @Sendable (_ members: [Rows], _ deadline: Deadline) async -> [Outcome]
+    public typealias Write = @Sendable (_ members: [Rows], _ deadline: Deadline) async -> [Outcome]
     private typealias Members = CoalescerMembers<Waiter, Answer>
     private typealias Resumption = Members.Resumption
 
@@ -46,7 +46,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
     private let batchesSent = Counter(label: "vdbm_write_batches_total")
     private let batchRows = Recorder(label: "vdbm_write_batch_rows")
 
-    init(policy: Machine.Policy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
+    public init(policy: WriteCoalescingPolicy, scheduler: any SearchCoalescerScheduler = TaskSearchScheduler()) {
         state = Mutex(State(machine: Machine(policy: policy)))
         self.scheduler = scheduler
     }
@@ -55,7 +55,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
     /// other writes of the same key when some wait; `write` runs the batch (any member's does:
     /// equal keys make them equivalent). `conflictKeys` (hashes of the rows' primary keys) keep
     /// upserts of the same key apart and in call order.
-    func write(key: Key, rows: Rows, rowCount: Int, bytes: Int, conflictKeys: Set<Int>? = nil, deadline: Deadline,
+    public func write(key: Key, rows: Rows, rowCount: Int, bytes: Int, conflictKeys: Set<Int>? = nil, deadline: Deadline,
                write: @escaping Write) async throws(VectorDBError) -> Answer {
         let ticket = CoalescerTicket()
         do {
@@ -73,7 +73,7 @@ final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answer: Sen
     }
 
     /// Members queued or in flight, batches in flight, rows queued and Milvus writes started.
-    var snapshot: (members: Int, batches: Int, queuedRows: Int, sent: Int) {
+    public var snapshot: (members: Int, batches: Int, queuedRows: Int, sent: Int) {
         state.withLock { ($0.machine.memberCount, $0.machine.batchesInFlight, $0.machine.queuedRows, $0.sent) }
     }
 

@@ -117,6 +117,22 @@ public enum MilvusResponse {
             }
         }
 
+        /// Encodes it with Milvus's `timestamp` (for tests and mocks that play Milvus's part).
+        public func serializedBytes(timestamp: UInt64 = 0) -> [UInt8] {
+            ProtobufC.pack { arena in
+                let status = status.build(in: arena)
+                let ids = ids.build(in: arena)
+                return arena.message(milvus__proto__milvus__mutation_result__init) { message in
+                    message.status = status
+                    message.ids = ids
+                    message.insert_cnt = insertCount
+                    message.delete_cnt = deleteCount
+                    message.upsert_cnt = upsertCount
+                    message.timestamp = timestamp
+                }
+            }
+        }
+
         public init(status: MilvusStatus, ids: MilvusIDs, insertCount: Int64, deleteCount: Int64, upsertCount: Int64) {
             self.status = status
             self.ids = ids
