@@ -224,3 +224,18 @@ def test_a_collector_that_is_down_costs_spans_never_calls(collection):
         assert len(warnings) == 1, warnings  # one warning per run of failures, not one per batch
     finally:
         assert daemon.stop() == 0, daemon.log_text()
+
+
+def test_the_last_calls_spans_leave_at_shutdown(collector):
+    daemon = Daemon(env={"VDBM_TRACING_OTLP_ENDPOINT": f"127.0.0.1:{collector.port}", "VDBM_LOGGING_ACCESS_LOG": "false"})
+    trace_id = "7a0000000000000000000000000000b1"
+    with grpc.insecure_channel(daemon.tcp_target) as channel:
+        stub = pb2_grpc.VectorDBStub(channel)
+        stub.ListCollections(pb2.ListCollectionsRequest(), metadata=[("traceparent", traceparent(trace_id, "00000000000000c1"))],
+                             timeout=10)
+    # At once, before the exporter's one-second interval is over: the span leaves on the way out.
+    assert daemon.stop() == 0, daemon.log_text()
+    spans = [s for s in collector.wait_for(lambda spans: any(s.trace_id.hex() == trace_id for s in spans), timeout=5)
+             if s.trace_id.hex() == trace_id]
+    assert [s.name for s in spans if s.kind == SERVER] == ["vdbm.v1.VectorDB/ListCollections"]
+    assert any(r.get("msg") == "trace export stopped" for r in daemon.log_records())

@@ -39,6 +39,22 @@ final class OTLPSpanExporter: Service, Sendable {
 
     func run() async throws {
         var session = Session()
+        let recorder = self.recorder
+        // A wait for spans ends on a graceful shutdown, and on cancellation (the group stopping
+        // because another service failed): closing the recorder ends it either way.
+        await withTaskCancellationHandler {
+            await exportUntilClosed(&session)
+        } onCancel: {
+            recorder.close()
+        }
+        recorder.close()
+        await exportWaiting(&session)  // what the last calls recorded
+        await session.connection?.close()
+        logger.notice("trace export stopped", metadata: ["spans_exported": "\(session.exported)",
+                                                         "spans_dropped": "\(recorder.droppedSpans + session.failed)"])
+    }
+
+    private func exportUntilClosed(_ session: inout Session) async {
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !recorder.isClosed {
                 // Idle: no timer runs until a span is recorded.
@@ -55,11 +71,6 @@ final class OTLPSpanExporter: Service, Sendable {
         } onGracefulShutdown: {
             self.recorder.close()
         }
-        recorder.close()
-        await exportWaiting(&session)  // what the last calls recorded
-        await session.connection?.close()
-        logger.notice("trace export stopped", metadata: ["spans_exported": "\(session.exported)",
-                                                         "spans_dropped": "\(recorder.droppedSpans + session.failed)"])
     }
 
     /// The connection, and what was counted so far.

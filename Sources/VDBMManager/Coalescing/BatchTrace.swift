@@ -1,19 +1,21 @@
+import VDBMDomain
 import VDBMUtils
 
 /// The trace of a merged Milvus call. When any member's call is sampled, the batch gets a span of
 /// its own, in a new trace, linked to every sampled member's span (OpenTelemetry's way to say one
 /// piece of work served several traces); the Milvus call below it is its child. Otherwise the
 /// batch runs in its first member's (unsampled) context, so its log lines carry a request id.
-struct BatchTrace: Sendable {
+public struct BatchTrace: Sendable {
     /// What the batch's task runs with (`TraceContext.current`).
-    let context: TraceContext?
-    private let span: SpanRecord?
+    public let context: TraceContext?
+    /// The batch's span while it runs (`nil`: no member is sampled).
+    public let span: SpanRecord?
 
     /// - Parameters:
     ///   - name: the span's name, e.g. `vdbm.search.batch`.
     ///   - members: each member's trace context, in member order (`nil`: outside any call).
     ///   - attributes: what the batch carries (its size).
-    init(name: String, members: [TraceContext?], attributes: [(key: String, value: SpanRecord.Value)]) {
+    public init(name: String, members: [TraceContext?], attributes: [(key: String, value: SpanRecord.Value)]) {
         let sampled = members.compactMap { member in member.flatMap { $0.recorder == nil ? nil : $0 } }
         guard let recorder = sampled.first?.recorder else {
             (context, span) = (members.first ?? nil, nil)
@@ -28,12 +30,38 @@ struct BatchTrace: Sendable {
     }
 
     /// Runs the batch's Milvus call in the batch's context.
-    func run<Value: Sendable>(_ body: () async -> Value) async -> Value {
+    public func run<Value: Sendable>(_ body: () async -> Value) async -> Value {
         await TraceContext.$current.withValue(context) { await body() }
     }
 
+    /// A merged search in the batch's context; ends the batch's span with its outcome.
+    public func search<Vectors: Sendable, Answer: Sendable>(
+        _ search: @Sendable (Vectors, Int, Deadline) async throws(VectorDBError) -> [Answer], _ vectors: Vectors,
+        _ queries: Int, _ deadline: Deadline
+    ) async -> Result<[Answer], VectorDBError> {
+        let outcome: Result<[Answer], VectorDBError> = await run {
+            do throws(VectorDBError) {
+                return .success(try await search(vectors, queries, deadline))
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = outcome { end(error: "\(error)") } else { end(error: nil) }
+        return outcome
+    }
+
+    /// A merged write in the batch's context; ends the batch's span saying how many members failed.
+    public func write<Rows: Sendable, Answer: Sendable>(
+        _ write: @Sendable ([Rows], Deadline) async -> [Result<Answer, VectorDBError>], _ rows: [Rows], _ deadline: Deadline
+    ) async -> [Result<Answer, VectorDBError>] {
+        let outcomes = await run { await write(rows, deadline) }
+        let failed = outcomes.filter { if case .failure = $0 { true } else { false } }.count
+        end(error: failed == 0 ? nil : "\(failed) of \(outcomes.count) members failed")
+        return outcomes
+    }
+
     /// Ends the batch's span (when it has one); `error` says why the merged call failed.
-    func end(error: String?) {
+    public func end(error: String?) {
         guard var span, let recorder = context?.recorder else { return }
         span.endNanos = WallClock.nanoseconds()
         span.error = error

@@ -151,18 +151,16 @@ public final class WriteCoalescer<Key: Hashable & Sendable, Rows: Sendable, Answ
             case .send(let batch, let members, let deadline):
                 let waiters = members.compactMap { state.waiters[$0] }
                 guard let write = waiters.first?.write else { continue }  // (every member of a send waits)
-                let rows = waiters.map(\.rows)
+                let rows = waiters.map { $0.rows }  // (no key paths here: see SearchCoalescer.execute)
                 state.flights[batch] = members
                 state.sent += 1
                 batchesSent.increment()
                 let rowCount = waiters.reduce(0) { $0 + $1.rowCount }
                 batchRows.record(rowCount)
-                let trace = BatchTrace(name: "vdbm.write.batch", members: waiters.map(\.trace),
+                let trace = BatchTrace(name: "vdbm.write.batch", members: waiters.map { $0.trace },
                                        attributes: [("vdbm.batch.rows", .int(Int64(rowCount)))])
                 Task(executorPreference: scheduler.executorForBatch()) { [weak self] in
-                    let outcomes = await trace.run { await write(rows, Deadline(deadline)) }
-                    let failed = outcomes.filter { if case .failure = $0 { true } else { false } }.count
-                    trace.end(error: failed == 0 ? nil : "\(failed) of \(outcomes.count) members failed")
+                    let outcomes = await trace.write(write, rows, Deadline(deadline))
                     self?.finish(batch, outcomes)
                 }
             case .deliver(let batch, let members):
