@@ -86,11 +86,11 @@ public struct MilvusPassThroughService: GRPCService {
                                             idempotency: idempotency, metricsLabel: label, deadline: deadline)
             }
             if let searchCoalescer {
-                return try await searchCoalescer.search(request, context: Self.searchContext(metadata, credentials),
+                return try await searchCoalescer.search(request, context: Self.coalescingContext(metadata, credentials),
                                                         deadline: context.deadline, send: send)
             }
             if let writeCoalescer {
-                return try await writeCoalescer.insert(request, context: Self.searchContext(metadata, credentials),
+                return try await writeCoalescer.insert(request, context: Self.coalescingContext(metadata, credentials),
                                                        deadline: context.deadline, send: send)
             }
             return try await send(request, context.deadline)
@@ -101,7 +101,7 @@ public struct MilvusPassThroughService: GRPCService {
     /// coalescers' keys: the
     /// credentials Milvus sees and the client's metadata (its database), less what names only the
     /// client or the call.
-    static func searchContext(_ metadata: [(String, String)], _ credentials: MilvusCredentials?) -> [UInt8] {
+    static func coalescingContext(_ metadata: [(String, String)], _ credentials: MilvusCredentials?) -> [UInt8] {
         var context = "credentials=" + (credentials?.headerValue ?? "vdbm") + "\n"
         for (key, value) in metadata.sorted(by: { $0 < $1 }) where !perCallMetadata.contains(key) {
             context += "\(key)=\(value)\n"

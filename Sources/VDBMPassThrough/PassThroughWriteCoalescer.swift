@@ -40,10 +40,9 @@ public final class PassThroughWriteCoalescer: Sendable {
     public func insert(_ request: [UInt8], context: [UInt8], deadline: Deadline,
                        send: @escaping Send) async throws(VectorDBError) -> [UInt8] {
         guard let parts = MilvusInsertRequestParts(request: request) else { return try await send(request, deadline) }
-        let bytes = parts.columns.reduce(0) { $0 + $1.values.payloadBytes + $1.validity.count }
         return try await coalescer.write(
             key: .init(parts.key + context), rows: Member(parts: parts, request: request, send: send), rowCount: parts.rows,
-            bytes: bytes, deadline: deadline) { members, deadline in
+            bytes: WriteMerging.bytes(parts.columns), deadline: deadline) { members, deadline in
             await Self.run(members, deadline: deadline)
         }
     }

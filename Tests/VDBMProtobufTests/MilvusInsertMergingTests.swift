@@ -35,6 +35,8 @@ import VDBMDomain
         var nullable = MilvusFieldData(name: "n", dataType: 5, values: .int64s([7]))
         nullable.validity = [true]
         #expect(MilvusInsertRequestParts(request: MilvusRequest.insert("docs", fields: [nullable])) == nil)
+        let partial = MilvusFieldData(name: "v", dataType: 101, values: .floatVectors(dimension: 2, values: [1, 2, 3]))
+        #expect(MilvusInsertRequestParts(request: MilvusRequest.insert("docs", fields: [partial])) == nil)
         let withHashKeys = ProtobufC.pack { arena in
             arena.message(milvus__proto__milvus__insert_request__init) { request in
                 request.collection_name = arena.string("docs")

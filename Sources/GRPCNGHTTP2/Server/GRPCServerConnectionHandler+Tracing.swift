@@ -6,12 +6,18 @@ extension GRPCServerConnectionHandler {
     /// The call's trace context: continued from its `traceparent` or new, sampled once.
     func traceContext(_ streamID: Int32, _ stream: ServerStream) -> TraceContext {
         if let trace = stream.trace { return trace }
+        let trace = sampledTrace(stream, requestID: ServerCallContext.validClientID(stream.headers.requestID),
+                                 fallbackRequestID: "\(connectionTag)-\(streamID)")
+        stream.trace = trace
+        return trace
+    }
+
+    /// The context the request's headers carry (or a new trace), with the sampling decision made.
+    private func sampledTrace(_ stream: ServerStream, requestID: String?, fallbackRequestID: String) -> TraceContext {
         let metadata = stream.headers.metadata
         var trace = TraceContext(traceparent: metadata[text: "traceparent"], tracestate: metadata[text: "tracestate"],
-                                 requestID: ServerCallContext.validClientID(stream.headers.requestID),
-                                 fallbackRequestID: "\(connectionTag)-\(streamID)")
+                                 requestID: requestID, fallbackRequestID: fallbackRequestID)
         trace.sample(by: spanRecorder)
-        stream.trace = trace
         return trace
     }
 
@@ -21,18 +27,9 @@ extension GRPCServerConnectionHandler {
 
     func recordServerSpan(_ streamID: Int32, _ stream: ServerStream, code: GRPCStatus.Code?, message: String,
                           httpStatus: Int?) {
-        let trace: TraceContext
-        if let known = stream.trace {
-            trace = known
-        } else {
-            // Answered with no handler task (Health, refusals): decide before making a request id,
-            // which only a handler's logs need (the span takes the response's).
-            let metadata = stream.headers.metadata
-            var fresh = TraceContext(traceparent: metadata[text: "traceparent"], tracestate: metadata[text: "tracestate"],
-                                     requestID: nil, fallbackRequestID: "")
-            fresh.sample(by: spanRecorder)
-            trace = fresh
-        }
+        // Answered with no handler task (Health, refusals): no request id is made for the context,
+        // which only a handler's logs need (the span takes the response's).
+        let trace = stream.trace ?? sampledTrace(stream, requestID: nil, fallbackRequestID: "")
         guard let recorder = trace.recorder else { return }
         let end = WallClock.nanoseconds()
         let (seconds, attoseconds) = stream.startedAt.duration(to: .now).components

@@ -61,7 +61,7 @@ public enum WriteMerging {
 
     /// The bytes a write's rows take on the wire, roughly (the batch cap is about Milvus's
     /// request size, far above any rounding here).
-    static func bytes(_ columns: [MilvusFieldData]) -> Int {
+    public static func bytes(_ columns: [MilvusFieldData]) -> Int {
         columns.reduce(0) { total, column in total + column.values.payloadBytes + column.validity.count }
     }
 

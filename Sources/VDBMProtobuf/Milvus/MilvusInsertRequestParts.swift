@@ -15,7 +15,7 @@ public struct MilvusInsertRequestParts: Sendable {
     private let request: [UInt8]
 
     /// `nil` when the request cannot be merged: not an `InsertRequest`, `hash_keys` set, no rows, a
-    /// `num_rows` its columns do not have, or a column vdbm does not read back byte for byte (a
+    /// `num_rows` its columns do not have (or a vector column with a partial vector), or a column vdbm does not read back byte for byte (a
     /// kind it does not know, null masks, field ids, text that is not UTF-8, unknown fields).
     /// Such an insert goes on alone, untouched.
     public init?(request bytes: [UInt8]) {
@@ -28,6 +28,11 @@ public struct MilvusInsertRequestParts: Sendable {
             for field in ProtobufC.array(stripped.n_fields_data, stripped.fields_data) {
                 guard let field, let column = Self.exactColumn(UnsafePointer(field)),
                       column.rowCount == Int(stripped.num_rows) else { return nil }
+                // Whole vectors only: a stray float would shift every later member's rows.
+                if case .floatVectors(let dimension, let values) = column.values {
+                    let (floats, overflow) = dimension.multipliedReportingOverflow(by: Int(stripped.num_rows))
+                    guard !overflow, values.count == floats else { return nil }
+                }
                 columns.append(column)
             }
             guard !columns.isEmpty else { return nil }
